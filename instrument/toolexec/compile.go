@@ -1,0 +1,270 @@
+package toolexec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/importer"
+	"go/parser"
+	"go/token"
+	"go/types"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// childEnv is set in the environment of the go command the driver runs to
+// resolve the runtime's export data. Compiles under it must never need
+// instrumenting: that would mean the runtime depends on instrumented code.
+const childEnv = "OVERMIND_TOOLEXEC_RESOLVING"
+
+// rewrittenDir is the directory, inside the compile's object directory,
+// that holds the rewritten files and the extended importcfg.
+const rewrittenDir = "overmind"
+
+// compile handles one compiler invocation.
+func (d *driver) compile(ctx context.Context, inv *Invocation) int {
+	pkgPath, _ := inv.Flag("p")
+	if inv.HasFlag("std") || isRuntimePackage(pkgPath) {
+		return d.passThroughCompile(ctx, inv)
+	}
+	marked, err := filesWithDirectives(inv.GoFiles())
+	if err != nil {
+		fmt.Fprintf(d.stderr, "overmind: %s: %v\n", pkgPath, err)
+		return 2
+	}
+	if len(marked) == 0 {
+		return d.passThroughCompile(ctx, inv)
+	}
+	return d.instrument(ctx, inv, pkgPath)
+}
+
+// isRuntimePackage reports whether path is the runtime or one of its
+// subpackages, which are never instrumented: they are what instrumented
+// code calls.
+func isRuntimePackage(path string) bool {
+	return path == RuntimePath || strings.HasPrefix(path, RuntimePath+"/")
+}
+
+// passThroughCompile runs a compile that needs no instrumenting. While
+// another compile of the same build resolves the runtime's export data
+// (a go command that may compile the runtime and its dependencies), it
+// waits for that to finish first: the go command then likely has in its
+// cache what this compile would otherwise build a second time, in
+// parallel, on the same cores.
+func (d *driver) passThroughCompile(ctx context.Context, inv *Invocation) int {
+	if work := inv.workDir(); work != "" {
+		waitForResolution(work)
+	}
+	return d.passThrough(ctx, inv)
+}
+
+// instrument rewrites a package with directives and compiles the result.
+func (d *driver) instrument(ctx context.Context, inv *Invocation, pkgPath string) int {
+	if os.Getenv(childEnv) != "" {
+		fmt.Fprintf(d.stderr, "overmind: %s has //overmind: directives but the runtime package (%s) depends on it; it cannot be instrumented\n", pkgPath, RuntimePath)
+		return 2
+	}
+	cfgPath, ok := inv.Flag("importcfg")
+	out, ok2 := inv.Flag("o")
+	if !ok || cfgPath == "" || !ok2 || out == "" {
+		fmt.Fprintf(d.stderr, "overmind: %s: compile has no -importcfg or -o flag; run it through the go command\n", pkgPath)
+		return 2
+	}
+	importCfg, err := ReadImportConfig(cfgPath)
+	if err != nil {
+		fmt.Fprintf(d.stderr, "overmind: %s: %v\n", pkgPath, err)
+		return 2
+	}
+	lang, _ := inv.Flag("lang")
+	pkg, err := loadPackage(pkgPath, lang, inv.GoFiles(), importCfg)
+	if err != nil {
+		return d.stepAside(ctx, inv, pkgPath, err)
+	}
+	rewritten, err := d.rewrite(pkg)
+	if err != nil {
+		fmt.Fprintln(d.stderr, strings.TrimRight(err.Error(), "\n"))
+		return 2
+	}
+	if len(rewritten) == 0 {
+		return d.passThroughCompile(ctx, inv)
+	}
+
+	dir := filepath.Join(filepath.Dir(out), rewrittenDir)
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		fmt.Fprintf(d.stderr, "overmind: %s: %v\n", pkgPath, err)
+		return 2
+	}
+	args, imports, err := writeRewritten(inv, pkg, rewritten, dir)
+	if err != nil {
+		fmt.Fprintf(d.stderr, "overmind: %s: %v\n", pkgPath, err)
+		return 2
+	}
+	added := importCfg.Missing(imports)
+	if len(added) > 0 {
+		archives, err := d.resolve(ctx, inv, added)
+		if err != nil {
+			fmt.Fprintf(d.stderr, "overmind: %s: %v\n", pkgPath, err)
+			return 2
+		}
+		for _, p := range added {
+			archive, ok := archives[p]
+			if !ok {
+				fmt.Fprintf(d.stderr, "overmind: %s: no export data found for %s\n", pkgPath, p)
+				return 2
+			}
+			importCfg.Add(p, archive)
+		}
+		newCfg := filepath.Join(dir, "importcfg")
+		if err := writeFileAtomic(newCfg, importCfg.Bytes()); err != nil {
+			fmt.Fprintf(d.stderr, "overmind: %s: writing importcfg: %v\n", pkgPath, err)
+			return 2
+		}
+		if args, err = setFlag(args, "importcfg", newCfg); err != nil {
+			fmt.Fprintf(d.stderr, "overmind: %s: %v\n", pkgPath, err)
+			return 2
+		}
+	}
+
+	code := d.runTool(ctx, inv.Path, args)
+	if code != 0 {
+		fmt.Fprintf(d.stderr, "overmind: compiling the instrumented copy of %s failed; this is a bug in overmind (run the build with -work to keep the rewritten files in %s)\n", pkgPath, dir)
+		return code
+	}
+	if len(added) > 0 {
+		for _, flag := range []string{"o", "linkobj"} {
+			if name, ok := inv.Flag(flag); ok && name != "" {
+				if err := appendDepsMember(name, added); err != nil {
+					fmt.Fprintf(d.stderr, "overmind: %s: recording link dependencies: %v\n", pkgPath, err)
+					return 2
+				}
+			}
+		}
+	}
+	logf("compile %s instrumented %d file(s) added imports %v", pkgPath, len(rewritten), added)
+	return 0
+}
+
+// stepAside compiles the original files when they do not type-check: the
+// compiler then reports the user's errors as it would without overmind.
+// If the compiler accepts them after all, the failure was overmind's, and
+// the build fails with it rather than silently lose the instrumentation.
+func (d *driver) stepAside(ctx context.Context, inv *Invocation, pkgPath string, cause error) int {
+	if code := d.runTool(ctx, inv.Path, inv.Args); code != 0 {
+		return code
+	}
+	fmt.Fprintf(d.stderr, "overmind: %s: cannot instrument: type-checking failed where the compiler succeeds; this is a bug in overmind:\n\t%v\n", pkgPath, strings.ReplaceAll(cause.Error(), "\n", "\n\t"))
+	return 2
+}
+
+// loadPackage parses and type-checks a compile's files against the export
+// data its importcfg names.
+func loadPackage(pkgPath, lang string, files []string, cfg *ImportConfig) (*Package, error) {
+	fset := token.NewFileSet()
+	pkg := &Package{ImportPath: pkgPath, GoVersion: lang, Fset: fset, Filenames: files}
+	var errs []error
+	for _, name := range files {
+		f, err := parser.ParseFile(fset, name, nil, parser.ParseComments|parser.SkipObjectResolution)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		pkg.Files = append(pkg.Files, f)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	imp := importer.ForCompiler(fset, "gc", func(path string) (io.ReadCloser, error) {
+		archive, ok := cfg.PackageFile[cfg.Resolve(path)]
+		if !ok {
+			return nil, fmt.Errorf("importcfg has no export data for %q", path)
+		}
+		return os.Open(archive)
+	})
+	conf := types.Config{
+		Importer:  imp,
+		GoVersion: lang,
+		Sizes:     types.SizesFor("gc", goarch()),
+		Error: func(err error) {
+			if len(errs) < 10 {
+				errs = append(errs, err)
+			}
+		},
+	}
+	pkg.Info = &types.Info{
+		Types:        map[ast.Expr]types.TypeAndValue{},
+		Instances:    map[*ast.Ident]types.Instance{},
+		Defs:         map[*ast.Ident]types.Object{},
+		Uses:         map[*ast.Ident]types.Object{},
+		Implicits:    map[ast.Node]types.Object{},
+		Selections:   map[*ast.SelectorExpr]*types.Selection{},
+		Scopes:       map[ast.Node]*types.Scope{},
+		FileVersions: map[*ast.File]string{},
+	}
+	pkg.Types, _ = conf.Check(pkgPath, fset, pkg.Files, pkg.Info)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return pkg, nil
+}
+
+// goarch is the architecture being compiled for: cmd/go puts GOARCH in
+// every tool's environment.
+func goarch() string {
+	if a := os.Getenv("GOARCH"); a != "" {
+		return a
+	}
+	return hostGOARCH
+}
+
+// writeRewritten writes the rewritten files into dir and returns the
+// compile's arguments with them in place of the originals, and the import
+// paths the rewritten files use.
+func writeRewritten(inv *Invocation, pkg *Package, rewritten []RewrittenFile, dir string) ([]string, []string, error) {
+	args := append([]string(nil), inv.Args...)
+	first := inv.firstFile()
+	used := map[string]bool{}
+	var imports []string
+	for _, rf := range rewritten {
+		if rf.Index < 0 || rf.Index >= len(pkg.Filenames) {
+			return nil, nil, fmt.Errorf("rewriter returned file index %d out of range", rf.Index)
+		}
+		orig := pkg.Filenames[rf.Index]
+		abs, err := filepath.Abs(orig)
+		if err != nil {
+			return nil, nil, err
+		}
+		base := filepath.Base(orig)
+		for n := 2; used[base]; n++ {
+			base = strconv.Itoa(n) + "_" + filepath.Base(orig)
+		}
+		used[base] = true
+		name := filepath.Join(dir, base)
+		src := make([]byte, 0, len(rf.Source)+len(abs)+16)
+		src = append(src, "//line "+abs+":1:1\n"...)
+		src = append(src, rf.Source...)
+		if err := writeFileAtomic(name, src); err != nil {
+			return nil, nil, fmt.Errorf("writing rewritten file: %w", err)
+		}
+		args[first+rf.Index] = name
+		f, err := parser.ParseFile(token.NewFileSet(), name, rf.Source, parser.ImportsOnly)
+		if err != nil {
+			return nil, nil, fmt.Errorf("rewritten %s does not parse: %w", base, err)
+		}
+		for _, spec := range f.Imports {
+			if p, err := strconv.Unquote(spec.Path.Value); err == nil {
+				imports = append(imports, p)
+			}
+		}
+	}
+	return args, imports, nil
+}
+
+// setFlag returns args with the value of flag -name replaced.
+func setFlag(args []string, name, value string) ([]string, error) {
+	inv := &Invocation{Args: args}
+	return inv.WithFlag(name, value)
+}

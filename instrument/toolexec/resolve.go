@@ -1,0 +1,225 @@
+package toolexec
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// Files in $WORK/overmind, shared by the compiles and links of one build.
+const (
+	resolveLockFile   = "resolve.lock" // held while resolving
+	resolvingMarker   = "resolving"    // exists while resolving
+	resolvedCacheFile = "exports.json" // what was resolved so far
+)
+
+// exportCache is what the build resolved so far: for each package asked
+// for, its transitive dependencies, and the archive of every package seen.
+type exportCache struct {
+	Deps   map[string][]string `json:"deps"`
+	Export map[string]string   `json:"export"`
+}
+
+// resolveWithGoList finds the archives (export data and object code) of
+// paths and of all their dependencies, as the running build compiles them:
+// it runs "go list -deps -export" with the build's code-changing flags, in
+// the build's directory, through the same -toolexec, so that what it
+// compiles lands in the build cache under the keys the build itself uses.
+// Results are kept in the build's work directory, under a lock, since
+// compiles run in parallel: each package is resolved once per build.
+func (d *driver) resolveWithGoList(ctx context.Context, inv *Invocation, paths []string) (map[string]string, error) {
+	work := inv.workDir()
+	if work == "" {
+		return nil, errors.New("cannot locate the build's work directory (no -importcfg)")
+	}
+	dir := filepath.Join(work, rewrittenDir)
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return nil, err
+	}
+	unlock, err := lockFile(filepath.Join(dir, resolveLockFile), true)
+	if err != nil {
+		return nil, fmt.Errorf("locking: %w", err)
+	}
+	defer unlock()
+
+	cacheName := filepath.Join(dir, resolvedCacheFile)
+	cache := exportCache{Deps: map[string][]string{}, Export: map[string]string{}}
+	if data, err := os.ReadFile(cacheName); err == nil {
+		if err := json.Unmarshal(data, &cache); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", cacheName, err)
+		}
+	}
+	var todo []string
+	for _, p := range paths {
+		if _, ok := cache.Deps[p]; !ok {
+			todo = append(todo, p)
+		}
+	}
+	if len(todo) > 0 {
+		marker := filepath.Join(dir, resolvingMarker)
+		if f, err := os.Create(marker); err == nil {
+			f.Close()
+		}
+		logf("resolving %s", strings.Join(todo, ","))
+		pkgs, err := d.goListExport(ctx, inv, todo)
+		os.Remove(marker)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range pkgs {
+			if p.Export != "" {
+				cache.Export[p.ImportPath] = p.Export
+			}
+			if _, ok := cache.Deps[p.ImportPath]; !ok {
+				cache.Deps[p.ImportPath] = p.Deps
+			}
+		}
+		data, err := json.Marshal(cache)
+		if err != nil {
+			return nil, err
+		}
+		if err := writeFileAtomic(cacheName, data); err != nil {
+			return nil, fmt.Errorf("writing %s: %w", cacheName, err)
+		}
+		logf("resolve %s: %d package(s)", strings.Join(todo, ","), len(pkgs))
+	}
+
+	out := map[string]string{}
+	for _, p := range paths {
+		deps, ok := cache.Deps[p]
+		if !ok {
+			return nil, fmt.Errorf("go list did not report %s", p)
+		}
+		for _, q := range append([]string{p}, deps...) {
+			if a, ok := cache.Export[q]; ok {
+				out[q] = a
+			}
+		}
+	}
+	return out, nil
+}
+
+// waitForResolution blocks while another process of the build in work
+// resolves export data (see resolveWithGoList). It costs one stat when
+// nothing is being resolved.
+func waitForResolution(work string) {
+	dir := filepath.Join(work, rewrittenDir)
+	if _, err := os.Stat(filepath.Join(dir, resolvingMarker)); err != nil {
+		return
+	}
+	if unlock, err := lockFile(filepath.Join(dir, resolveLockFile), false); err == nil {
+		unlock()
+	}
+}
+
+// listedPackage is what the driver reads of "go list -json" output.
+type listedPackage struct {
+	ImportPath string
+	Export     string
+	Deps       []string
+	Error      *struct{ Err string }
+}
+
+// goListExport runs "go list -deps -export" for roots.
+func (d *driver) goListExport(ctx context.Context, inv *Invocation, roots []string) ([]listedPackage, error) {
+	parent := parentGoInvocation()
+	args := []string{"list", "-deps", "-export", "-json=ImportPath,Export,Deps,Error"}
+	args = append(args, mirroredBuildFlags(parent.Args)...)
+	args = append(args, roots...)
+	cmd := exec.CommandContext(ctx, goCommand(inv), args...)
+	cmd.Dir = parent.Dir
+	cmd.Env = append(withoutEnv(os.Environ(), "TOOLEXEC_IMPORTPATH"), childEnv+"=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, d.explainGoListFailure(roots, stderr.String(), err)
+	}
+	var pkgs []listedPackage
+	dec := json.NewDecoder(&stdout)
+	for {
+		var p listedPackage
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			return nil, fmt.Errorf("reading go list output: %w", err)
+		}
+		if p.Error != nil {
+			return nil, fmt.Errorf("resolving %s: %s", p.ImportPath, p.Error.Err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs, nil
+}
+
+// explainGoListFailure turns a failed "go list" into an error that says
+// what to do about it.
+func (d *driver) explainGoListFailure(roots []string, stderr string, err error) error {
+	what := strings.Join(roots, ", ")
+	needsRuntime := false
+	for _, r := range roots {
+		if r == ModulePath || strings.HasPrefix(r, ModulePath+"/") {
+			needsRuntime = true
+		}
+	}
+	getLine := "go get " + ModulePath + "@" + d.goGetVersion()
+	switch {
+	case needsRuntime && strings.Contains(stderr, "no required module provides package"):
+		return fmt.Errorf("instrumented code imports %s, but the main module does not require %s. Add it with:\n\t%s\nand import the runtime from your code (overmind.Init in main), so that go mod tidy keeps it", RuntimePath, ModulePath, getLine)
+	case needsRuntime && (strings.Contains(stderr, "-mod=vendor") || strings.Contains(stderr, "vendor/modules.txt")):
+		return fmt.Errorf("instrumented code imports %s, which is not vendored. Require it (%s), import it from your code (overmind.Init in main), and run go mod vendor", RuntimePath, getLine)
+	case strings.Contains(stderr, "go.mod file not found"):
+		return fmt.Errorf("toolexec mode needs a Go module: %s", strings.TrimSpace(stderr))
+	}
+	return fmt.Errorf("resolving %s with go list: %v\n%s", what, err, strings.TrimSpace(stderr))
+}
+
+// goGetVersion is the version to put in a "go get" line: overmind's own,
+// or latest for a development build.
+func (d *driver) goGetVersion() string {
+	if d.version == "" || d.version == "devel" {
+		return "latest"
+	}
+	return d.version
+}
+
+// goCommand is the go command of the toolchain the tool belongs to.
+func goCommand(inv *Invocation) string {
+	root := inv.GOROOT()
+	if root == "" {
+		root = os.Getenv("GOROOT")
+	}
+	if root != "" {
+		for _, name := range []string{"go", "go.exe"} {
+			p := filepath.Join(root, "bin", name)
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+		}
+	}
+	return "go"
+}
+
+// withoutEnv returns env without the variables named.
+func withoutEnv(env []string, names ...string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		drop := false
+		for _, n := range names {
+			if name == n {
+				drop = true
+			}
+		}
+		if !drop {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
