@@ -82,11 +82,22 @@ func procGoInvocation() (args []string, dir string, ok bool) {
 
 // isGoCommand reports whether argv is a go command that builds.
 func isGoCommand(argv []string) bool {
-	if len(argv) < 2 || !strings.HasPrefix(filepath.Base(argv[0]), "go") {
+	if len(argv) < 2 || !isGoProgram(filepath.Base(argv[0])) {
 		return false
 	}
 	sub, _ := splitGoArgs(argv[1:])
 	return buildingSubcommands[sub]
+}
+
+// isGoProgram reports whether name is the go command's: "go", or a
+// versioned one such as "go1.26.8" or "go1.27rc1".
+func isGoProgram(name string) bool {
+	name = strings.TrimSuffix(name, ".exe")
+	if name == "go" {
+		return true
+	}
+	v, ok := strings.CutPrefix(name, "go1")
+	return ok && strings.Trim(v, "0123456789.rcbeta") == ""
 }
 
 // splitGoArgs returns the subcommand of go command arguments and the

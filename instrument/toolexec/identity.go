@@ -53,7 +53,7 @@ func writeRuntimeIdentity(h writer, dir string) error {
 	if err != nil {
 		return err
 	}
-	mf, err := modfile.ParseLax(gomod, data, nil)
+	mf, err := modfile.Parse(gomod, data, nil) // ParseLax would skip replace directives
 	if err != nil {
 		return err
 	}

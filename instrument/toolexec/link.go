@@ -53,7 +53,7 @@ func (d *driver) link(ctx context.Context, inv *Invocation) int {
 	sort.Strings(paths)
 	added := 0
 	for _, p := range paths {
-		if cfg.Add(p, archives[p]) {
+		if archives[p] != "" && cfg.Add(p, archives[p]) {
 			added++
 		}
 	}

@@ -68,7 +68,7 @@ func (d *driver) resolveWithGoList(ctx context.Context, inv *Invocation, paths [
 			f.Close()
 		}
 		logf("resolving %s", strings.Join(todo, ","))
-		pkgs, err := d.goListExport(ctx, inv, todo)
+		pkgs, err := d.goList(ctx, inv, todo)
 		os.Remove(marker)
 		if err != nil {
 			return nil, err
@@ -129,7 +129,7 @@ type listedPackage struct {
 
 // goListExport runs "go list -deps -export" for roots.
 func (d *driver) goListExport(ctx context.Context, inv *Invocation, roots []string) ([]listedPackage, error) {
-	parent := parentGoInvocation()
+	parent := d.parent()
 	args := []string{"list", "-deps", "-export", "-json=ImportPath,Export,Deps,Error"}
 	args = append(args, mirroredBuildFlags(parent.Args)...)
 	args = append(args, roots...)

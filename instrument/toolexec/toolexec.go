@@ -141,6 +141,8 @@ type driver struct {
 	resolve        func(ctx context.Context, inv *Invocation, paths []string) (map[string]string, error)
 	version        string
 	selfHash       func() (string, error)
+	parent         func() goInvocation // the go command running the build
+	goList         func(ctx context.Context, inv *Invocation, roots []string) ([]listedPackage, error)
 }
 
 func newDriver(cfg Config) *driver {
@@ -169,6 +171,8 @@ func newDriver(cfg Config) *driver {
 		d.version = Version()
 	}
 	d.selfHash = sync.OnceValues(selfHash)
+	d.parent = parentGoInvocation
+	d.goList = d.goListExport
 	return d
 }
 

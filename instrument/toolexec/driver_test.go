@@ -1,0 +1,562 @@
+package toolexec
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"go/ast"
+	"go/importer"
+	"go/token"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// repoRoot is the module's root directory.
+var repoRoot = func() string {
+	dir, _ := filepath.Abs("../..")
+	return dir
+}()
+
+// toolDir is the Go tool directory.
+var toolDir = sync.OnceValue(func() string {
+	out, err := exec.Command("go", "env", "GOTOOLDIR").Output()
+	if err != nil {
+		panic(err)
+	}
+	return strings.TrimSpace(string(out))
+})
+
+// exports maps import paths to archives, as go list -export reports them
+// for fmt, context and the runtime with all their dependencies.
+var exports = sync.OnceValues(func() (map[string]string, error) {
+	cmd := exec.Command("go", "list", "-deps", "-export", "-json=ImportPath,Export", "fmt", "context", "./runtime")
+	cmd.Dir = repoRoot
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]string{}
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for dec.More() {
+		var p struct{ ImportPath, Export string }
+		if err := dec.Decode(&p); err != nil {
+			return nil, err
+		}
+		m[p.ImportPath] = p.Export
+	}
+	return m, nil
+})
+
+func mustExports(t *testing.T) map[string]string {
+	t.Helper()
+	m, err := exports()
+	if err != nil {
+		t.Fatalf("go list -export: %v", err)
+	}
+	return m
+}
+
+// compileSetup lays out a compile as cmd/go does: $WORK/b002/importcfg
+// naming the export data of imports, and the source files.
+type compileSetup struct {
+	work, obj string
+	files     []string
+	args      []string // after the tool's path
+}
+
+func newCompile(t *testing.T, pkgPath string, imports []string, files map[string]string) *compileSetup {
+	t.Helper()
+	exp := mustExports(t)
+	s := &compileSetup{work: t.TempDir()}
+	s.obj = filepath.Join(s.work, "b002")
+	os.MkdirAll(s.obj, 0o777)
+	var cfg strings.Builder
+	cfg.WriteString("# import config\n")
+	for _, p := range imports {
+		cfg.WriteString("packagefile " + p + "=" + exp[p] + "\n")
+	}
+	os.WriteFile(filepath.Join(s.obj, "importcfg"), []byte(cfg.String()), 0o644)
+	src := t.TempDir()
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		p := filepath.Join(src, name)
+		os.WriteFile(p, []byte(files[name]), 0o644)
+		s.files = append(s.files, p)
+	}
+	s.args = append([]string{"-o", filepath.Join(s.obj, "_pkg_.a"), "-trimpath", s.obj + "=>", "-p", pkgPath,
+		"-lang=go1.26", "-complete", "-importcfg", filepath.Join(s.obj, "importcfg"), "-pack"}, s.files...)
+	return s
+}
+
+// markRewrite inserts a println on the line of each marked function's
+// opening brace, and a use of the runtime on the package clause's line.
+type markRewrite struct {
+	calls []*Package
+}
+
+func (m *markRewrite) rewrite(pkg *Package) ([]RewrittenFile, error) {
+	m.calls = append(m.calls, pkg)
+	var out []RewrittenFile
+	for i, f := range pkg.Files {
+		src, err := os.ReadFile(pkg.Filenames[i])
+		if err != nil {
+			return nil, err
+		}
+		tf := pkg.Fset.File(f.Pos())
+		var offs []int
+		for _, d := range f.Decls {
+			if fn, ok := d.(*ast.FuncDecl); ok && fn.Doc != nil && strings.HasPrefix(fn.Doc.List[len(fn.Doc.List)-1].Text, "//overmind:") {
+				offs = append(offs, tf.Offset(fn.Body.Lbrace)+1)
+			}
+		}
+		if len(offs) == 0 {
+			continue
+		}
+		offs = append(offs, tf.Offset(f.Name.End()))
+		sort.Sort(sort.Reverse(sort.IntSlice(offs)))
+		for _, off := range offs {
+			ins := ` println("marked", om.SpanTypeTool);`
+			if off == tf.Offset(f.Name.End()) {
+				ins = `; import om "` + RuntimePath + `"`
+			}
+			src = append(src[:off], append([]byte(ins), src[off:]...)...)
+		}
+		out = append(out, RewrittenFile{Index: i, Source: src})
+	}
+	return out, nil
+}
+
+type runResult struct {
+	code           int
+	stdout, stderr string
+}
+
+func runDriver(t *testing.T, cfg Config, args ...string) runResult {
+	t.Helper()
+	var out, errb bytes.Buffer
+	cfg.Stdout, cfg.Stderr = &out, &errb
+	code := Run(context.Background(), cfg, args)
+	return runResult{code, out.String(), errb.String()}
+}
+
+// fakeResolve resolves from the exports go list reported, recording what
+// it was asked for.
+type fakeResolve struct {
+	t     *testing.T
+	asked [][]string
+}
+
+func (f *fakeResolve) resolve(ctx context.Context, inv *Invocation, paths []string) (map[string]string, error) {
+	f.asked = append(f.asked, paths)
+	out := map[string]string{}
+	for p, a := range mustExports(f.t) {
+		if a != "" {
+			out[p] = a
+		}
+	}
+	return out, nil
+}
+
+const markedLib = `package lib
+
+import "fmt"
+
+// Hello greets.
+//
+//overmind:tool hello
+func Hello(name string) string {
+	return fmt.Sprint("hello ", name)
+}
+`
+
+func TestCompileWithoutDirectivesPassesThrough(t *testing.T) {
+	s := newCompile(t, "example.com/lib", []string{"fmt"}, map[string]string{
+		"a.go": "package lib\n\nimport \"fmt\"\n\n// see //overmind:tool in the docs\nfunc A() string { return fmt.Sprint(1) }\n",
+	})
+	rw := &markRewrite{}
+	res := runDriver(t, Config{Rewrite: rw.rewrite}, append([]string{filepath.Join(toolDir(), "compile")}, s.args...)...)
+	if res.code != 0 {
+		t.Fatalf("exit %d: %s%s", res.code, res.stdout, res.stderr)
+	}
+	if len(rw.calls) != 0 {
+		t.Error("the rewriter ran for a package without directives")
+	}
+	if _, err := os.Stat(filepath.Join(s.obj, rewrittenDir)); err == nil {
+		t.Error("the driver wrote files for a package without directives")
+	}
+	if deps, _ := readDepsMember(filepath.Join(s.obj, "_pkg_.a")); deps != nil {
+		t.Errorf("archive lists dependencies %q", deps)
+	}
+}
+
+func TestCompileInstruments(t *testing.T) {
+	s := newCompile(t, "example.com/lib", []string{"fmt"}, map[string]string{
+		"a.go": markedLib,
+		"b.go": "package lib\n\nfunc B() int { return 2 }\n",
+	})
+	rw := &markRewrite{}
+	fr := &fakeResolve{t: t}
+	res := runDriver(t, Config{Rewrite: rw.rewrite, Resolve: fr.resolve}, append([]string{filepath.Join(toolDir(), "compile")}, s.args...)...)
+	if res.code != 0 {
+		t.Fatalf("exit %d: %s%s", res.code, res.stdout, res.stderr)
+	}
+	if len(rw.calls) != 1 {
+		t.Fatalf("rewriter ran %d times", len(rw.calls))
+	}
+	pkg := rw.calls[0]
+	if pkg.ImportPath != "example.com/lib" || pkg.GoVersion != "go1.26" || len(pkg.Files) != 2 || !reflect.DeepEqual(pkg.Filenames, s.files) {
+		t.Errorf("Package = %s %s %d files %q", pkg.ImportPath, pkg.GoVersion, len(pkg.Files), pkg.Filenames)
+	}
+	if pkg.Types == nil || pkg.Types.Scope().Lookup("Hello") == nil || len(pkg.Info.Defs) == 0 || len(pkg.Info.Uses) == 0 {
+		t.Error("Package is not type-checked")
+	}
+	if !reflect.DeepEqual(fr.asked, [][]string{{RuntimePath}}) {
+		t.Errorf("resolved %q, want the runtime", fr.asked)
+	}
+	rewritten, err := os.ReadFile(filepath.Join(s.obj, rewrittenDir, "a.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "//line " + s.files[0] + ":1:1\npackage lib; import om"; !strings.HasPrefix(string(rewritten), want) {
+		t.Errorf("rewritten file starts %q, want %q", rewritten[:60], want)
+	}
+	if _, err := os.Stat(filepath.Join(s.obj, rewrittenDir, "b.go")); err == nil {
+		t.Error("an unchanged file was copied")
+	}
+	cfg, err := ReadImportConfig(filepath.Join(s.obj, rewrittenDir, "importcfg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.PackageFile[RuntimePath] != mustExports(t)[RuntimePath] || cfg.PackageFile["fmt"] == "" {
+		t.Errorf("extended importcfg = %v", cfg.PackageFile)
+	}
+	if orig, _ := os.ReadFile(filepath.Join(s.obj, "importcfg")); strings.Contains(string(orig), RuntimePath) {
+		t.Error("cmd/go's own importcfg was modified")
+	}
+	deps, err := readDepsMember(filepath.Join(s.obj, "_pkg_.a"))
+	if err != nil || !reflect.DeepEqual(deps, []string{RuntimePath}) {
+		t.Errorf("archive deps = %q, %v", deps, err)
+	}
+	// Its export data still reads: downstream compiles and vet need it.
+	imp := importer.ForCompiler(token.NewFileSet(), "gc", func(path string) (io.ReadCloser, error) {
+		return os.Open(filepath.Join(s.obj, "_pkg_.a"))
+	})
+	if p, err := imp.Import("example.com/lib"); err != nil || p.Scope().Lookup("Hello") == nil {
+		t.Errorf("importing the instrumented archive: %v", err)
+	}
+}
+
+func TestCompileRuntimeAlreadyImported(t *testing.T) {
+	s := newCompile(t, "example.com/lib", []string{"fmt", RuntimePath}, map[string]string{
+		"a.go": strings.Replace(markedLib, `import "fmt"`, "import (\n\t\"fmt\"\n\n\tovermind \""+RuntimePath+"\"\n)\n\nvar _ = overmind.SpanTypeLLM", 1),
+	})
+	rw := &markRewrite{}
+	fr := &fakeResolve{t: t}
+	res := runDriver(t, Config{Rewrite: rw.rewrite, Resolve: fr.resolve}, append([]string{filepath.Join(toolDir(), "compile")}, s.args...)...)
+	if res.code != 0 {
+		t.Fatalf("exit %d: %s%s", res.code, res.stdout, res.stderr)
+	}
+	if len(rw.calls) != 1 || len(fr.asked) != 0 {
+		t.Errorf("rewrites %d, resolves %q; want 1 and none", len(rw.calls), fr.asked)
+	}
+	if _, err := os.Stat(filepath.Join(s.obj, rewrittenDir, "importcfg")); err == nil {
+		t.Error("importcfg extended though nothing was missing")
+	}
+	if deps, _ := readDepsMember(filepath.Join(s.obj, "_pkg_.a")); deps != nil {
+		t.Errorf("archive deps = %q, want none", deps)
+	}
+}
+
+func TestCompileTypeErrorStepsAside(t *testing.T) {
+	s := newCompile(t, "example.com/lib", []string{"fmt"}, map[string]string{
+		"a.go": strings.Replace(markedLib, `return fmt.Sprint("hello ", name)`, `return fmt.Sprint("hello ", nmae)`, 1),
+	})
+	rw := &markRewrite{}
+	res := runDriver(t, Config{Rewrite: rw.rewrite}, append([]string{filepath.Join(toolDir(), "compile")}, s.args...)...)
+	if res.code == 0 {
+		t.Fatal("compile of broken code succeeded")
+	}
+	if len(rw.calls) != 0 {
+		t.Error("the rewriter ran on code that does not type-check")
+	}
+	if out := res.stdout + res.stderr; !strings.Contains(out, "a.go:9:30: undefined: nmae") || strings.Contains(out, "overmind") {
+		t.Errorf("output = %q, want the compiler's own error only", out)
+	}
+}
+
+func TestCompileParseErrorStepsAside(t *testing.T) {
+	s := newCompile(t, "example.com/lib", nil, map[string]string{
+		"a.go": "package lib\n\n//overmind:tool\nfunc A() {\n",
+	})
+	res := runDriver(t, Config{Rewrite: (&markRewrite{}).rewrite}, append([]string{filepath.Join(toolDir(), "compile")}, s.args...)...)
+	if out := res.stdout + res.stderr; res.code == 0 || !strings.Contains(out, "a.go:5:1: syntax error") || strings.Contains(out, "overmind") {
+		t.Errorf("exit %d, output %q; want the compiler's syntax error", res.code, out)
+	}
+}
+
+func TestCompileTypeCheckFailsWhereCompilerSucceeds(t *testing.T) {
+	s := newCompile(t, "example.com/lib", nil, map[string]string{"a.go": markedLib}) // fmt missing from importcfg
+	tool := fakeTool(t, "compile", "exit 0\n")
+	res := runDriver(t, Config{Rewrite: (&markRewrite{}).rewrite}, append([]string{tool}, s.args...)...)
+	if res.code != 2 || !strings.Contains(res.stderr, "type-checking failed where the compiler succeeds") || !strings.Contains(res.stderr, `"fmt"`) {
+		t.Errorf("exit %d, stderr %q", res.code, res.stderr)
+	}
+}
+
+func TestCompileRewriteError(t *testing.T) {
+	s := newCompile(t, "example.com/lib", []string{"fmt"}, map[string]string{"a.go": markedLib})
+	diag := s.files[0] + ":7:1: unknown directive //overmind:tols\n" + s.files[0] + ":9:1: another problem"
+	res := runDriver(t, Config{Rewrite: func(*Package) ([]RewrittenFile, error) { return nil, errors.New(diag) }},
+		append([]string{filepath.Join(toolDir(), "compile")}, s.args...)...)
+	if res.code != 2 || res.stderr != diag+"\n" {
+		t.Errorf("exit %d, stderr %q; want 2 and the diagnostics", res.code, res.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(s.obj, "_pkg_.a")); err == nil {
+		t.Error("the package was compiled despite the errors")
+	}
+}
+
+func TestCompileResolveError(t *testing.T) {
+	s := newCompile(t, "example.com/lib", []string{"fmt"}, map[string]string{"a.go": markedLib})
+	res := runDriver(t, Config{Rewrite: (&markRewrite{}).rewrite, Resolve: func(context.Context, *Invocation, []string) (map[string]string, error) {
+		return nil, errors.New("no runtime here")
+	}}, append([]string{filepath.Join(toolDir(), "compile")}, s.args...)...)
+	if res.code != 2 || !strings.Contains(res.stderr, "overmind: example.com/lib: no runtime here") {
+		t.Errorf("exit %d, stderr %q", res.code, res.stderr)
+	}
+}
+
+func TestCompileSkipsStdAndRuntime(t *testing.T) {
+	tool := fakeTool(t, "compile", `for a in "$@"; do echo "$a"; done`+"\n")
+	for _, extra := range [][]string{{"-std"}, {"-p", RuntimePath}, {"-p", RuntimePath + "/internal/x"}} {
+		s := newCompile(t, "example.com/lib", nil, map[string]string{"a.go": markedLib})
+		args := append(append([]string{}, extra...), s.args...)
+		rw := &markRewrite{}
+		res := runDriver(t, Config{Rewrite: rw.rewrite}, append([]string{tool}, args...)...)
+		if res.code != 0 || len(rw.calls) != 0 || res.stdout != strings.Join(args, "\n")+"\n" {
+			t.Errorf("%q: exit %d, %d rewrites, tool saw %q", extra, res.code, len(rw.calls), res.stdout)
+		}
+	}
+}
+
+func TestCompileSeesLineDirectives(t *testing.T) {
+	// cmd/go's cover tool and cgo hand the compiler copies that start with
+	// a //line directive naming the user's file.
+	s := newCompile(t, "example.com/lib", []string{"fmt"}, map[string]string{
+		"a.cover.go": "//line /home/user/lib/a.go:1:1\n" + markedLib,
+	})
+	rw := &markRewrite{}
+	res := runDriver(t, Config{Rewrite: rw.rewrite, Resolve: (&fakeResolve{t: t}).resolve}, append([]string{filepath.Join(toolDir(), "compile")}, s.args...)...)
+	if res.code != 0 || len(rw.calls) != 1 {
+		t.Fatalf("exit %d, %d rewrites: %s", res.code, len(rw.calls), res.stderr)
+	}
+	pkg := rw.calls[0]
+	fn := pkg.Files[0].Decls[1].(*ast.FuncDecl)
+	if pos := pkg.Fset.Position(fn.Pos()); pos.Filename != "/home/user/lib/a.go" || pos.Line != 8 {
+		t.Errorf("func Hello is at %v, want /home/user/lib/a.go:8", pos)
+	}
+	rewritten, _ := os.ReadFile(filepath.Join(s.obj, rewrittenDir, "a.cover.go"))
+	if !strings.HasPrefix(string(rewritten), "//line "+s.files[0]+":1:1\n//line /home/user/lib/a.go:1:1\n") {
+		t.Errorf("rewritten copy starts %q", rewritten[:80])
+	}
+}
+
+func TestPassThrough(t *testing.T) {
+	tool := fakeTool(t, "asm", `echo "args:$*"; cat; echo "to stderr" >&2; exit 7`+"\n")
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), Config{Rewrite: noRewrite, Stdin: strings.NewReader("input\n"), Stdout: &out, Stderr: &errb},
+		[]string{tool, "-p", "x", "a b.s"})
+	if code != 7 || out.String() != "args:-p x a b.s\ninput\n" || errb.String() != "to stderr\n" {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
+	}
+	res := runDriver(t, Config{Rewrite: noRewrite}, filepath.Join(t.TempDir(), "nonexistent-tool"))
+	if res.code != 2 || !strings.Contains(res.stderr, "nonexistent-tool") {
+		t.Errorf("missing tool: exit %d, stderr %q", res.code, res.stderr)
+	}
+	if res := runDriver(t, Config{Rewrite: noRewrite}); res.code != 2 || !strings.Contains(res.stderr, "missing tool") {
+		t.Errorf("no tool: exit %d, stderr %q", res.code, res.stderr)
+	}
+}
+
+// fakeLink is a linker that prints the importcfg it was given.
+func fakeLink(t *testing.T) string {
+	return fakeTool(t, "link", `while [ $# -gt 0 ]; do if [ "$1" = -importcfg ]; then echo "cfg=$2"; cat "$2"; fi; shift; done`+"\n")
+}
+
+func TestLinkAddsRuntime(t *testing.T) {
+	exp := mustExports(t)
+	work := t.TempDir()
+	obj := filepath.Join(work, "b001")
+	os.MkdirAll(obj, 0o777)
+	lib := fakeArchive(t, 10)
+	if err := appendDepsMember(lib, []string{RuntimePath}); err != nil {
+		t.Fatal(err)
+	}
+	main := fakeArchive(t, 4)
+	cfgPath := filepath.Join(obj, "importcfg.link")
+	os.WriteFile(cfgPath, []byte("packagefile example.com/lib="+lib+"\npackagefile fmt="+exp["fmt"]+"\nmodinfo \"x\"\n"), 0o644)
+	fr := &fakeResolve{t: t}
+	res := runDriver(t, Config{Rewrite: noRewrite, Resolve: fr.resolve}, fakeLink(t), "-o", filepath.Join(obj, "exe", "a.out"), "-importcfg", cfgPath, "-buildmode=exe", main)
+	if res.code != 0 {
+		t.Fatalf("exit %d: %s%s", res.code, res.stdout, res.stderr)
+	}
+	if !reflect.DeepEqual(fr.asked, [][]string{{RuntimePath}}) {
+		t.Errorf("resolved %q", fr.asked)
+	}
+	cfg, err := ParseImportConfig([]byte(res.stdout[strings.Index(res.stdout, "\n")+1:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{RuntimePath, "go.opentelemetry.io/otel/trace", "context", "example.com/lib"} {
+		if cfg.PackageFile[p] == "" {
+			t.Errorf("link importcfg lacks %s", p)
+		}
+	}
+	if cfg.PackageFile["fmt"] != exp["fmt"] || !strings.Contains(res.stdout, "modinfo \"x\"") {
+		t.Error("the link importcfg lost cmd/go's own lines")
+	}
+}
+
+func TestLinkWithoutInstrumentationPassesThrough(t *testing.T) {
+	work := t.TempDir()
+	cfgPath := filepath.Join(work, "b001", "importcfg.link")
+	os.MkdirAll(filepath.Dir(cfgPath), 0o777)
+	os.WriteFile(cfgPath, []byte("packagefile example.com/lib="+fakeArchive(t, 10)+"\n"), 0o644)
+	fr := &fakeResolve{t: t}
+	res := runDriver(t, Config{Rewrite: noRewrite, Resolve: fr.resolve}, fakeLink(t), "-importcfg", cfgPath, fakeArchive(t, 2))
+	if res.code != 0 || !strings.HasPrefix(res.stdout, "cfg="+cfgPath+"\n") || len(fr.asked) != 0 {
+		t.Errorf("exit %d, stdout %q, resolved %q", res.code, res.stdout, fr.asked)
+	}
+}
+
+func TestResolveWithGoList(t *testing.T) {
+	work := t.TempDir()
+	inv := &Invocation{Path: filepath.Join(toolDir(), "compile"), Args: []string{"-importcfg", filepath.Join(work, "b007", "importcfg")}}
+	d := newDriver(Config{Rewrite: noRewrite})
+	d.parent = func() goInvocation { return goInvocation{Dir: repoRoot, Args: []string{"build", "./..."}} }
+	var mu sync.Mutex
+	runs := 0
+	goList := d.goList
+	d.goList = func(ctx context.Context, inv *Invocation, roots []string) ([]listedPackage, error) {
+		mu.Lock()
+		runs++
+		mu.Unlock()
+		return goList(ctx, inv, roots)
+	}
+	var wg sync.WaitGroup
+	results := make([]map[string]string, 4)
+	errs := make([]error, 4)
+	for i := range results {
+		wg.Go(func() { results[i], errs[i] = d.resolve(context.Background(), inv, []string{RuntimePath}) })
+	}
+	wg.Wait()
+	for i := range results {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if !reflect.DeepEqual(results[i], results[0]) {
+			t.Error("parallel resolutions disagree")
+		}
+	}
+	if runs != 1 {
+		t.Errorf("go list ran %d times for one build, want 1", runs)
+	}
+	for _, p := range []string{RuntimePath, "context", "go.opentelemetry.io/otel/trace"} {
+		if _, err := os.Stat(results[0][p]); err != nil {
+			t.Errorf("archive of %s: %v", p, err)
+		}
+	}
+	if _, ok := results[0]["unsafe"]; ok {
+		t.Error("unsafe has no archive but was given one")
+	}
+	// A second request in the same build reads the cache.
+	if _, err := d.resolve(context.Background(), inv, []string{RuntimePath}); err != nil || runs != 1 {
+		t.Errorf("second resolution: %v, go list runs %d", err, runs)
+	}
+	// So does one of the runtime's dependencies.
+	dep, err := d.resolve(context.Background(), inv, []string{"go.opentelemetry.io/otel/trace"})
+	if err != nil || runs != 1 || dep["context"] == "" || dep[RuntimePath] != "" {
+		t.Errorf("resolving a dependency: %v, runs %d, runtime given: %v", err, runs, dep[RuntimePath] != "")
+	}
+	// A new package is resolved in addition.
+	more, err := d.resolve(context.Background(), inv, []string{"go/ast"})
+	if err != nil || runs != 2 || more["go/ast"] == "" || more[RuntimePath] != "" {
+		t.Errorf("resolving go/ast: %v, runs %d, runtime given: %v", err, runs, more[RuntimePath] != "")
+	}
+	if _, err := os.Stat(filepath.Join(work, rewrittenDir, resolvingMarker)); err == nil {
+		t.Error("the resolving marker was left behind")
+	}
+}
+
+func TestResolveNotRequired(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/app\n\ngo 1.26\n"), 0o644)
+	work := t.TempDir()
+	inv := &Invocation{Path: filepath.Join(toolDir(), "compile"), Args: []string{"-importcfg", filepath.Join(work, "b002", "importcfg")}}
+	for version, want := range map[string]string{"devel": "go get " + ModulePath + "@latest", "v0.3.1": "go get " + ModulePath + "@v0.3.1"} {
+		d := newDriver(Config{Rewrite: noRewrite, Version: version})
+		d.parent = func() goInvocation { return goInvocation{Dir: dir} }
+		_, err := d.resolve(context.Background(), inv, []string{RuntimePath})
+		if err == nil || !strings.Contains(err.Error(), "does not require "+ModulePath) || !strings.Contains(err.Error(), "\n\t"+want+"\n") {
+			t.Errorf("version %s: err = %v, want the line %q", version, err, want)
+		}
+	}
+}
+
+func TestWaitForResolution(t *testing.T) {
+	work := t.TempDir()
+	dir := filepath.Join(work, rewrittenDir)
+	os.MkdirAll(dir, 0o777)
+	waitForResolution(work) // nothing being resolved: returns at once
+
+	unlock, err := lockFile(filepath.Join(dir, resolveLockFile), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, resolvingMarker), nil, 0o644)
+	done := make(chan struct{})
+	go func() {
+		waitForResolution(work)
+		close(done)
+	}()
+	select {
+	case <-done:
+		t.Fatal("waitForResolution returned while a resolution held the lock")
+	case <-afterShortWhile():
+	}
+	os.Remove(filepath.Join(dir, resolvingMarker))
+	unlock()
+	<-done
+}
+
+func TestWriteRewrittenNameClash(t *testing.T) {
+	dir := t.TempDir()
+	inv := &Invocation{Path: "compile", Args: []string{"-o", "x", "/a/x.go", "/b/x.go"}}
+	pkg := &Package{Filenames: []string{"/a/x.go", "/b/x.go"}}
+	args, imports, err := writeRewritten(inv, pkg, []RewrittenFile{{0, []byte("package p\nimport \"fmt\"\n")}, {1, []byte("package p\n")}}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if args[2] != filepath.Join(dir, "x.go") || args[3] != filepath.Join(dir, "2_x.go") || !reflect.DeepEqual(imports, []string{"fmt"}) {
+		t.Errorf("args %q, imports %q", args, imports)
+	}
+	if _, _, err := writeRewritten(inv, pkg, []RewrittenFile{{5, nil}}, dir); err == nil || !strings.Contains(err.Error(), strconv.Itoa(5)) {
+		t.Errorf("bad index: err = %v", err)
+	}
+	if _, _, err := writeRewritten(inv, pkg, []RewrittenFile{{0, []byte("package")}}, dir); err == nil {
+		t.Error("a rewritten file that does not parse was accepted")
+	}
+}

@@ -1,0 +1,50 @@
+package toolexec
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestMirroredBuildFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"build", "-race", "-o", "bin", "-tags", "a,b", "-gcflags=all=-N -l", "-x", "./..."},
+			[]string{"-race", "-tags=a,b", "-gcflags=all=-N -l"}},
+		{[]string{"-C", "sub", "build", "-trimpath", "-mod=vendor", "-toolexec", "overmind toolexec", "."},
+			[]string{"-trimpath", "-mod=vendor", "-toolexec=overmind toolexec"}},
+		{[]string{"run", "-race", ".", "-tags", "x"}, []string{"-race"}},
+		{[]string{"test", "-run", "-race", "./...", "-count=1", "-race", "-cover", "-coverprofile", "c.out", "-args", "-tags=x"},
+			[]string{"-race"}},
+		{[]string{"test", "-cover", "-covermode=atomic", "-coverpkg", "./...", "./lib"},
+			[]string{"-cover", "-covermode=atomic", "-coverpkg=./..."}},
+		{[]string{"build", "-pgo=auto", "-pgo", "off", "--asan", "."}, []string{"-pgo=off", "-asan"}},
+		{[]string{"vet", "-printf.funcs=Logf", "-buildmode=pie", "./..."}, []string{"-buildmode=pie"}},
+		{[]string{"build"}, nil},
+		{nil, nil},
+	} {
+		if got := mirroredBuildFlags(tc.args); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("mirroredBuildFlags(%q) = %q, want %q", tc.args, got, tc.want)
+		}
+	}
+}
+
+func TestIsGoCommand(t *testing.T) {
+	for _, tc := range []struct {
+		argv []string
+		want bool
+	}{
+		{[]string{"/usr/local/go/bin/go", "build", "./..."}, true},
+		{[]string{"go", "-C", "x", "test"}, true},
+		{[]string{"go1.26.8", "vet"}, true},
+		{[]string{"go", "env"}, false},
+		{[]string{"gopls", "build"}, false},
+		{[]string{"/usr/bin/time", "go", "build"}, false},
+		{[]string{"go"}, false},
+	} {
+		if got := isGoCommand(tc.argv); got != tc.want {
+			t.Errorf("isGoCommand(%q) = %v, want %v", tc.argv, got, tc.want)
+		}
+	}
+}
