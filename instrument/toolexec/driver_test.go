@@ -443,6 +443,7 @@ func TestLinkWithoutInstrumentationPassesThrough(t *testing.T) {
 }
 
 func TestResolveWithGoList(t *testing.T) {
+	t.Setenv("OVERMIND_CACHE", "off")
 	work := t.TempDir()
 	inv := &Invocation{Path: filepath.Join(toolDir(), "compile"), Args: []string{"-importcfg", filepath.Join(work, "b007", "importcfg")}}
 	d := newDriver(Config{Rewrite: noRewrite})
@@ -450,11 +451,11 @@ func TestResolveWithGoList(t *testing.T) {
 	var mu sync.Mutex
 	runs := 0
 	goList := d.goList
-	d.goList = func(ctx context.Context, inv *Invocation, roots []string) ([]listedPackage, error) {
+	d.goList = func(ctx context.Context, inv *Invocation, parent goInvocation, flags, roots []string) ([]listedPackage, error) {
 		mu.Lock()
 		runs++
 		mu.Unlock()
-		return goList(ctx, inv, roots)
+		return goList(ctx, inv, parent, flags, roots)
 	}
 	var wg sync.WaitGroup
 	results := make([]map[string]string, 4)
@@ -501,6 +502,67 @@ func TestResolveWithGoList(t *testing.T) {
 	}
 }
 
+func TestResolveKeptAcrossBuilds(t *testing.T) {
+	t.Setenv("OVERMIND_CACHE", t.TempDir())
+	newBuild := func(parentArgs ...string) (*driver, *Invocation, *int) {
+		inv := &Invocation{Path: filepath.Join(toolDir(), "compile"), Args: []string{"-importcfg", filepath.Join(t.TempDir(), "b002", "importcfg")}}
+		d := newDriver(Config{Rewrite: noRewrite})
+		d.parent = func() goInvocation { return goInvocation{Dir: repoRoot, Args: parentArgs} }
+		runs := new(int)
+		goList := d.goList
+		d.goList = func(ctx context.Context, inv *Invocation, parent goInvocation, flags, roots []string) ([]listedPackage, error) {
+			*runs++
+			return goList(ctx, inv, parent, flags, roots)
+		}
+		return d, inv, runs
+	}
+	d, inv, runs := newBuild("build", "./...")
+	first, err := d.resolve(context.Background(), inv, []string{RuntimePath})
+	if err != nil || *runs != 1 {
+		t.Fatalf("first build: %v, go list runs %d", err, *runs)
+	}
+	d, inv, runs = newBuild("build", "-o", "x", "./...")
+	second, err := d.resolve(context.Background(), inv, []string{RuntimePath})
+	if err != nil || *runs != 0 || !reflect.DeepEqual(first, second) {
+		t.Errorf("second build: %v, go list runs %d, same result %v", err, *runs, reflect.DeepEqual(first, second))
+	}
+	// Different code-changing flags resolve again.
+	d, inv, runs = newBuild("build", "-tags=overmind_test_tag", "./...")
+	if _, err := d.resolve(context.Background(), inv, []string{RuntimePath}); err != nil || *runs != 1 {
+		t.Errorf("build with other flags: %v, go list runs %d", err, *runs)
+	}
+	// A kept resolution naming an archive that is gone is not used.
+	d, inv, runs = newBuild("build", "./...")
+	key := d.persistKey(inv, d.parent(), goListFlags(d.parent().Args, os.Getenv("GOFLAGS")))
+	rec, ok := loadPersisted(key, RuntimePath)
+	if !ok {
+		t.Fatal("no kept resolution")
+	}
+	rec.Export["context"] = filepath.Join(t.TempDir(), "gone")
+	storePersisted(key, RuntimePath, rec)
+	if _, err := d.resolve(context.Background(), inv, []string{RuntimePath}); err != nil || *runs != 1 {
+		t.Errorf("after the cache lost an archive: %v, go list runs %d", err, *runs)
+	}
+}
+
+func TestGoListFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		goflags string
+		want    []string
+	}{
+		{[]string{"build", "-race", "."}, "", []string{"-race"}},
+		{[]string{"build", "-mod=mod", "."}, "", []string{"-mod=mod", "-mod=readonly"}},
+		{[]string{"build", "."}, "-mod=mod -trimpath", []string{"-mod=readonly"}},
+		{[]string{"build", "-mod=vendor", "."}, "-mod=mod", []string{"-mod=vendor"}},
+		{[]string{"build", "."}, "-mod=vendor", nil},
+	} {
+		if got := goListFlags(tc.args, tc.goflags); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("goListFlags(%q, %q) = %q, want %q", tc.args, tc.goflags, got, tc.want)
+		}
+	}
+}
+
 func TestResolveNotRequired(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/app\n\ngo 1.26\n"), 0o644)
@@ -513,6 +575,15 @@ func TestResolveNotRequired(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "does not require "+ModulePath) || !strings.Contains(err.Error(), "\n\t"+want+"\n") {
 			t.Errorf("version %s: err = %v, want the line %q", version, err, want)
 		}
+		// The failure is kept for the rest of the build.
+		d.goList = func(context.Context, *Invocation, goInvocation, []string, []string) ([]listedPackage, error) {
+			t.Error("go list ran again after failing in the same build")
+			return nil, nil
+		}
+		if _, err2 := d.resolve(context.Background(), inv, []string{RuntimePath}); err2 == nil || err2.Error() != err.Error() {
+			t.Errorf("second resolution: %v", err2)
+		}
+		inv = &Invocation{Path: inv.Path, Args: []string{"-importcfg", filepath.Join(t.TempDir(), "b002", "importcfg")}}
 	}
 }
 

@@ -135,6 +135,9 @@ var (
 		"installsuffix": true, "pkgdir": true, "toolexec": true, "pgo": true,
 	}
 	coverValue = map[string]bool{"covermode": true, "coverpkg": true}
+	// perPackage flags take "[pattern=]args"; without a pattern they apply
+	// to the packages named on the go command line only.
+	perPackage = map[string]bool{"gcflags": true, "asmflags": true, "gccgoflags": true}
 	// otherValue lists the other flags of the building subcommands (and go
 	// test's flags for the test binary) that take a separate value, so
 	// that the value is not mistaken for a flag or a package.
@@ -184,6 +187,9 @@ func mirroredBuildFlags(goArgs []string) []string {
 		case mirroredBool[name] || mirroredValue[name]:
 			if name == "pgo" && (value == "auto" || value == "") {
 				continue
+			}
+			if perPackage[name] && (value == "" || strings.HasPrefix(value, "-")) {
+				continue // no pattern: only for the packages named on the command line
 			}
 			out = append(out, flag)
 		case name == "cover" || coverValue[name]:

@@ -12,6 +12,8 @@ func TestMirroredBuildFlags(t *testing.T) {
 	}{
 		{[]string{"build", "-race", "-o", "bin", "-tags", "a,b", "-gcflags=all=-N -l", "-x", "./..."},
 			[]string{"-race", "-tags=a,b", "-gcflags=all=-N -l"}},
+		{[]string{"build", "-gcflags", "-N -l", "-asmflags=-D=X", "-gcflags=example.com/...=-m", "./..."},
+			[]string{"-gcflags=example.com/...=-m"}},
 		{[]string{"-C", "sub", "build", "-trimpath", "-mod=vendor", "-toolexec", "overmind toolexec", "."},
 			[]string{"-trimpath", "-mod=vendor", "-toolexec=overmind toolexec"}},
 		{[]string{"run", "-race", ".", "-tags", "x"}, []string{"-race"}},

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,10 +22,12 @@ const (
 )
 
 // exportCache is what the build resolved so far: for each package asked
-// for, its transitive dependencies, and the archive of every package seen.
+// for, its transitive dependencies, and the archive of every package seen;
+// and the packages that failed to resolve, with the error.
 type exportCache struct {
 	Deps   map[string][]string `json:"deps"`
 	Export map[string]string   `json:"export"`
+	Failed map[string]string   `json:"failed,omitempty"`
 }
 
 // resolveWithGoList finds the archives (export data and object code) of
@@ -33,7 +36,9 @@ type exportCache struct {
 // the build's directory, through the same -toolexec, so that what it
 // compiles lands in the build cache under the keys the build itself uses.
 // Results are kept in the build's work directory, under a lock, since
-// compiles run in parallel: each package is resolved once per build.
+// compiles run in parallel: each package is resolved once per build. They
+// are also kept across builds (see persistKey), so that a build that
+// recompiles only a few packages does not run go list at all.
 func (d *driver) resolveWithGoList(ctx context.Context, inv *Invocation, paths []string) (map[string]string, error) {
 	work := inv.workDir()
 	if work == "" {
@@ -50,7 +55,7 @@ func (d *driver) resolveWithGoList(ctx context.Context, inv *Invocation, paths [
 	defer unlock()
 
 	cacheName := filepath.Join(dir, resolvedCacheFile)
-	cache := exportCache{Deps: map[string][]string{}, Export: map[string]string{}}
+	cache := exportCache{Deps: map[string][]string{}, Export: map[string]string{}, Failed: map[string]string{}}
 	if data, err := os.ReadFile(cacheName); err == nil {
 		if err := json.Unmarshal(data, &cache); err != nil {
 			return nil, fmt.Errorf("reading %s: %w", cacheName, err)
@@ -58,37 +63,23 @@ func (d *driver) resolveWithGoList(ctx context.Context, inv *Invocation, paths [
 	}
 	var todo []string
 	for _, p := range paths {
+		if msg, ok := cache.Failed[p]; ok {
+			return nil, errors.New(msg)
+		}
 		if _, ok := cache.Deps[p]; !ok {
 			todo = append(todo, p)
 		}
 	}
 	if len(todo) > 0 {
-		marker := filepath.Join(dir, resolvingMarker)
-		if f, err := os.Create(marker); err == nil {
-			f.Close()
+		err := d.resolveMissing(ctx, inv, dir, &cache, todo)
+		if data, merr := json.Marshal(cache); merr == nil {
+			if werr := writeFileAtomic(cacheName, data); werr != nil && err == nil {
+				err = fmt.Errorf("writing %s: %w", cacheName, werr)
+			}
 		}
-		logf("resolving %s", strings.Join(todo, ","))
-		pkgs, err := d.goList(ctx, inv, todo)
-		os.Remove(marker)
 		if err != nil {
 			return nil, err
 		}
-		for _, p := range pkgs {
-			if p.Export != "" {
-				cache.Export[p.ImportPath] = p.Export
-			}
-			if _, ok := cache.Deps[p.ImportPath]; !ok {
-				cache.Deps[p.ImportPath] = p.Deps
-			}
-		}
-		data, err := json.Marshal(cache)
-		if err != nil {
-			return nil, err
-		}
-		if err := writeFileAtomic(cacheName, data); err != nil {
-			return nil, fmt.Errorf("writing %s: %w", cacheName, err)
-		}
-		logf("resolve %s: %d package(s)", strings.Join(todo, ","), len(pkgs))
 	}
 
 	out := map[string]string{}
@@ -104,6 +95,63 @@ func (d *driver) resolveWithGoList(ctx context.Context, inv *Invocation, paths [
 		}
 	}
 	return out, nil
+}
+
+// resolveMissing resolves roots into cache: from the cache kept across
+// builds where it can, else with go list.
+func (d *driver) resolveMissing(ctx context.Context, inv *Invocation, dir string, cache *exportCache, roots []string) error {
+	parent := d.parent()
+	flags := goListFlags(parent.Args, os.Getenv("GOFLAGS"))
+	key := d.persistKey(inv, parent, flags)
+	var todo []string
+	for _, root := range roots {
+		if rec, ok := loadPersisted(key, root); ok {
+			cache.Deps[root] = rec.Deps
+			maps.Copy(cache.Export, rec.Export)
+			logf("resolve %s: from the cache", root)
+			continue
+		}
+		todo = append(todo, root)
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	marker := filepath.Join(dir, resolvingMarker)
+	if f, err := os.Create(marker); err == nil {
+		f.Close()
+	}
+	logf("resolving %s", strings.Join(todo, ","))
+	pkgs, err := d.goList(ctx, inv, parent, flags, todo)
+	os.Remove(marker)
+	if err != nil {
+		for _, root := range todo {
+			cache.Failed[root] = err.Error()
+		}
+		return err
+	}
+	for _, p := range pkgs {
+		if p.Export != "" {
+			cache.Export[p.ImportPath] = p.Export
+		}
+		if _, ok := cache.Deps[p.ImportPath]; !ok {
+			cache.Deps[p.ImportPath] = p.Deps
+		}
+	}
+	for _, root := range todo {
+		deps, ok := cache.Deps[root]
+		if !ok {
+			continue
+		}
+		rec := persisted{Deps: deps, Export: map[string]string{}}
+		for _, q := range append([]string{root}, deps...) {
+			if a, ok := cache.Export[q]; ok {
+				rec.Export[q] = a
+			}
+		}
+		storePersisted(key, root, rec)
+	}
+	logf("resolve %s: %d package(s)", strings.Join(todo, ","), len(pkgs))
+	return nil
 }
 
 // waitForResolution blocks while another process of the build in work
@@ -127,11 +175,28 @@ type listedPackage struct {
 	Error      *struct{ Err string }
 }
 
+// goListFlags are the flags of the go list command that resolves export
+// data: the build's code-changing flags, and -mod=readonly where the build
+// lets the go command edit go.mod, so that resolving never does (the
+// build has brought go.mod up to date for itself before compiling).
+func goListFlags(goArgs []string, goflags string) []string {
+	flags := mirroredBuildFlags(goArgs)
+	mod := ""
+	for _, f := range append(strings.Fields(goflags), flags...) {
+		if name, value, ok := strings.Cut(strings.TrimLeft(f, "-"), "="); ok && name == "mod" {
+			mod = value
+		}
+	}
+	if mod == "mod" {
+		flags = append(flags, "-mod=readonly")
+	}
+	return flags
+}
+
 // goListExport runs "go list -deps -export" for roots.
-func (d *driver) goListExport(ctx context.Context, inv *Invocation, roots []string) ([]listedPackage, error) {
-	parent := d.parent()
+func (d *driver) goListExport(ctx context.Context, inv *Invocation, parent goInvocation, flags, roots []string) ([]listedPackage, error) {
 	args := []string{"list", "-deps", "-export", "-json=ImportPath,Export,Deps,Error"}
-	args = append(args, mirroredBuildFlags(parent.Args)...)
+	args = append(args, flags...)
 	args = append(args, roots...)
 	cmd := exec.CommandContext(ctx, goCommand(inv), args...)
 	cmd.Dir = parent.Dir
@@ -169,10 +234,12 @@ func (d *driver) explainGoListFailure(roots []string, stderr string, err error) 
 		}
 	}
 	getLine := "go get " + ModulePath + "@" + d.goGetVersion()
+	vendored := strings.Contains(stderr, "-mod=vendor") || strings.Contains(stderr, "vendor/modules.txt")
 	switch {
-	case needsRuntime && strings.Contains(stderr, "no required module provides package"):
+	case needsRuntime && (strings.Contains(stderr, "no required module provides package") ||
+		!vendored && strings.Contains(stderr, "cannot find module providing package")):
 		return fmt.Errorf("instrumented code imports %s, but the main module does not require %s. Add it with:\n\t%s\nand import the runtime from your code (overmind.Init in main), so that go mod tidy keeps it", RuntimePath, ModulePath, getLine)
-	case needsRuntime && (strings.Contains(stderr, "-mod=vendor") || strings.Contains(stderr, "vendor/modules.txt")):
+	case needsRuntime && vendored:
 		return fmt.Errorf("instrumented code imports %s, which is not vendored. Require it (%s), import it from your code (overmind.Init in main), and run go mod vendor", RuntimePath, getLine)
 	case strings.Contains(stderr, "go.mod file not found"):
 		return fmt.Errorf("toolexec mode needs a Go module: %s", strings.TrimSpace(stderr))

@@ -142,7 +142,7 @@ type driver struct {
 	version        string
 	selfHash       func() (string, error)
 	parent         func() goInvocation // the go command running the build
-	goList         func(ctx context.Context, inv *Invocation, roots []string) ([]listedPackage, error)
+	goList         func(ctx context.Context, inv *Invocation, parent goInvocation, flags, roots []string) ([]listedPackage, error)
 }
 
 func newDriver(cfg Config) *driver {
