@@ -272,8 +272,8 @@ func TestEndToEndBuildAndRun(t *testing.T) {
 		}
 	}
 	logged, _ := os.ReadFile(log)
-	if !regexp.MustCompile(`compile example.com/sample/lib instrumented 1 file\(s\) added imports \[` + toolexec.RuntimePath + `\]`).Match(logged) ||
-		!regexp.MustCompile(`link \S+ added \d+ package\(s\) for ` + toolexec.RuntimePath).Match(logged) {
+	if !regexp.MustCompile(`compile example.com/sample/lib instrumented 1 file\(s\) added imports \[`+toolexec.RuntimePath+`\]`).Match(logged) ||
+		!regexp.MustCompile(`link \S+ added \d+ package\(s\) for `+toolexec.RuntimePath).Match(logged) {
 		t.Errorf("driver log:\n%s", logged)
 	}
 	if nm := mustRun(t, dir, nil, "go", "tool", "nm", app); !strings.Contains(nm.stdout, " "+toolexec.RuntimePath+".") {
