@@ -1,6 +1,7 @@
 package toolexec
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 )
@@ -84,7 +86,7 @@ func (d *driver) instrument(ctx context.Context, inv *Invocation, pkgPath string
 	if err != nil {
 		return d.stepAside(ctx, inv, pkgPath, err)
 	}
-	rewritten, err := d.rewrite(pkg)
+	rewritten, err := d.safeRewrite(pkg)
 	if err != nil {
 		fmt.Fprintln(d.stderr, strings.TrimRight(err.Error(), "\n"))
 		return 2
@@ -146,6 +148,16 @@ func (d *driver) instrument(ctx context.Context, inv *Invocation, pkgPath string
 	}
 	logf("compile %s instrumented %d file(s) added imports %v", pkgPath, len(rewritten), added)
 	return 0
+}
+
+// safeRewrite runs the rewriter, turning a panic into an error.
+func (d *driver) safeRewrite(pkg *Package) (files []RewrittenFile, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("overmind: %s: internal error while instrumenting (a bug in overmind): %v\n%s", pkg.ImportPath, r, debug.Stack())
+		}
+	}()
+	return d.rewrite(pkg)
 }
 
 // stepAside compiles the original files when they do not type-check: the
@@ -245,7 +257,7 @@ func writeRewritten(inv *Invocation, pkg *Package, rewritten []RewrittenFile, di
 		name := filepath.Join(dir, base)
 		src := make([]byte, 0, len(rf.Source)+len(abs)+16)
 		src = append(src, "//line "+abs+":1:1\n"...)
-		src = append(src, rf.Source...)
+		src = append(src, bytes.TrimPrefix(rf.Source, []byte("\uFEFF"))...) // a BOM may only start a file
 		if err := writeFileAtomic(name, src); err != nil {
 			return nil, nil, fmt.Errorf("writing rewritten file: %w", err)
 		}

@@ -329,6 +329,15 @@ func TestCompileRewriteError(t *testing.T) {
 	}
 }
 
+func TestCompileRewritePanics(t *testing.T) {
+	s := newCompile(t, "example.com/lib", []string{"fmt"}, map[string]string{"a.go": markedLib})
+	res := runDriver(t, Config{Rewrite: func(*Package) ([]RewrittenFile, error) { panic("oops") }},
+		append([]string{filepath.Join(toolDir(), "compile")}, s.args...)...)
+	if res.code != 2 || !strings.Contains(res.stderr, "example.com/lib: internal error while instrumenting (a bug in overmind): oops") {
+		t.Errorf("exit %d, stderr %q", res.code, res.stderr)
+	}
+}
+
 func TestCompileResolveError(t *testing.T) {
 	s := newCompile(t, "example.com/lib", []string{"fmt"}, map[string]string{"a.go": markedLib})
 	res := runDriver(t, Config{Rewrite: (&markRewrite{}).rewrite, Resolve: func(context.Context, *Invocation, []string) (map[string]string, error) {
