@@ -71,7 +71,7 @@ type sampleOptions struct {
 
 // newSample copies testdata/sample into a new directory and writes its
 // go.mod: it requires the runtime module, replaced by this repository.
-func newSample(t *testing.T, opt sampleOptions) string {
+func newSample(t testing.TB, opt sampleOptions) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "sample")
 	src := filepath.Join("testdata", "sample")
@@ -186,7 +186,7 @@ type result struct {
 func (r result) String() string { return r.stdout + r.stderr }
 
 // run runs a command in dir with extra environment variables.
-func run(t *testing.T, dir string, env []string, name string, args ...string) result {
+func run(t testing.TB, dir string, env []string, name string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(name, args...)
 	cmd.Dir = dir
@@ -198,7 +198,7 @@ func run(t *testing.T, dir string, env []string, name string, args ...string) re
 }
 
 // mustRun is run that fails the test when the command fails.
-func mustRun(t *testing.T, dir string, env []string, name string, args ...string) result {
+func mustRun(t testing.TB, dir string, env []string, name string, args ...string) result {
 	t.Helper()
 	r := run(t, dir, env, name, args...)
 	if r.err != nil {
@@ -208,7 +208,7 @@ func mustRun(t *testing.T, dir string, env []string, name string, args ...string
 }
 
 // treeHash hashes every file under dir.
-func treeHash(t *testing.T, dir string) map[string][32]byte {
+func treeHash(t testing.TB, dir string) map[string][32]byte {
 	t.Helper()
 	m := map[string][32]byte{}
 	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
@@ -221,7 +221,7 @@ func treeHash(t *testing.T, dir string) map[string][32]byte {
 	return m
 }
 
-func sameTree(t *testing.T, before, after map[string][32]byte) {
+func sameTree(t testing.TB, before, after map[string][32]byte) {
 	t.Helper()
 	if len(before) != len(after) {
 		t.Errorf("source tree has %d files, had %d", len(after), len(before))
@@ -234,7 +234,7 @@ func sameTree(t *testing.T, before, after map[string][32]byte) {
 }
 
 // lineOf returns the 1-based line of the first line of file holding text.
-func lineOf(t *testing.T, file, text string) int {
+func lineOf(t testing.TB, file, text string) int {
 	t.Helper()
 	data, err := os.ReadFile(file)
 	if err != nil {
