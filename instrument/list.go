@@ -3,9 +3,9 @@ package instrument
 import (
 	"errors"
 	"fmt"
-	"go/scanner"
 	"go/ast"
 	"go/parser"
+	"go/scanner"
 	"go/token"
 	"path/filepath"
 	"sort"
