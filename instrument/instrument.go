@@ -324,6 +324,12 @@ func packageErrors(pkg *packages.Package, files []*fileResult) []rewrite.Diagnos
 	}
 	var out []rewrite.Diagnostic
 	for _, e := range pkg.Errors {
+		if e.Kind == packages.ListError && strings.HasPrefix(e.Msg, "# ") {
+			// The go command's compiler output, from building export data.
+			// The package's own type errors, checked from source, say the
+			// same with positions, and leave out those in stale prologues.
+			continue
+		}
 		d := diagnosticOf(e, pkg)
 		if inStripped(d.Pos) {
 			continue

@@ -393,10 +393,11 @@ func spacedDirective(text string) (kind string, ok bool) {
 	if i := strings.IndexAny(after, " \t"); i >= 0 {
 		word = after[:i]
 	}
-	if !knownKind(Kind(word)) {
+	// gofmt puts a space into "//overmind:Tool", so case does not matter.
+	if !knownKind(Kind(strings.ToLower(word))) {
 		return "", false
 	}
-	return word, true
+	return strings.ToLower(word), true
 }
 
 // FindDirectives returns the directives of a file, each attached to its

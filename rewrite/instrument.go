@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
+	"path/filepath"
 	"strconv"
 
 	"github.com/dave/dst"
@@ -80,7 +81,9 @@ func (rw *fileRewriter) plan(d *Directive) *plan {
 	}
 	for _, name := range []string{"recover", "nil"} {
 		if obj := rw.lookup(p, name); obj != nil && obj != types.Universe.Lookup(name) {
-			rw.errorf(d.Pos, "cannot instrument %s: generated code needs the predeclared %s, which is redeclared at %s", d.Decl.Name.Name, name, rw.in.Fset.Position(obj.Pos()))
+			at := rw.in.Fset.Position(obj.Pos())
+			at.Filename = filepath.Base(at.Filename)
+			rw.errorf(d.Pos, "cannot instrument %s: generated code needs the predeclared %s, which is redeclared at %s", d.Decl.Name.Name, name, at)
 			return nil
 		}
 	}

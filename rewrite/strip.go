@@ -109,9 +109,30 @@ func isExit(s *dst.DeferStmt) bool {
 // the function had before it was instrumented.
 func strip(fn *dst.FuncDecl, p prologue) {
 	body := fn.Body
+	// Comments attached to the prologue are the user's: those of an empty
+	// body print above it, and a user may have added others. Keep them.
+	var comments dst.Decorations
+	for _, d := range []dst.Decorations{p.enter.Decs.Start, p.enter.Decs.End, p.exit.Decs.Start, p.exit.Decs.End} {
+		for _, c := range d {
+			if c != onelineMarker {
+				comments = append(comments, c)
+			}
+		}
+	}
 	body.List = body.List[2:]
 	restoreNames(fn.Type.Params, paramRole)
 	restoreNames(fn.Type.Results, resultRole)
+	if len(comments) > 0 {
+		if len(body.List) > 0 {
+			first := body.List[0].Decorations()
+			first.Start = append(comments, first.Start...)
+		} else {
+			if !endsWithNewline(body.Decs.Lbrace) {
+				body.Decs.Lbrace.Append("\n")
+			}
+			body.Decs.Lbrace.Append(comments...)
+		}
+	}
 	switch {
 	case p.oneline:
 		for _, s := range body.List {
