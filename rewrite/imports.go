@@ -128,6 +128,11 @@ func (rw *fileRewriter) removeImport(gd *dst.GenDecl, spec *dst.ImportSpec) {
 	}
 	for i, d := range rw.file.Decls {
 		if d == gd {
+			if i+1 < len(rw.file.Decls) {
+				// addImport gave the declaration the spacing of the one
+				// after it; gofmt may have widened that one's since.
+				rw.file.Decls[i+1].Decorations().Before = gd.Decs.Before
+			}
 			rw.file.Decls = append(rw.file.Decls[:i], rw.file.Decls[i+1:]...)
 			return
 		}
@@ -161,7 +166,12 @@ func (rw *fileRewriter) addImport(name string) {
 		return
 	}
 	gd := &dst.GenDecl{Tok: token.IMPORT, Specs: []dst.Spec{spec}}
+	// Take the spacing of the declaration that will follow, which keeps its
+	// own, so that removing this one restores the file exactly.
 	gd.Decs.Before, gd.Decs.After = dst.EmptyLine, dst.EmptyLine
+	if last+1 < len(rw.file.Decls) {
+		gd.Decs.Before = rw.file.Decls[last+1].Decorations().Before
+	}
 	decls := append([]dst.Decl{}, rw.file.Decls[:last+1]...)
 	decls = append(decls, gd)
 	rw.file.Decls = append(decls, rw.file.Decls[last+1:]...)
