@@ -56,6 +56,9 @@ type Change struct {
 type Result struct {
 	Changes     []Change
 	Diagnostics []rewrite.Diagnostic
+	// Files is how many files were rewritten in memory: those that mention
+	// overmind, changed or not.
+	Files int
 }
 
 // HasErrors reports whether the run found a problem that stops it.
@@ -176,13 +179,9 @@ const fullMode = packages.NeedName | packages.NeedFiles | packages.NeedCompiledG
 // rewritePackages type-checks the candidate packages and rewrites their
 // relevant files.
 func rewritePackages(opts Options, c *candidates, res *Result) error {
-	cfg := config(opts, fullMode)
-	cfg.ParseFile = func(fset *token.FileSet, filename string, src []byte) (*ast.File, error) {
-		return parser.ParseFile(fset, filename, src, parser.AllErrors|parser.ParseComments|parser.SkipObjectResolution)
-	}
-	pkgs, err := packages.Load(cfg, c.pkgs...)
+	pkgs, err := loadFull(opts, c.pkgs)
 	if err != nil {
-		return fmt.Errorf("load packages: %w", err)
+		return err
 	}
 	// A test variant holds all of a package's files; rewrite each file once,
 	// in the most complete package that has it.
@@ -201,6 +200,7 @@ func rewritePackages(opts Options, c *candidates, res *Result) error {
 			jobs = append(jobs, job{pkg: pkg, file: f, name: name, src: src})
 		}
 	}
+	res.Files = len(jobs)
 	results := runJobs(jobs, opts.Remove)
 
 	byPkg := map[*packages.Package][]*fileResult{}
@@ -226,6 +226,20 @@ func rewritePackages(opts Options, c *candidates, res *Result) error {
 		}
 	}
 	return nil
+}
+
+// loadFull loads the packages with syntax and types. Dependencies come
+// from export data; the packages themselves are checked from source.
+func loadFull(opts Options, pkgPaths []string) ([]*packages.Package, error) {
+	cfg := config(opts, fullMode)
+	cfg.ParseFile = func(fset *token.FileSet, filename string, src []byte) (*ast.File, error) {
+		return parser.ParseFile(fset, filename, src, parser.AllErrors|parser.ParseComments|parser.SkipObjectResolution)
+	}
+	pkgs, err := packages.Load(cfg, pkgPaths...)
+	if err != nil {
+		return nil, fmt.Errorf("load packages: %w", err)
+	}
+	return pkgs, nil
 }
 
 type job struct {

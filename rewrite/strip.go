@@ -122,26 +122,29 @@ func strip(fn *dst.FuncDecl, p prologue) {
 	body.List = body.List[2:]
 	restoreNames(fn.Type.Params, paramRole)
 	restoreNames(fn.Type.Results, resultRole)
-	if len(comments) > 0 {
-		if len(body.List) > 0 {
+	switch {
+	case len(body.List) > 0:
+		if len(comments) > 0 {
 			first := body.List[0].Decorations()
 			first.Start = append(comments, first.Start...)
-		} else {
-			if !endsWithNewline(body.Decs.Lbrace) {
-				body.Decs.Lbrace.Append("\n")
+		}
+		if p.oneline {
+			for _, s := range body.List {
+				d := s.Decorations()
+				d.Before, d.After = dst.None, dst.None
 			}
-			body.Decs.Lbrace.Append(comments...)
 		}
-	}
-	switch {
-	case p.oneline:
-		for _, s := range body.List {
-			d := s.Decorations()
-			d.Before, d.After = dst.None, dst.None
+	case !p.oneline || len(comments) > 0:
+		// An empty body whose "{" and "}" were on different lines, perhaps
+		// with a blank line or comments between them: they followed "{"
+		// and went before the prologue.
+		if !endsWithNewline(body.Decs.Lbrace) {
+			body.Decs.Lbrace.Append("\n")
 		}
-	case len(body.List) == 0 && !endsWithNewline(body.Decs.Lbrace):
-		// "{" and "}" were on different lines.
-		body.Decs.Lbrace.Append("\n")
+		if p.enter.Decs.Before == dst.EmptyLine {
+			body.Decs.Lbrace.Append("\n")
+		}
+		body.Decs.Lbrace.Append(comments...)
 	}
 }
 
