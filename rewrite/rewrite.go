@@ -236,3 +236,11 @@ func (rw *fileRewriter) fixImports(alias string) {
 		rw.addImport(alias)
 	}
 }
+
+// Origin returns the input node a node of Result.File came from, and
+// false for nodes the rewrite added. Renamed identifiers keep their
+// origin.
+func (r *Result) Origin(n dst.Node) (ast.Node, bool) {
+	a, ok := r.Decorator.Ast.Nodes[n]
+	return a, ok
+}
