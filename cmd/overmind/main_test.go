@@ -211,3 +211,20 @@ func TestGoGenerate(t *testing.T) {
 	}
 	gentest.Go(t, dir, "build", "./...")
 }
+
+func TestTags(t *testing.T) {
+	tagged := "//go:build special\n\npackage shop\n\n//overmind:function\nfunc Special() int {\n\treturn 1\n}\n"
+	dir := module(t, map[string]string{"shop/shop.go": shopSrc, "shop/tagged.go": tagged})
+	code, out, _ := runCLI(t, "instrument", "-l", "./...")
+	if code != 1 || out != "shop/shop.go\n" {
+		t.Fatalf("without -tags: code %d, %q", code, out)
+	}
+	code, out, _ = runCLI(t, "instrument", "-l", "-tags", "special", "./...")
+	if code != 1 || out != "shop/shop.go\nshop/tagged.go\n" {
+		t.Fatalf("with -tags: code %d, %q", code, out)
+	}
+	if code, _, errOut := runCLI(t, "instrument", "-tags", "special", "./..."); code != 0 {
+		t.Fatalf("instrument -tags: %s", errOut)
+	}
+	gentest.Go(t, dir, "build", "-tags", "special", "./...")
+}
