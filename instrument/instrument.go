@@ -26,6 +26,12 @@ import (
 	"github.com/overmind-core/overmind-go/rewrite"
 )
 
+// GCPercent is the garbage collector target the overmind command runs
+// with (see runtime/debug.SetGCPercent). Rewriting allocates a lot of
+// short-lived syntax; a larger heap cuts the CPU time per file by about a
+// quarter, at a memory cost that stays small next to the loaded packages.
+const GCPercent = 400
+
 // Options says what to load and what to do with it.
 type Options struct {
 	// Dir is the directory the go command runs in; "" is the current one.

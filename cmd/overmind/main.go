@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 
 	"github.com/overmind-core/overmind-go/instrument"
 	"github.com/overmind-core/overmind-go/rewrite"
@@ -38,6 +39,7 @@ Packages default to ".". Run "overmind <command> -h" for its flags.
 `
 
 func main() {
+	debug.SetGCPercent(instrument.GCPercent)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
