@@ -55,7 +55,9 @@ type Cart struct{ items []string }
 
 func (c *Cart) Add(item string, qty int) (count int, total int) {
 	om := Enter(SpanTypeFunction, "Cart.Add", "example.com/shop.Cart.Add", func(in *Values) { in.Add("item", item); in.Add("qty", qty) })
-	defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("count", count); out.Add("total", total) }) }()
+	defer func() {
+		om.Exit(recover(), nil, func(out *Values) { out.Add("count", count); out.Add("total", total) })
+	}()
 	c.items = append(c.items, item)
 	return len(c.items), len(c.items) * qty
 }
