@@ -130,7 +130,7 @@ func newStandardExporter(settings) (sdktrace.SpanExporter, error) {
 }
 
 func newConsoleExporter(settings) (sdktrace.SpanExporter, error) {
-	return stdouttrace.New(stdouttrace.WithPrettyPrint())
+	return stdouttrace.New(stdouttrace.WithWriter(os.Stdout), stdouttrace.WithPrettyPrint())
 }
 
 // build creates the destination: its exporter behind a batching processor
