@@ -161,6 +161,8 @@ func splitFunction(function string) (namespace, name string) {
 
 // exit ends c's span, recording the outcome. recovered is a panic value
 // (the caller re-panics), err the function's error, outputs its results.
+// The outcome is set with one SetAttributes call: each call takes the
+// span's lock and may grow its attribute slice.
 func (c *Call) exit(recovered any, err error, outputs func(*Values)) {
 	if c.ended.Swap(true) {
 		return // ended already
@@ -172,23 +174,26 @@ func (c *Call) exit(recovered any, err error, outputs func(*Values)) {
 		return
 	}
 	duration := time.Since(c.start).Seconds()
+	var buf [5]attribute.KeyValue
+	attrs := buf[:0]
 	switch {
 	case recovered != nil:
-		recordPanic(span, recovered)
+		attrs = recordPanic(span, recovered, attrs)
 	case err != nil:
-		recordError(span, err)
+		attrs = recordError(span, err, attrs)
 	default:
 		if outputs != nil {
 			v := getValues()
 			outputs(v)
-			span.SetAttributes(attribute.String(attrOutputs, encodeOutputs(v.values, c.st.jsonOpts)))
+			attrs = append(attrs, attribute.String(attrOutputs, encodeOutputs(v.values, c.st.jsonOpts)))
 			putValues(v)
 		}
 		if !hasFailed(span) {
-			span.SetAttributes(attribute.String(attrStatus, statusSuccess))
+			attrs = append(attrs, attribute.String(attrStatus, statusSuccess))
 		}
 	}
-	span.SetAttributes(attribute.Float64(attrDuration, duration))
+	attrs = append(attrs, attribute.Float64(attrDuration, duration))
+	span.SetAttributes(attrs...)
 	span.End()
 }
 
@@ -209,14 +214,11 @@ func hasFailed(span trace.Span) bool {
 	return ok && ro.Status().Code == codes.Error
 }
 
-// recordPanic marks span failed by a panic with value v.
-func recordPanic(span trace.Span, v any) {
+// recordPanic marks span failed by a panic with value v: it sets the OTel
+// status and an exception event with the stack, and returns attrs with the
+// overmind.status and error attributes appended, for the caller to set.
+func recordPanic(span trace.Span, v any, attrs []attribute.KeyValue) []attribute.KeyValue {
 	msg := redact.Message(panicMessage(v))
-	span.SetAttributes(
-		attribute.String(attrStatus, statusFailed),
-		attribute.String(attrErrorType, "panic"),
-		attribute.String(attrErrorMessage, msg),
-	)
 	span.AddEvent("exception", trace.WithAttributes(
 		attribute.String("exception.type", typeName(v)),
 		attribute.String("exception.message", msg),
@@ -224,30 +226,35 @@ func recordPanic(span trace.Span, v any) {
 		attribute.Bool("exception.escaped", true),
 	))
 	span.SetStatus(codes.Error, msg)
+	return append(attrs,
+		attribute.String(attrStatus, statusFailed),
+		attribute.String(attrErrorType, "panic"),
+		attribute.String(attrErrorMessage, msg),
+	)
 }
 
 // recordError marks span failed by err, or cancelled when err is (or wraps)
-// context.Canceled or context.DeadlineExceeded.
-func recordError(span trace.Span, err error) {
+// context.Canceled or context.DeadlineExceeded. Like recordPanic it sets
+// the OTel status and event itself (not for a cancellation, which is not a
+// failure of the span) and returns the attributes to set.
+func recordError(span trace.Span, err error, attrs []attribute.KeyValue) []attribute.KeyValue {
 	msg := redact.Message(errorMessage(err))
 	typ := errorTypeName(err)
 	status := statusFailed
 	if isCancellation(err) {
 		status = statusCancelled
+	} else {
+		span.AddEvent("exception", trace.WithAttributes(
+			attribute.String("exception.type", typ),
+			attribute.String("exception.message", msg),
+		))
+		span.SetStatus(codes.Error, msg)
 	}
-	span.SetAttributes(
+	return append(attrs,
 		attribute.String(attrStatus, status),
 		attribute.String(attrErrorType, typ),
 		attribute.String(attrErrorMessage, msg),
 	)
-	if status == statusCancelled {
-		return
-	}
-	span.AddEvent("exception", trace.WithAttributes(
-		attribute.String("exception.type", typ),
-		attribute.String("exception.message", msg),
-	))
-	span.SetStatus(codes.Error, msg)
 }
 
 func isCancellation(err error) (cancelled bool) {

@@ -211,6 +211,7 @@ func renderTree(spans []sdktrace.ReadOnlySpan, omitted int, partial, color bool)
 	if omitted > 0 {
 		b.WriteString(fmt.Sprintf("(%d more span%s not shown)\n", omitted, plural(omitted)))
 	}
+	b.WriteString("\n")
 	return b.String()
 }
 

@@ -29,9 +29,10 @@ import (
 //     Config.Providers enabled (all when it was empty), and a hook run by
 //     every Init with the full set. Init does not touch
 //     http.DefaultTransport; the capture installs its own hooks from fn.
-//   - recordError(span, err), recordPanic(span, v): the failure rules of
-//     instrumented functions (overmind.status, error type and scrubbed
-//     message, OTel status, exception event).
+//   - recordError(span, err, attrs), recordPanic(span, v, attrs): the
+//     failure rules of instrumented functions. They set the OTel status and
+//     exception event and return attrs plus overmind.status and the error
+//     type and scrubbed message, for one SetAttributes call.
 
 // spanParent returns the context to start a span from so that it nests
 // under the current span: ctx's if ctx carries one, else the goroutine's.

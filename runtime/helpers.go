@@ -127,7 +127,7 @@ func CaptureException(ctx context.Context, err error) {
 	if span == nil || !span.IsRecording() {
 		return
 	}
-	recordError(span, err)
+	span.SetAttributes(recordError(span, err, nil)...)
 	if isCancellation(err) {
 		// recordError leaves a cancellation's OTel status alone; a
 		// captured one was still a failure worth flagging.
@@ -149,15 +149,14 @@ func Tracer() trace.Tracer { return runtimeTracer{} }
 // runtimeTracer resolves the tracing state at each Start.
 type runtimeTracer struct{ embedded.Tracer }
 
-var noopTracer = noop.NewTracerProvider().Tracer(scopeName)
+// noopSpan is what Tracer().Start returns when tracing is off; held in an
+// interface once so that returning it does not allocate.
+var noopSpan trace.Span = noop.Span{}
 
 func (runtimeTracer) Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
 	st := active.Load()
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	if st == nil {
-		return noopTracer.Start(ctx, name, opts...)
+		return ctx, noopSpan
 	}
 	return st.tracer.Start(spanParent(ctx), name, opts...)
 }

@@ -141,6 +141,15 @@ func setLabels(ctx context.Context, l labels) context.Context {
 	if active.Load() == nil {
 		return ctx
 	}
+	return applyLabels(ctx, l)
+}
+
+// applyLabels is setLabels once tracing is on. It is kept out of line so
+// that l, whose address escapes here, is not moved to the heap by calls
+// made before Init.
+//
+//go:noinline
+func applyLabels(ctx context.Context, l labels) context.Context {
 	labelsUsed.Store(true)
 	if ctx == nil {
 		ctx = context.Background()
