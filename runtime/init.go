@@ -22,7 +22,7 @@ import (
 // scopeName is the instrumentation scope of the runtime's spans.
 const scopeName = "github.com/overmind-core/overmind-go/runtime"
 
-// state is the tracing set up by Init. Its exported-to-the-hot-path fields
+// state is the tracing set up by Init. The fields the hot path reads
 // (tracer, jsonOpts) never change; the rest is guarded by initMu.
 type state struct {
 	tp       *sdktrace.TracerProvider
@@ -252,6 +252,10 @@ func Shutdown(ctx context.Context) error {
 		defer cancel()
 	}
 	err := st.tp.Shutdown(ctx)
+	// Spans still open will end on a provider without processors, so
+	// their labels would never be deleted: forget them all.
+	spanLabels.Clear()
+	spanLabelsCount.Store(0)
 	if st.debug != nil {
 		st.debug.flushPending()
 	}

@@ -82,9 +82,9 @@ var (
 	providerHooks   []func(providerSet)
 )
 
-// onProvidersEnabled registers fn to be called, with the full set of
-// enabled providers, by every successful Init (under Init's lock, so calls
-// never overlap) and once at once if Init has already enabled some. The
+// onProvidersEnabled registers fn to be called with the full set of
+// enabled providers by every successful Init (under Init's lock, so calls
+// never overlap), and right away if an Init has already enabled some. The
 // provider capture uses it to install its hooks; fn must be idempotent.
 func onProvidersEnabled(fn func(providerSet)) {
 	providerHooksMu.Lock()

@@ -279,7 +279,19 @@ func FuzzMarshal(f *testing.F) {
 		if json.Unmarshal(data, &v) != nil {
 			v = string(data) // still a value worth encoding
 		}
-		for _, in := range []any{v, data, string(data), []any{v, data}, map[string]any{string(data): v}} {
+		type wrapper struct {
+			Value    any             `json:"value"`
+			Secret   string          `json:"client_secret"`
+			Raw      json.RawMessage `json:"raw,omitempty"`
+			Self     *wrapper
+			Embedded map[any]any
+		}
+		w := &wrapper{Value: v, Secret: string(data), Embedded: map[any]any{1: v, "k": data}}
+		if json.Valid(data) {
+			w.Raw = data
+		}
+		w.Self = w
+		for _, in := range []any{v, data, string(data), []any{v, data}, map[string]any{string(data): v}, w} {
 			out := Marshal(in, Options{MaxBytes: maxBytes})
 			limit := maxBytes
 			if limit <= 0 {
