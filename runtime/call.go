@@ -94,11 +94,10 @@ func enter(ctx context.Context, typ SpanType, name, function string, inputs func
 
 // enter opens a span and makes it the goroutine's current one. The parent
 // is ctx's span if ctx carries one, else the goroutine's current span.
+// The call joins the goroutine's stack only once its span exists: span
+// processors run inside Start and may call the helpers.
 func (st *state) enter(ctx context.Context, typ SpanType, name, function string, inputs func(*Values), extra []attribute.KeyValue) (context.Context, *Call) {
-	c := &Call{}
-	c.node.Value, c.st = c, st
-	below := calls.Push(&c.node, liveCall)
-	parent := parentOf(ctx, below)
+	parent := parentOf(ctx, calls.Top(liveCall))
 
 	var buf [4]attribute.KeyValue
 	attrs := append(buf[:0], attribute.String(attrSpanType, string(spanType(typ))))
@@ -112,7 +111,10 @@ func (st *state) enter(ctx context.Context, typ SpanType, name, function string,
 	attrs = append(attrs, extra...)
 
 	spanCtx, span := st.tracer.Start(parent, name, trace.WithAttributes(attrs...))
-	c.span, c.ctx, c.start = span, spanCtx, time.Now()
+	c := &Call{callState: callState{span: span, ctx: spanCtx, st: st}}
+	c.node.Value = c
+	calls.Push(&c.node, nil)
+	c.start = time.Now()
 	if inputs != nil && span.IsRecording() {
 		v := getValues()
 		inputs(v)

@@ -22,7 +22,7 @@ func resetForTest() {
 	defer cancel()
 	_ = Shutdown(ctx)
 	initMu.Lock()
-	initialized, noExportNoted = false, false
+	noExportNoted = false
 	initMu.Unlock()
 	enabled.Store(0)
 	prompts.reset()

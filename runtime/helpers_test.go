@@ -9,6 +9,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -342,4 +343,24 @@ func TestProviders(t *testing.T) {
 	if enabledProviders() != allProviders {
 		t.Fatal("empty Providers should enable all")
 	}
+}
+
+// helperCallingProcessor calls the helpers from inside span processing, as
+// a user's processor might.
+type helperCallingProcessor struct{}
+
+func (helperCallingProcessor) OnStart(ctx context.Context, s sdktrace.ReadWriteSpan) {
+	SetTag(context.Background(), "processor.saw_start", s.Name())
+}
+func (helperCallingProcessor) OnEnd(sdktrace.ReadOnlySpan)      { currentCall() }
+func (helperCallingProcessor) Shutdown(context.Context) error   { return nil }
+func (helperCallingProcessor) ForceFlush(context.Context) error { return nil }
+
+func TestHelpersInsideSpanProcessors(t *testing.T) {
+	rec := recordForTest(t, Config{SpanProcessors: []sdktrace.SpanProcessor{helperCallingProcessor{}}})
+	handleRequest("q")
+	spans := endedByName(t, rec.Ended())
+	// While a span starts, the goroutine's current span is still its parent.
+	wantAttr(t, spans["handle_request"], "processor.saw_start", "research")
+	wantAttr(t, spans["research"], "processor.saw_start", "web_search")
 }

@@ -41,9 +41,6 @@ var (
 
 	// initMu serialises Init, Shutdown and the fields below.
 	initMu sync.Mutex
-	// initialized is set by Init and cleared by Shutdown, even when Init
-	// found nothing to export to and left tracing off.
-	initialized bool
 	// noExportNoted records that the "nothing is exported" line was
 	// printed, so that it is printed once.
 	noExportNoted bool
@@ -82,7 +79,6 @@ func Init(cfg Config) error {
 			logf("OTEL_SDK_DISABLED is set; tracing is off")
 			noExportNoted = true
 		}
-		initialized = true
 		return nil
 	}
 	plan := planExport(s)
@@ -100,7 +96,6 @@ func Init(cfg Config) error {
 		logf("%s", plan.reason)
 		noExportNoted = true
 	}
-	initialized = true
 	if len(plan.sinks) == 0 && !s.debug && len(s.processors) == 0 {
 		enableProviders(s.providers)
 		return nil // nothing would see a span: leave tracing off
@@ -136,6 +131,9 @@ func newState(s settings, plan exportPlan) (*state, error) {
 	for _, plan := range plan.sinks {
 		sk, err := plan.build(s)
 		if err != nil {
+			for _, built := range st.sinks {
+				built.Shutdown(context.Background())
+			}
 			return nil, err
 		}
 		st.sinks = append(st.sinks, sk)
@@ -240,7 +238,6 @@ const shutdownTimeout = 10 * time.Second
 func Shutdown(ctx context.Context) error {
 	initMu.Lock()
 	defer initMu.Unlock()
-	initialized = false
 	noExportNoted = false
 	st := active.Swap(nil)
 	if st == nil {
