@@ -170,7 +170,7 @@ func renderTree(spans []sdktrace.ReadOnlySpan, omitted int, partial, color bool)
 		header += " ─ " + formatDuration(end.Sub(start))
 	}
 	if partial {
-		header += " ─ partial (root not ended)"
+		header += " ─ partial (its root is still open, or ended before these spans)"
 	}
 	b.WriteString(style(ansiBold, header) + "\n")
 

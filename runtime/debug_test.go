@@ -87,7 +87,7 @@ func TestDebugTreeRemoteParentAndPartial(t *testing.T) {
 	}()
 	<-done
 	shutdownForTest(t)
-	if !strings.Contains(logs.String(), "partial (root not ended)") {
+	if !strings.Contains(logs.String(), "partial (its root is still open") {
 		t.Fatalf("pending trace not flushed at Shutdown:\n%s", logs.String())
 	}
 	open.End()
