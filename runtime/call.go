@@ -97,7 +97,7 @@ func enter(ctx context.Context, typ SpanType, name, function string, inputs func
 // The call joins the goroutine's stack only once its span exists: span
 // processors run inside Start and may call the helpers.
 func (st *state) enter(ctx context.Context, typ SpanType, name, function string, inputs func(*Values), extra []attribute.KeyValue) (context.Context, *Call) {
-	parent := parentOf(ctx, calls.Top(liveCall))
+	parent := parentOf(ctx)
 
 	var buf [4]attribute.KeyValue
 	attrs := append(buf[:0], attribute.String(attrSpanType, string(spanType(typ))))
@@ -125,12 +125,12 @@ func (st *state) enter(ctx context.Context, typ SpanType, name, function string,
 }
 
 // parentOf returns the context a new span's parent is taken from: ctx if it
-// carries a span, else the goroutine's current call (below) on top of ctx.
-func parentOf(ctx context.Context, below *gls.Node[*Call]) context.Context {
+// carries a span, else the goroutine's current call on top of ctx.
+func parentOf(ctx context.Context) context.Context {
 	if ctx != nil && trace.SpanContextFromContext(ctx).IsValid() {
 		return ctx
 	}
-	if below != nil {
+	if below := calls.Top(liveCall); below != nil {
 		if ctx == nil {
 			return below.Value.ctx
 		}

@@ -36,18 +36,7 @@ import (
 
 // spanParent returns the context to start a span from so that it nests
 // under the current span: ctx's if ctx carries one, else the goroutine's.
-func spanParent(ctx context.Context) context.Context {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	if trace.SpanContextFromContext(ctx).IsValid() {
-		return ctx
-	}
-	if c := currentCall(); c != nil {
-		return trace.ContextWithSpan(ctx, c.span)
-	}
-	return ctx
-}
+func spanParent(ctx context.Context) context.Context { return parentOf(ctx) }
 
 // activeTracer returns the runtime's tracer, or nil when tracing is off.
 func activeTracer() trace.Tracer {
