@@ -32,6 +32,8 @@ import (
 // that alternates the two sides in short rounds and reports the median of
 // the per-round ratios: on a shared, busy machine the separate ns/op
 // figures drift with the load, the ratio of neighbouring rounds does not.
+// (Their B/op and allocs/op count a whole round of both sides; read the
+// allocations from the plain sub-benchmarks.)
 
 // discardExporter accepts and drops spans, so that benchmarks measure the
 // full pipeline up to the network.
