@@ -204,6 +204,7 @@ func (rw *fileRewriter) stripAll() {
 		}
 		p, ok := findPrologue(fn.Body, names)
 		if !ok {
+			rw.checkMovedPrologue(fn, names)
 			continue
 		}
 		if a, b := rw.dec.Ast.Nodes[p.enter], rw.dec.Ast.Nodes[p.exit]; a != nil && b != nil {
@@ -213,6 +214,21 @@ func (rw *fileRewriter) stripAll() {
 		f := rw.funcFor(fn)
 		f.Stripped, f.oneline = true, p.oneline
 		rw.res.Changed = true
+	}
+}
+
+// checkMovedPrologue reports generated code that is no longer at the top
+// of its function, where it can be neither recognised as generated nor
+// left next to a new prologue.
+func (rw *fileRewriter) checkMovedPrologue(fn *dst.FuncDecl, names map[string]bool) {
+	if fn.Body == nil {
+		return
+	}
+	for i := 1; i+1 < len(fn.Body.List); i++ {
+		if _, ok := findPrologue(&dst.BlockStmt{List: fn.Body.List[i:]}, names); ok {
+			rw.errorf(rw.astPos(fn.Body.List[i]), "generated code of %s is not at the top of its body: move it back, or delete it and run again", fn.Name.Name)
+			return
+		}
 	}
 }
 

@@ -228,3 +228,17 @@ func TestTags(t *testing.T) {
 	}
 	gentest.Go(t, dir, "build", "-tags", "special", "./...")
 }
+
+func TestTestFiles(t *testing.T) {
+	test := "package shop\n\nimport \"testing\"\n\n//overmind:function\nfunc helper() int {\n\treturn 1\n}\n\nfunc TestHelper(t *testing.T) {\n\tif helper() != 1 {\n\t\tt.Fatal()\n\t}\n}\n"
+	module(t, map[string]string{"shop/shop.go": shopSrc, "shop/shop_test.go": test})
+	if code, out, _ := runCLI(t, "instrument", "-l", "./..."); code != 1 || out != "shop/shop.go\n" {
+		t.Fatalf("without -test: code %d, %q", code, out)
+	}
+	if code, out, _ := runCLI(t, "instrument", "-l", "-test", "./..."); code != 1 || out != "shop/shop.go\nshop/shop_test.go\n" {
+		t.Fatalf("with -test: code %d, %q", code, out)
+	}
+	if code, out, _ := runCLI(t, "list", "-test", "./..."); code != 0 || !strings.Contains(out, "shop/shop_test.go:5:1 function helper\n") {
+		t.Fatalf("list -test: code %d, %q", code, out)
+	}
+}
