@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"go/ast"
+	"go/format"
 	"go/token"
 	"go/types"
 
@@ -108,7 +109,18 @@ func (r *Result) Format() ([]byte, error) {
 	if err := decorator.NewRestorer().Fprint(&buf, r.File); err != nil {
 		return nil, fmt.Errorf("print rewritten file: %w", err)
 	}
-	return buf.Bytes(), nil
+	out := buf.Bytes()
+	if bytes.Contains(out, []byte(onelineMarker)) {
+		// gofmt aligns the marker with trailing comments on the lines
+		// around it; the printer does not see those lines as gofmt will
+		// once they are parsed back, so let gofmt have the last word.
+		formatted, err := format.Source(out)
+		if err != nil {
+			return nil, fmt.Errorf("format rewritten file: %w", err)
+		}
+		out = formatted
+	}
+	return out, nil
 }
 
 // fileRewriter holds the state of one call of File.
