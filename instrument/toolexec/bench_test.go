@@ -2,23 +2,21 @@ package toolexec_test
 
 import (
 	"fmt"
-	"go/parser"
-	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/overmind-core/overmind-go/instrument/toolexec"
-	"github.com/overmind-core/overmind-go/instrument/toolexec/internal/markrewrite"
 )
 
-// BenchmarkBuild compares "go build -toolexec" of the sample module with a
-// plain "go build" of the same module whose source already holds the same
-// instrumentation, in three situations: a cold build cache, a warm no-op
-// build, and a build after a one-file edit. Each iteration times both
+// BenchmarkBuild compares "go build -toolexec" of a module with a plain
+// "go build" of the same module whose source overmind instrument has
+// instrumented (generate mode), in three situations: a cold build cache, a
+// warm no-op build, and a build after a one-file edit. The modules are
+// generate mode's end-to-end sample (e2e: one main package that imports the
+// runtime) and this package's (sample: an instrumented library that does
+// not, so the driver adds the runtime to its compile and link). Each iteration times both
 // builds, interleaved; the metrics are the toolexec build's seconds, the
 // plain build's, and their ratio, in wall-clock time and in CPU time (user
 // and system, of the go command and everything it runs). On a machine
@@ -29,12 +27,31 @@ func BenchmarkBuild(b *testing.B) {
 	if testing.Short() {
 		b.Skip("builds the sample module many times")
 	}
-	bin, err := markBinary()
+	bin, err := overmindBinary()
 	if err != nil {
 		b.Fatal(err)
 	}
+	for _, m := range benchModuleKinds {
+		b.Run(m.name, func(b *testing.B) { benchmarkModule(b, bin, m) })
+	}
+}
+
+// benchModule is a module to benchmark and the edit a developer makes.
+type benchModule struct {
+	name string
+	src  string
+	file string // the file to edit
+	from string // the text to edit
+}
+
+var benchModuleKinds = []benchModule{
+	{"e2e", e2eSource, "main.go", `"faq`},
+	{"sample", "", "lib/lib.go", `"hello`},
+}
+
+func benchmarkModule(b *testing.B, bin string, m benchModule) {
 	b.Run("cold", func(b *testing.B) {
-		plain, instr := benchModules(b)
+		plain, instr := benchModules(b, bin, m)
 		var tPlain, tInstr timing
 		for i := range b.N {
 			both(i, func() { tPlain.add(benchBuild(b, plain, freshCaches(b), "")) },
@@ -43,7 +60,7 @@ func BenchmarkBuild(b *testing.B) {
 		report(b, tInstr, tPlain)
 	})
 	b.Run("warm-noop", func(b *testing.B) {
-		plain, instr := benchModules(b)
+		plain, instr := benchModules(b, bin, m)
 		caches := freshCaches(b)
 		benchBuild(b, plain, caches, "")
 		benchBuild(b, instr, caches, bin)
@@ -55,17 +72,17 @@ func BenchmarkBuild(b *testing.B) {
 		report(b, tInstr, tPlain)
 	})
 	b.Run("edit", func(b *testing.B) {
-		plain, instr := benchModules(b)
+		plain, instr := benchModules(b, bin, m)
 		caches := freshCaches(b)
 		benchBuild(b, plain, caches, "")
 		benchBuild(b, instr, caches, bin)
 		var tPlain, tInstr timing
 		for i := range b.N {
 			both(i, func() {
-				editGreeting(b, plain, i)
+				edit(b, plain, m, i)
 				tPlain.add(benchBuild(b, plain, caches, ""))
 			}, func() {
-				editGreeting(b, instr, i)
+				edit(b, instr, m, i)
 				tInstr.add(benchBuild(b, instr, caches, bin))
 			})
 		}
@@ -101,41 +118,18 @@ func report(b *testing.B, instr, plain timing) {
 	b.ReportMetric(instr.cpu.Seconds()/plain.cpu.Seconds(), "cpu-ratio")
 }
 
-// benchModules returns two copies of the sample module: one as is, for
-// the toolexec build, and one with the instrumentation written into its
-// source, for the plain build.
-func benchModules(b *testing.B) (plain, instr string) {
-	instr = newSample(b, sampleOptions{})
-	plain = newSample(b, sampleOptions{})
-	instrumentSource(b, filepath.Join(plain, "lib"), "example.com/sample/lib")
+// benchModules returns two copies of the module: one as is, for the
+// toolexec build, and one instrumented by overmind instrument, for the
+// plain build.
+func benchModules(b *testing.B, bin string, m benchModule) (plain, instr string) {
+	instr = newSample(b, sampleOptions{src: m.src})
+	plain = newSample(b, sampleOptions{src: m.src})
+	run := exec.Command(bin, "instrument", "./...")
+	run.Dir = plain
+	if out, err := run.CombinedOutput(); err != nil {
+		b.Fatalf("overmind instrument: %v\n%s", err, out)
+	}
 	return plain, instr
-}
-
-// instrumentSource writes what the driver compiles into the source of
-// the package in dir.
-func instrumentSource(b *testing.B, dir, importPath string) {
-	names, _ := filepath.Glob(filepath.Join(dir, "*.go"))
-	pkg := &toolexec.Package{ImportPath: importPath, Fset: token.NewFileSet()}
-	for _, name := range names {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(pkg.Fset, name, nil, parser.ParseComments)
-		if err != nil {
-			b.Fatal(err)
-		}
-		pkg.Files = append(pkg.Files, f)
-		pkg.Filenames = append(pkg.Filenames, name)
-	}
-	files, err := markrewrite.Rewrite(pkg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, f := range files {
-		if err := os.WriteFile(pkg.Filenames[f.Index], f.Source, 0o644); err != nil {
-			b.Fatal(err)
-		}
-	}
 }
 
 type caches struct{ gocache, overmind string }
@@ -164,20 +158,23 @@ func benchBuild(b *testing.B, dir string, c caches, bin string) timing {
 	return timing{wall: wall, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
 }
 
-// editGreeting changes the greeting of lib.Greet, as a developer would.
-func editGreeting(b *testing.B, dir string, i int) {
-	name := filepath.Join(dir, "lib", "lib.go")
+// edit changes a string in a function body, as a developer would.
+func edit(b *testing.B, dir string, m benchModule, i int) {
+	name := filepath.Join(dir, filepath.FromSlash(m.file))
 	data, err := os.ReadFile(name)
 	if err != nil {
 		b.Fatal(err)
 	}
 	s := string(data)
-	start := strings.Index(s, `"hello`)
-	end := strings.Index(s[start:], `, %s"`)
-	if start < 0 || end < 0 {
-		b.Fatalf("%s: no greeting to edit", name)
+	start := strings.Index(s, m.from)
+	if start < 0 {
+		b.Fatalf("%s: no %s to edit", name, m.from)
 	}
-	s = s[:start] + fmt.Sprintf(`"hello%d`, i) + s[start+end:]
+	end := start + len(m.from)
+	for end < len(s) && s[end] >= '0' && s[end] <= '9' {
+		end++
+	}
+	s = s[:start] + m.from + fmt.Sprint(i) + s[end:]
 	if err := os.WriteFile(name, []byte(s), 0o644); err != nil {
 		b.Fatal(err)
 	}

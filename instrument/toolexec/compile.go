@@ -44,6 +44,21 @@ func (d *driver) compile(ctx context.Context, inv *Invocation) int {
 	return d.instrument(ctx, inv, pkgPath)
 }
 
+// importPath is the import path of the package compiled as pkgPath (the
+// compiler's -p flag): the same, except for commands, which are compiled
+// as "main"; cmd/go names them in $TOOLEXEC_IMPORTPATH ("example.com/cmd",
+// or "example.com/cmd [example.com/cmd.test]" for a test variant).
+// Generate mode records commands' functions under their import path too.
+func importPath(pkgPath string) string {
+	if pkgPath != "main" {
+		return pkgPath
+	}
+	if p, _, _ := strings.Cut(os.Getenv("TOOLEXEC_IMPORTPATH"), " "); p != "" && !strings.HasSuffix(p, ".test") {
+		return p
+	}
+	return pkgPath
+}
+
 // isRuntimePackage reports whether path is the runtime or one of its
 // subpackages, which are never instrumented: they are what instrumented
 // code calls.
@@ -82,15 +97,19 @@ func (d *driver) instrument(ctx context.Context, inv *Invocation, pkgPath string
 		return 2
 	}
 	lang, _ := inv.Flag("lang")
-	pkg, err := loadPackage(pkgPath, lang, inv.GoFiles(), importCfg)
+	pkg, err := loadPackage(importPath(pkgPath), lang, inv.GoFiles(), importCfg)
 	if err != nil {
 		return d.stepAside(ctx, inv, pkgPath, err)
 	}
-	rewritten, err := d.safeRewrite(pkg)
+	result, err := d.safeRewrite(pkg)
+	for _, w := range result.Warnings {
+		fmt.Fprintln(d.stderr, w)
+	}
 	if err != nil {
 		fmt.Fprintln(d.stderr, strings.TrimRight(err.Error(), "\n"))
 		return 2
 	}
+	rewritten := result.Files
 	if len(rewritten) == 0 {
 		return d.passThroughCompile(ctx, inv)
 	}
@@ -151,7 +170,7 @@ func (d *driver) instrument(ctx context.Context, inv *Invocation, pkgPath string
 }
 
 // safeRewrite runs the rewriter, turning a panic into an error.
-func (d *driver) safeRewrite(pkg *Package) (files []RewrittenFile, err error) {
+func (d *driver) safeRewrite(pkg *Package) (result Instrumented, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("overmind: %s: internal error while instrumenting (a bug in overmind): %v\n%s", pkg.ImportPath, r, debug.Stack())

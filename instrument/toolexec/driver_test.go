@@ -107,13 +107,13 @@ type markRewrite struct {
 	calls []*Package
 }
 
-func (m *markRewrite) rewrite(pkg *Package) ([]RewrittenFile, error) {
+func (m *markRewrite) rewrite(pkg *Package) (Instrumented, error) {
 	m.calls = append(m.calls, pkg)
 	var out []RewrittenFile
 	for i, f := range pkg.Files {
 		src, err := os.ReadFile(pkg.Filenames[i])
 		if err != nil {
-			return nil, err
+			return Instrumented{}, err
 		}
 		tf := pkg.Fset.File(f.Pos())
 		var offs []int
@@ -136,7 +136,7 @@ func (m *markRewrite) rewrite(pkg *Package) ([]RewrittenFile, error) {
 		}
 		out = append(out, RewrittenFile{Index: i, Source: src})
 	}
-	return out, nil
+	return Instrumented{Files: out, Warnings: []string{"a.go:1:1: warning: from the test rewriter"}}, nil
 }
 
 type runResult struct {
@@ -215,6 +215,9 @@ func TestCompileInstruments(t *testing.T) {
 	}
 	if len(rw.calls) != 1 {
 		t.Fatalf("rewriter ran %d times", len(rw.calls))
+	}
+	if res.stderr != "a.go:1:1: warning: from the test rewriter\n" {
+		t.Errorf("stderr = %q, want the rewriter's warning", res.stderr)
 	}
 	pkg := rw.calls[0]
 	if pkg.ImportPath != "example.com/lib" || pkg.GoVersion != "go1.26" || len(pkg.Files) != 2 || !reflect.DeepEqual(pkg.Filenames, s.files) {
@@ -316,10 +319,30 @@ func TestCompileTypeCheckFailsWhereCompilerSucceeds(t *testing.T) {
 	}
 }
 
+func TestCompileCommandImportPath(t *testing.T) {
+	s := newCompile(t, "main", []string{"fmt"}, map[string]string{"a.go": strings.Replace(markedLib, "package lib", "package main", 1) + "\nfunc main() {}\n"})
+	for env, want := range map[string]string{
+		"example.com/cmd/app":                            "example.com/cmd/app",
+		"example.com/cmd/app [example.com/cmd/app.test]": "example.com/cmd/app",
+		"example.com/cmd/app.test":                       "main",
+		"":                                               "main",
+	} {
+		t.Setenv("TOOLEXEC_IMPORTPATH", env)
+		rw := &markRewrite{}
+		res := runDriver(t, Config{Rewrite: rw.rewrite, Resolve: (&fakeResolve{t: t}).resolve}, append([]string{filepath.Join(toolDir(), "compile")}, s.args...)...)
+		if res.code != 0 || len(rw.calls) != 1 {
+			t.Fatalf("exit %d: %s%s", res.code, res.stdout, res.stderr)
+		}
+		if got := rw.calls[0].ImportPath; got != want || rw.calls[0].Types.Path() != want {
+			t.Errorf("TOOLEXEC_IMPORTPATH=%q: import path %q (types %q), want %q", env, got, rw.calls[0].Types.Path(), want)
+		}
+	}
+}
+
 func TestCompileRewriteError(t *testing.T) {
 	s := newCompile(t, "example.com/lib", []string{"fmt"}, map[string]string{"a.go": markedLib})
 	diag := s.files[0] + ":7:1: unknown directive //overmind:tols\n" + s.files[0] + ":9:1: another problem"
-	res := runDriver(t, Config{Rewrite: func(*Package) ([]RewrittenFile, error) { return nil, errors.New(diag) }},
+	res := runDriver(t, Config{Rewrite: func(*Package) (Instrumented, error) { return Instrumented{}, errors.New(diag) }},
 		append([]string{filepath.Join(toolDir(), "compile")}, s.args...)...)
 	if res.code != 2 || res.stderr != diag+"\n" {
 		t.Errorf("exit %d, stderr %q; want 2 and the diagnostics", res.code, res.stderr)
@@ -331,7 +354,7 @@ func TestCompileRewriteError(t *testing.T) {
 
 func TestCompileRewritePanics(t *testing.T) {
 	s := newCompile(t, "example.com/lib", []string{"fmt"}, map[string]string{"a.go": markedLib})
-	res := runDriver(t, Config{Rewrite: func(*Package) ([]RewrittenFile, error) { panic("oops") }},
+	res := runDriver(t, Config{Rewrite: func(*Package) (Instrumented, error) { panic("oops") }},
 		append([]string{filepath.Join(toolDir(), "compile")}, s.args...)...)
 	if res.code != 2 || !strings.Contains(res.stderr, "example.com/lib: internal error while instrumenting (a bug in overmind): oops") {
 		t.Errorf("exit %d, stderr %q", res.code, res.stderr)

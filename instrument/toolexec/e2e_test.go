@@ -5,24 +5,28 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/mod/modfile"
 
 	"github.com/overmind-core/overmind-go/instrument/toolexec"
-	"github.com/overmind-core/overmind-go/instrument/toolexec/internal/markrewrite"
+	"github.com/overmind-core/overmind-go/internal/otlptest"
 )
 
-// These tests run real go commands through the driver, built into the
-// overmind-mark command with the markrewrite stand-in for the rewrite.
-// They share the default build cache: the driver's cache entries are keyed
-// on the binary, which only changes when its code does.
+// These tests run real go commands through the overmind command, built
+// once from ../../cmd/overmind. They share the default build cache: the
+// driver's cache entries are keyed on the binary, which only changes when
+// its code does.
 
 var (
 	binDir  string
@@ -41,12 +45,12 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// markBinary builds overmind-mark once.
-var markBinary = sync.OnceValues(func() (string, error) {
-	bin := filepath.Join(binDir, "overmind-mark")
-	cmd := exec.Command("go", "build", "-o", bin, "./internal/markrewrite/cmd/overmind-mark")
+// overmindBinary builds the overmind command once.
+var overmindBinary = sync.OnceValues(func() (string, error) {
+	bin := filepath.Join(binDir, "overmind")
+	cmd := exec.Command("go", "build", "-o", bin, "../../cmd/overmind")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building overmind-mark: %v\n%s", err, out)
+		return "", fmt.Errorf("building overmind: %v\n%s", err, out)
 	}
 	return bin, nil
 })
@@ -56,25 +60,33 @@ func e2e(t *testing.T) string {
 	if testing.Short() {
 		t.Skip("end-to-end builds are slow")
 	}
-	bin, err := markBinary()
+	bin, err := overmindBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return bin
 }
 
+// e2eSource is the sample program of generate mode's end-to-end test.
+var e2eSource = filepath.Join("..", "..", "testdata", "e2e")
+
 type sampleOptions struct {
+	src       string            // the module's files; "" means testdata/sample
 	noRequire bool              // leave the runtime module out of go.mod
 	extra     map[string]string // more files, by slash-separated path
 	drop      []string          // files of the sample to leave out
 }
 
-// newSample copies testdata/sample into a new directory and writes its
-// go.mod: it requires the runtime module, replaced by this repository.
+// newSample copies testdata/sample (or opt.src) into a new directory and
+// writes its go.mod: module example.com/sample, requiring the runtime
+// module, replaced by this repository, tidied.
 func newSample(t testing.TB, opt sampleOptions) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "sample")
-	src := filepath.Join("testdata", "sample")
+	src := opt.src
+	if src == "" {
+		src = filepath.Join("testdata", "sample")
+	}
 	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -122,7 +134,7 @@ var (
 func tidyModule(dir string, opt sampleOptions) (mod, sum []byte, err error) {
 	tidyMu.Lock()
 	defer tidyMu.Unlock()
-	key := fmt.Sprint(opt.noRequire, opt.drop)
+	key := fmt.Sprint(opt.src, opt.noRequire, opt.drop)
 	if done, ok := tidyDone[key]; ok {
 		return done[0], done[1], nil
 	}
@@ -253,58 +265,149 @@ func toolexecFlag(bin string) string { return "-toolexec=" + bin + " toolexec" }
 
 const wantAppOutput = "hello, world\n[1 2 3]\n4\n"
 
+// spanLine matches the line of the runtime's debug tree (OVERMIND_DEBUG)
+// for a span: its name and type.
+func spanLine(name, typ string) *regexp.Regexp {
+	return regexp.MustCompile(`(?m)^[│├└─ ]*` + regexp.QuoteMeta(name) + `\s+` + typ + `\s`)
+}
+
+// checkSampleSpans checks the debug tree withinit prints.
+func checkSampleSpans(t *testing.T, stderr string) {
+	t.Helper()
+	for _, want := range [][2]string{{"greet", "tool_call"}, {"Counter.Add", "function"}, {"Map", "function"}} {
+		if !spanLine(want[0], want[1]).MatchString(stderr) {
+			t.Errorf("no %s span in the debug tree:\n%s", want[0], stderr)
+		}
+	}
+}
+
+// TestEndToEndSameSpansAsGenerate builds generate mode's sample program
+// twice: instrumented in its source by overmind instrument, and untouched
+// through overmind go build. Both must print what the plain program
+// prints and export the same spans; the toolexec build must leave the
+// source as it was and report the panic at its original line.
+func TestEndToEndSameSpansAsGenerate(t *testing.T) {
+	bin := e2e(t)
+	bins := t.TempDir()
+
+	gen := newSample(t, sampleOptions{src: e2eSource})
+	mustRun(t, gen, nil, "go", "build", "-o", filepath.Join(bins, "plain"), ".")
+	mustRun(t, gen, nil, bin, "instrument", "./...")
+	mustRun(t, gen, nil, "go", "build", "-o", filepath.Join(bins, "generated"), ".")
+
+	tool := newSample(t, sampleOptions{src: e2eSource})
+	before := treeHash(t, tool)
+	mustRun(t, tool, nil, bin, "go", "build", "-o", filepath.Join(bins, "toolexec"), ".")
+	sameTree(t, before, treeHash(t, tool))
+
+	plain := mustRun(t, tool, nil, filepath.Join(bins, "plain")).stdout
+	genSpans, genOut := runTraced(t, filepath.Join(bins, "generated"), 18)
+	toolSpans, toolOut := runTraced(t, filepath.Join(bins, "toolexec"), len(genSpans))
+	if genOut != plain || toolOut != plain {
+		t.Errorf("outputs differ:\nplain:\n%s\ngenerate mode:\n%s\ntoolexec mode:\n%s", plain, genOut, toolOut)
+	}
+	if g, x := otlptest.Tree(genSpans), otlptest.Tree(toolSpans); g != x {
+		t.Errorf("span trees differ:\ngenerate mode:\n%s\ntoolexec mode:\n%s", g, x)
+	}
+	g, x := spanDigests(genSpans), spanDigests(toolSpans)
+	for i := range min(len(g), len(x)) {
+		if g[i] != x[i] {
+			t.Errorf("span %d differs:\ngenerate mode: %s\ntoolexec mode: %s", i, g[i], x[i])
+		}
+	}
+
+	// The panic of Explode, recorded on its span, is at its line in the
+	// untouched source.
+	line := lineOf(t, filepath.Join(tool, "main.go"), `panic("boom")`)
+	for _, s := range toolSpans {
+		if s.Name != "Explode" {
+			continue
+		}
+		want := fmt.Sprintf("main.Explode()\n\t%s:%d ", filepath.Join(tool, "main.go"), line)
+		if len(s.Events) == 0 || !strings.Contains(fmt.Sprint(s.Events[0].Attrs["exception.stacktrace"]), want) {
+			t.Errorf("Explode's recorded stack does not show %q:\n%v", want, s.Events)
+		}
+	}
+}
+
+// runTraced runs a program with an OTLP receiver as its endpoint and
+// returns the spans (at least n) and what it printed.
+func runTraced(t *testing.T, prog string, n int) ([]otlptest.Span, string) {
+	t.Helper()
+	recv := otlptest.NewReceiver()
+	defer recv.Close()
+	r := mustRun(t, t.TempDir(), []string{"OTEL_EXPORTER_OTLP_ENDPOINT=" + recv.URL(), "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf"}, prog)
+	return recv.WaitForSpans(n, 10*time.Second), r.stdout
+}
+
+// spanDigests describes each span by what does not change between runs:
+// name, kind, status and attributes (but the duration), and its events'
+// names and exception types and messages, in start order.
+func spanDigests(spans []otlptest.Span) []string {
+	spans = slices.Clone(spans)
+	slices.SortStableFunc(spans, func(a, b otlptest.Span) int { return a.Start.Compare(b.Start) })
+	var out []string
+	for _, s := range spans {
+		attrs := maps.Clone(s.Attrs)
+		delete(attrs, "overmind.duration.seconds")
+		d := fmt.Sprintf("%s kind=%v status=%v %q attrs=%v", s.Name, s.Kind, s.StatusCode, s.StatusMessage, attrs)
+		for _, e := range s.Events {
+			d += fmt.Sprintf(" event=%s(%v: %v)", e.Name, e.Attrs["exception.type"], e.Attrs["exception.message"])
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
 func TestEndToEndBuildAndRun(t *testing.T) {
 	bin := e2e(t)
 	dir := newSample(t, sampleOptions{})
 	before := treeHash(t, dir)
 	log := filepath.Join(t.TempDir(), "log")
-	app := filepath.Join(t.TempDir(), "app")
-	mustRun(t, dir, []string{"OVERMIND_TOOLEXEC_LOG=" + log}, "go", "build", toolexecFlag(bin), "-o", app, "./cmd/app")
+	out := t.TempDir()
+	mustRun(t, dir, []string{"OVERMIND_TOOLEXEC_LOG=" + log}, "go", "build", toolexecFlag(bin), "-o", out+"/", "./...")
 	sameTree(t, before, treeHash(t, dir))
 
-	r := mustRun(t, dir, nil, app)
-	if r.stdout != wantAppOutput {
-		t.Errorf("instrumented app printed %q, want %q", r.stdout, wantAppOutput)
+	// A program that calls Init prints its spans.
+	r := mustRun(t, dir, []string{"OVERMIND_DEBUG=1"}, filepath.Join(out, "withinit"))
+	if r.stdout != "hello, init\n2 [2]\n" {
+		t.Errorf("withinit printed %q", r.stdout)
 	}
-	for _, fn := range []string{"lib.Greet", "lib.Map", "lib.Counter.Add"} {
-		if !strings.Contains(r.stderr, markrewrite.Marker+" example.com/sample/"+fn+"\n") {
-			t.Errorf("%s was not instrumented; stderr:\n%s", fn, r.stderr)
-		}
+	checkSampleSpans(t, r.stderr)
+
+	// A program that does not import the runtime gets it linked in, and
+	// prints exactly what the plain build prints.
+	r = mustRun(t, dir, nil, filepath.Join(out, "app"))
+	if r.stdout != wantAppOutput || r.stderr != "" {
+		t.Errorf("instrumented app: stdout %q, stderr %q", r.stdout, r.stderr)
 	}
-	logged, _ := os.ReadFile(log)
-	if !regexp.MustCompile(`compile example.com/sample/lib instrumented 1 file\(s\) added imports \[`+toolexec.RuntimePath+`\]`).Match(logged) ||
-		!regexp.MustCompile(`link \S+ added \d+ package\(s\) for `+toolexec.RuntimePath).Match(logged) {
-		t.Errorf("driver log:\n%s", logged)
-	}
-	if nm := mustRun(t, dir, nil, "go", "tool", "nm", app); !strings.Contains(nm.stdout, " "+toolexec.RuntimePath+".") {
+	if nm := mustRun(t, dir, nil, "go", "tool", "nm", filepath.Join(out, "app")); !strings.Contains(nm.stdout, " "+toolexec.RuntimePath+".") {
 		t.Error("the runtime is not linked into the instrumented app")
 	}
-
+	logged, _ := os.ReadFile(log)
+	if !regexp.MustCompile(`compile example.com/sample/lib instrumented 1 file\(s\) added imports \[`+regexp.QuoteMeta(toolexec.RuntimePath)+`\]`).Match(logged) ||
+		!regexp.MustCompile(`link \S+ added \d+ package\(s\) for `+regexp.QuoteMeta(toolexec.RuntimePath)).Match(logged) {
+		t.Errorf("driver log:\n%s", logged)
+	}
 	plain := filepath.Join(t.TempDir(), "plain")
 	mustRun(t, dir, nil, "go", "build", "-o", plain, "./cmd/app")
-	if r := mustRun(t, dir, nil, plain); r.stdout != wantAppOutput || r.stderr != "" {
-		t.Errorf("plain app: stdout %q, stderr %q", r.stdout, r.stderr)
+	if r := mustRun(t, dir, nil, plain); r.stdout != wantAppOutput {
+		t.Errorf("plain app: stdout %q", r.stdout)
 	}
-
-	// A program that imports the runtime itself links it without help.
-	withinit := filepath.Join(t.TempDir(), "withinit")
-	mustRun(t, dir, []string{"OVERMIND_TOOLEXEC_LOG=" + log + "2"}, "go", "build", toolexecFlag(bin), "-o", withinit, "./cmd/withinit")
-	if r := mustRun(t, dir, nil, withinit); !strings.Contains(r.stderr, markrewrite.Marker+" example.com/sample/lib.Greet") {
-		t.Errorf("withinit: %s", r)
-	}
-	if logged, _ := os.ReadFile(log + "2"); strings.Contains(string(logged), "link ") {
-		t.Errorf("the link of a program importing the runtime was changed:\n%s", logged)
+	if nm := mustRun(t, dir, nil, "go", "tool", "nm", plain); strings.Contains(nm.stdout, " "+toolexec.RuntimePath+".") {
+		t.Error("the plain build links the runtime: the test proves nothing")
 	}
 }
 
 func TestEndToEndPanicLine(t *testing.T) {
 	bin := e2e(t)
 	dir := newSample(t, sampleOptions{})
-	line := lineOf(t, filepath.Join(dir, "lib", "lib.go"), "PANIC LINE")
+	src := filepath.Join(dir, "lib", "lib.go")
+	line := lineOf(t, src, "PANIC LINE")
 	for _, trimpath := range []bool{false, true} {
 		app := filepath.Join(t.TempDir(), "app")
 		args := []string{"build", toolexecFlag(bin), "-o", app}
-		want := fmt.Sprintf("%s:%d ", filepath.Join(dir, "lib", "lib.go"), line)
+		want := fmt.Sprintf("%s:%d ", src, line)
 		if trimpath {
 			args = append(args, "-trimpath")
 			want = fmt.Sprintf("example.com/sample/lib/lib.go:%d ", line)
@@ -314,14 +417,29 @@ func TestEndToEndPanicLine(t *testing.T) {
 		if r.err == nil || !strings.Contains(r.stderr, "panic: boom 1") {
 			t.Fatalf("trimpath=%v: app boom: %v\n%s", trimpath, r.err, r)
 		}
-		if !strings.Contains(r.stderr, markrewrite.Marker+" example.com/sample/lib.Boom") {
-			t.Errorf("trimpath=%v: Boom not instrumented:\n%s", trimpath, r.stderr)
-		}
-		frame := regexp.MustCompile(`example.com/sample/lib.Boom\(.*\)\n\t(.*)\n`).FindStringSubmatch(r.stderr)
+		// The frame of Boom itself, not of the deferred code the
+		// instrumentation added (Boom.func1).
+		frame := regexp.MustCompile(`\nexample.com/sample/lib.Boom\(.*\)\n\t(.*)\n`).FindStringSubmatch(r.stderr)
 		if frame == nil || !strings.HasPrefix(frame[1], want) {
 			t.Errorf("trimpath=%v: Boom's frame is %q, want it at %q\n%s", trimpath, frame, want, r.stderr)
 		}
+		// Every frame in the sample's code names a line of its source.
+		lines := strings.Count(string(mustRead(t, src)), "\n")
+		for _, m := range regexp.MustCompile(`lib/lib.go:(\d+) `).FindAllStringSubmatch(r.stderr, -1) {
+			if n, _ := strconv.Atoi(m[1]); n < 1 || n > lines {
+				t.Errorf("trimpath=%v: frame at line %d of a %d-line file", trimpath, n, lines)
+			}
+		}
 	}
+}
+
+func mustRead(t testing.TB, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 func TestEndToEndCache(t *testing.T) {
@@ -364,15 +482,22 @@ func TestEndToEndCache(t *testing.T) {
 
 func TestEndToEndTestRaceCover(t *testing.T) {
 	bin := e2e(t)
-	dir := newSample(t, sampleOptions{})
+	dir := newSample(t, sampleOptions{extra: map[string]string{"lib/spans_test.go": spansTest}})
 	before := treeHash(t, dir)
+	// Under -race and -cover, the package is instrumented: its spans test
+	// passes, where the plain build's fails.
+	mustRun(t, dir, nil, bin, "go", "test", "-race", "-cover", "-run", "TestSpans", "./lib")
+	if r := run(t, dir, nil, "go", "test", "-run", "TestSpans", "./lib"); r.err == nil || !strings.Contains(r.stdout, "0 spans") {
+		t.Errorf("plain go test: the spans test should fail with 0 spans:\n%s", r)
+	}
+	// And coverage is what it is without instrumentation, on the same lines.
 	prof := filepath.Join(t.TempDir(), "instrumented.out")
-	r := mustRun(t, dir, nil, bin, "go", "test", "-race", "-cover", "-v", "-coverprofile="+prof, "./lib")
-	if !strings.Contains(r.stdout, markrewrite.Marker+" example.com/sample/lib.Counter.Add") || !strings.Contains(r.stdout, "coverage: ") {
+	r := mustRun(t, dir, nil, bin, "go", "test", "-race", "-cover", "-coverprofile="+prof, "-run", "Test[^S]", "./lib")
+	if !strings.Contains(r.stdout, "coverage: ") {
 		t.Errorf("go test -race -cover:\n%s", r)
 	}
 	plainProf := filepath.Join(t.TempDir(), "plain.out")
-	mustRun(t, dir, nil, "go", "test", "-race", "-cover", "-coverprofile="+plainProf, "./lib")
+	mustRun(t, dir, nil, "go", "test", "-race", "-cover", "-coverprofile="+plainProf, "-run", "Test[^S]", "./lib")
 	got, _ := os.ReadFile(prof)
 	want, _ := os.ReadFile(plainProf)
 	if !bytes.Equal(got, want) {
@@ -381,41 +506,76 @@ func TestEndToEndTestRaceCover(t *testing.T) {
 	sameTree(t, before, treeHash(t, dir))
 }
 
+// spansTest is a test of the sample's lib that passes only when its
+// functions are instrumented. It calls no function of lib's that the other
+// tests do not, so coverage is the same with or without it.
+const spansTest = `package lib
+
+import (
+	"context"
+	"testing"
+
+	overmind "github.com/overmind-core/overmind-go/runtime"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+)
+
+func TestSpans(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	if err := overmind.Init(overmind.Config{SpanProcessors: []sdktrace.SpanProcessor{rec}}); err != nil {
+		t.Fatal(err)
+	}
+	Greet("test")
+	overmind.ForceFlush(context.Background())
+	if n := len(rec.Ended()); n != 1 || rec.Ended()[0].Name() != "greet" {
+		t.Fatalf("%d spans", n)
+	}
+}
+`
+
 func TestEndToEndGoCommands(t *testing.T) {
 	bin := e2e(t)
 	dir := newSample(t, sampleOptions{})
-	marked := markrewrite.Marker + " example.com/sample/lib.Greet"
+	debug := []string{"OVERMIND_DEBUG=1"}
 
 	// go run from a subdirectory.
-	if r := mustRun(t, filepath.Join(dir, "cmd", "app"), nil, bin, "go", "run", "."); r.stdout != wantAppOutput || !strings.Contains(r.stderr, marked) {
+	if r := mustRun(t, filepath.Join(dir, "cmd", "withinit"), debug, bin, "go", "run", "."); r.stdout != "hello, init\n2 [2]\n" {
 		t.Errorf("overmind go run .:\n%s", r)
+	} else {
+		checkSampleSpans(t, r.stderr)
 	}
 	// go build with -C, from elsewhere.
-	out := filepath.Join(t.TempDir(), "app")
-	mustRun(t, t.TempDir(), nil, bin, "go", "-C", dir, "build", "-o", out, "./cmd/app")
-	if r := mustRun(t, dir, nil, out); !strings.Contains(r.stderr, marked) {
-		t.Errorf("overmind go -C dir build: %s", r)
-	}
+	out := filepath.Join(t.TempDir(), "withinit")
+	mustRun(t, t.TempDir(), nil, bin, "go", "-C", dir, "build", "-o", out, "./cmd/withinit")
+	checkSampleSpans(t, mustRun(t, dir, debug, out).stderr)
 	// go install.
 	gobin := t.TempDir()
-	mustRun(t, dir, []string{"GOBIN=" + gobin}, bin, "go", "install", "./cmd/app")
-	if r := mustRun(t, dir, nil, filepath.Join(gobin, "app")); !strings.Contains(r.stderr, marked) {
-		t.Errorf("overmind go install: %s", r)
-	}
-	// go vet analyses the user's code and succeeds.
+	mustRun(t, dir, []string{"GOBIN=" + gobin}, bin, "go", "install", "./cmd/...")
+	checkSampleSpans(t, mustRun(t, dir, debug, filepath.Join(gobin, "withinit")).stderr)
+	// go vet analyses the user's code, and succeeds.
 	mustRun(t, dir, nil, bin, "go", "vet", "./...")
-	// GOFLAGS carrying -toolexec.
-	out2 := filepath.Join(t.TempDir(), "app")
-	r := run(t, dir, []string{`GOFLAGS=-buildvcs=false "-toolexec=` + bin + ` toolexec"`}, "go", "build", "-o", out2, "./cmd/app")
-	if r.err != nil {
-		t.Fatalf("GOFLAGS=-toolexec: %v\n%s", r.err, r)
-	}
-	if r := mustRun(t, dir, nil, out2); !strings.Contains(r.stderr, marked) {
-		t.Errorf("GOFLAGS=-toolexec build: %s", r)
+	// GOFLAGS carrying -toolexec, with the toolexec word or without it.
+	for _, flag := range []string{`"-toolexec=` + bin + ` toolexec"`, "-toolexec=" + bin} {
+		out := filepath.Join(t.TempDir(), "withinit")
+		mustRun(t, dir, []string{"GOFLAGS=-buildvcs=false " + flag}, "go", "build", "-o", out, "./cmd/withinit")
+		checkSampleSpans(t, mustRun(t, dir, debug, out).stderr)
 	}
 	// overmind go refuses to stack on a -toolexec already in GOFLAGS.
 	if r := run(t, dir, []string{`GOFLAGS="-toolexec=` + bin + ` toolexec"`}, bin, "go", "build", "./..."); r.err == nil || !strings.Contains(r.stderr, "GOFLAGS already sets -toolexec") {
 		t.Errorf("overmind go under GOFLAGS=-toolexec: %v\n%s", r.err, r)
+	}
+}
+
+func TestEndToEndBadDirective(t *testing.T) {
+	bin := e2e(t)
+	dir := newSample(t, sampleOptions{extra: map[string]string{"lib/bad.go": "package lib\n\n//overmind:tols\nfunc Bad() {}\n\n//overmind:tool a b\nfunc Worse() {}\n"}})
+	r := run(t, dir, nil, "go", "build", toolexecFlag(bin), "./lib")
+	if r.err == nil {
+		t.Fatal("a bad directive built")
+	}
+	want := regexp.MustCompile(`(?s)lib/bad.go:3:\d+: unknown directive //overmind:tols: did you mean //overmind:tool\?.*lib/bad.go:6:\d+: `)
+	if !want.MatchString(r.stderr) {
+		t.Errorf("diagnostics:\n%s", r.stderr)
 	}
 }
 
@@ -426,11 +586,9 @@ func TestEndToEndVendor(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "vendor", filepath.FromSlash(toolexec.RuntimePath))); err != nil {
 		t.Fatal("the runtime was not vendored")
 	}
-	app := filepath.Join(t.TempDir(), "app")
-	mustRun(t, dir, nil, "go", "build", toolexecFlag(bin), "-o", app, "./cmd/app")
-	if r := mustRun(t, dir, nil, app); !strings.Contains(r.stderr, markrewrite.Marker+" example.com/sample/lib.Greet") {
-		t.Errorf("vendored build: %s", r)
-	}
+	app := filepath.Join(t.TempDir(), "withinit")
+	mustRun(t, dir, nil, "go", "build", toolexecFlag(bin), "-o", app, "./cmd/withinit")
+	checkSampleSpans(t, mustRun(t, dir, []string{"OVERMIND_DEBUG=1"}, app).stderr)
 
 	// Without anything importing the runtime, go mod vendor leaves it out.
 	dir = newSample(t, sampleOptions{drop: []string{"cmd/withinit/main.go"}})

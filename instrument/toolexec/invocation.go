@@ -183,3 +183,11 @@ func (inv *Invocation) workDir() string {
 	}
 	return filepath.Dir(filepath.Dir(cfg))
 }
+
+// IsTool reports whether arg, the first argument of a command, is the
+// path of a tool cmd/go runs through -toolexec: an absolute path, as
+// cmd/go passes its tools. It lets "-toolexec=/path/to/overmind" work
+// without the "toolexec" word, which is handy in GOFLAGS.
+func IsTool(arg string) bool {
+	return filepath.IsAbs(arg)
+}

@@ -76,15 +76,24 @@ type RewrittenFile struct {
 	Source []byte
 }
 
-// Rewriter instruments the directives of one package. It returns the
-// files it changed, none if there was nothing to do. An error is reported
-// to the user as the compile's error: a list of file:line:col diagnostics
-// for bad directives.
-type Rewriter func(*Package) ([]RewrittenFile, error)
+// Instrumented is what a [Rewriter] made of a package.
+type Instrumented struct {
+	// Files are the files it changed; none if there was nothing to do.
+	Files []RewrittenFile
+	// Warnings are file:line:col diagnostics that do not stop the build,
+	// such as a malformed directive that is ignored.
+	Warnings []string
+}
+
+// Rewriter instruments the directives of one package. An error is
+// reported to the user as the compile's error: for bad directives, one
+// file:line:col diagnostic a line.
+type Rewriter func(*Package) (Instrumented, error)
 
 // Config configures [Run].
 type Config struct {
-	// Rewrite instruments a package's files. Required.
+	// Rewrite instruments a package's files; nil means [Rewrite], the
+	// rewrite package's instrumentation, the same as generate mode's.
 	Rewrite Rewriter
 	// Stdin, Stdout and Stderr are the tool's standard streams; nil means
 	// the process's own.
@@ -166,6 +175,9 @@ func newDriver(cfg Config) *driver {
 	}
 	if d.resolve == nil {
 		d.resolve = d.resolveWithGoList
+	}
+	if d.rewrite == nil {
+		d.rewrite = Rewrite
 	}
 	if d.version == "" {
 		d.version = Version()

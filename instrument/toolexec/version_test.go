@@ -50,7 +50,7 @@ func runVersion(t *testing.T, tool string, version string) (string, int) {
 	return out.String(), code
 }
 
-func noRewrite(*Package) ([]RewrittenFile, error) { return nil, nil }
+func noRewrite(*Package) (Instrumented, error) { return Instrumented{}, nil }
 
 func TestVersionAnswer(t *testing.T) {
 	goTool, err := exec.Command("go", "env", "GOTOOLDIR").Output()

@@ -1,4 +1,5 @@
-// Command app calls instrumented code; it does not import the runtime.
+// Command app calls instrumented code; it does not import the runtime, so
+// the runtime reaches its link only through the instrumentation.
 package main
 
 import (

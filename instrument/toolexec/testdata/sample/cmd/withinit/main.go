@@ -1,8 +1,10 @@
-// Command withinit imports the runtime itself.
+// Command withinit calls instrumented code after overmind.Init.
 package main
 
 import (
+	"context"
 	"fmt"
+	"os"
 
 	overmind "github.com/overmind-core/overmind-go/runtime"
 
@@ -10,5 +12,12 @@ import (
 )
 
 func main() {
-	fmt.Println(lib.Greet("init"), overmind.SpanTypeTool)
+	if err := overmind.Init(overmind.Config{ServiceName: "sample"}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	defer overmind.Shutdown(context.Background())
+	fmt.Println(lib.Greet("init"))
+	var c lib.Counter
+	fmt.Println(c.Add(2), lib.Map([]int{1}, func(i int) int { return i * 2 }))
 }
