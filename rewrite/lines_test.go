@@ -253,7 +253,7 @@ func main() { fmt.Println(F(0), F(1)) }
 	gentest.WriteModule(t, dir, "example.com/lines")
 	// The file is compiled under another name, as the driver does, with
 	// a first line that names the original.
-	gentest.WriteFiles(t, dir, map[string][]byte{"rewritten/main.go": append([]byte("//line fuzz.go:1:1\n"), out...)})
+	gentest.WriteFiles(t, dir, map[string][]byte{"rewritten/main.go": append([]byte("/*line fuzz.go:1:1*/"), out...)})
 	bin := filepath.Join(dir, "prog")
 	gentest.Go(t, dir, "build", "-o", bin, "./rewritten")
 	got, err := exec.Command(bin).CombinedOutput()

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -274,9 +275,7 @@ func writeRewritten(inv *Invocation, pkg *Package, rewritten []RewrittenFile, di
 		}
 		used[base] = true
 		name := filepath.Join(dir, base)
-		src := make([]byte, 0, len(rf.Source)+len(abs)+16)
-		src = append(src, "//line "+abs+":1:1\n"...)
-		src = append(src, bytes.TrimPrefix(rf.Source, []byte("\uFEFF"))...) // a BOM may only start a file
+		src := withFileName(abs, rf.Source)
 		if err := writeFileAtomic(name, src); err != nil {
 			return nil, nil, fmt.Errorf("writing rewritten file: %w", err)
 		}
@@ -292,6 +291,21 @@ func writeRewritten(inv *Invocation, pkg *Package, rewritten []RewrittenFile, di
 		}
 	}
 	return args, imports, nil
+}
+
+// withFileName returns src, to be compiled from another file, with the
+// positions of its start given as those of the original file abs: a
+// /*line abs:1:1*/ directive in front of its first line, on that line, so
+// that a rewrite that keeps lines in place keeps them for every reader of
+// positions (go/importer counts lines in the file it reads, whatever a
+// directive says). A file that starts with a //line directive of its own,
+// as cmd/go's cover tool and cgo write, is left as it is.
+func withFileName(abs string, src []byte) []byte {
+	src = bytes.TrimPrefix(src, []byte("\uFEFF")) // a BOM may only start a file
+	if bytes.HasPrefix(src, []byte("//line ")) {
+		return src
+	}
+	return slices.Concat([]byte("/*line "+abs+":1:1*/"), src)
 }
 
 // setFlag returns args with the value of flag -name replaced.

@@ -233,7 +233,7 @@ func TestCompileInstruments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "//line " + s.files[0] + ":1:1\npackage lib; import om"; !strings.HasPrefix(string(rewritten), want) {
+	if want := "/*line " + s.files[0] + ":1:1*/package lib; import om"; !strings.HasPrefix(string(rewritten), want) {
 		t.Errorf("rewritten file starts %q, want %q", rewritten[:60], want)
 	}
 	if _, err := os.Stat(filepath.Join(s.obj, rewrittenDir, "b.go")); err == nil {
@@ -259,6 +259,32 @@ func TestCompileInstruments(t *testing.T) {
 	})
 	if p, err := imp.Import("example.com/lib"); err != nil || p.Scope().Lookup("Hello") == nil {
 		t.Errorf("importing the instrumented archive: %v", err)
+	}
+}
+
+// TestCompileTrimpath checks that the compiler's -trimpath rewrites the
+// file names of the rewritten copy's positions as it does the original's,
+// as the export data records them.
+func TestCompileTrimpath(t *testing.T) {
+	s := newCompile(t, "example.com/lib", []string{"fmt"}, map[string]string{
+		"a.go": strings.Replace(markedLib, "func Hello(name string) string {", "func Hello(name string) string {\n\t_ = 1", 1),
+	})
+	args, err := setFlag(s.args, "trimpath", s.obj+"=>;"+filepath.Dir(s.files[0])+"=>example.com/lib")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := runDriver(t, Config{Rewrite: (&markRewrite{}).rewrite, Resolve: (&fakeResolve{t: t}).resolve}, append([]string{filepath.Join(toolDir(), "compile")}, args...)...)
+	if res.code != 0 {
+		t.Fatalf("exit %d: %s%s", res.code, res.stdout, res.stderr)
+	}
+	fset := token.NewFileSet()
+	imp := importer.ForCompiler(fset, "gc", func(string) (io.ReadCloser, error) { return os.Open(filepath.Join(s.obj, "_pkg_.a")) })
+	p, err := imp.Import("example.com/lib")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pos := fset.Position(p.Scope().Lookup("Hello").Pos()); pos.Filename != "example.com/lib/a.go" || pos.Line != 8 {
+		t.Errorf("Hello is at %v, want example.com/lib/a.go:8", pos)
 	}
 }
 
@@ -401,7 +427,7 @@ func TestCompileSeesLineDirectives(t *testing.T) {
 		t.Errorf("func Hello is at %v, want /home/user/lib/a.go:8", pos)
 	}
 	rewritten, _ := os.ReadFile(filepath.Join(s.obj, rewrittenDir, "a.cover.go"))
-	if !strings.HasPrefix(string(rewritten), "//line "+s.files[0]+":1:1\n//line /home/user/lib/a.go:1:1\n") {
+	if !strings.HasPrefix(string(rewritten), "//line /home/user/lib/a.go:1:1\npackage lib;") {
 		t.Errorf("rewritten copy starts %q", rewritten[:80])
 	}
 }

@@ -404,31 +404,24 @@ func TestEndToEndPanicLine(t *testing.T) {
 	dir := newSample(t, sampleOptions{})
 	src := filepath.Join(dir, "lib", "lib.go")
 	line := lineOf(t, src, "PANIC LINE")
-	for _, trimpath := range []bool{false, true} {
-		app := filepath.Join(t.TempDir(), "app")
-		args := []string{"build", toolexecFlag(bin), "-o", app}
-		want := fmt.Sprintf("%s:%d ", src, line)
-		if trimpath {
-			args = append(args, "-trimpath")
-			want = fmt.Sprintf("example.com/sample/lib/lib.go:%d ", line)
-		}
-		mustRun(t, dir, nil, "go", append(args, "./cmd/app")...)
-		r := run(t, dir, nil, app, "boom")
-		if r.err == nil || !strings.Contains(r.stderr, "panic: boom 1") {
-			t.Fatalf("trimpath=%v: app boom: %v\n%s", trimpath, r.err, r)
-		}
-		// The frame of Boom itself, not of the deferred code the
-		// instrumentation added (Boom.func1).
-		frame := regexp.MustCompile(`\nexample.com/sample/lib.Boom\(.*\)\n\t(.*)\n`).FindStringSubmatch(r.stderr)
-		if frame == nil || !strings.HasPrefix(frame[1], want) {
-			t.Errorf("trimpath=%v: Boom's frame is %q, want it at %q\n%s", trimpath, frame, want, r.stderr)
-		}
-		// Every frame in the sample's code names a line of its source.
-		lines := strings.Count(string(mustRead(t, src)), "\n")
-		for _, m := range regexp.MustCompile(`lib/lib.go:(\d+) `).FindAllStringSubmatch(r.stderr, -1) {
-			if n, _ := strconv.Atoi(m[1]); n < 1 || n > lines {
-				t.Errorf("trimpath=%v: frame at line %d of a %d-line file", trimpath, n, lines)
-			}
+	app := filepath.Join(t.TempDir(), "app")
+	mustRun(t, dir, nil, "go", "build", toolexecFlag(bin), "-o", app, "./cmd/app")
+	r := run(t, dir, nil, app, "boom")
+	if r.err == nil || !strings.Contains(r.stderr, "panic: boom 1") {
+		t.Fatalf("app boom: %v\n%s", r.err, r)
+	}
+	// The frame of Boom itself, not of the deferred code the
+	// instrumentation added (Boom.func1).
+	want := fmt.Sprintf("%s:%d ", src, line)
+	frame := regexp.MustCompile(`\nexample.com/sample/lib.Boom\(.*\)\n\t(.*)\n`).FindStringSubmatch(r.stderr)
+	if frame == nil || !strings.HasPrefix(frame[1], want) {
+		t.Errorf("Boom's frame is %q, want it at %q\n%s", frame, want, r.stderr)
+	}
+	// Every frame in the sample's code names a line of its source.
+	lines := strings.Count(string(mustRead(t, src)), "\n")
+	for _, m := range regexp.MustCompile(`lib/lib.go:(\d+) `).FindAllStringSubmatch(r.stderr, -1) {
+		if n, _ := strconv.Atoi(m[1]); n < 1 || n > lines {
+			t.Errorf("frame at line %d of a %d-line file", n, lines)
 		}
 	}
 }
