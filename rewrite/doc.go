@@ -51,5 +51,6 @@
 // existed in the input. Nodes the rewrite added are absent from the map;
 // Func.Prologue lists the statements it inserted in each function. Together
 // they are what a printer needs to emit //line directives that keep every
-// original statement at its original file:line.
+// original statement at its original file:line; [Result.FormatLines] is
+// that printer, for the compile-time driver.
 package rewrite

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // repoRoot is the module's root directory.
@@ -600,6 +601,35 @@ func TestResolveKeptAcrossBuilds(t *testing.T) {
 	storePersisted(key, RuntimePath, rec)
 	if _, err := d.resolve(context.Background(), inv, []string{RuntimePath}); err != nil || *runs != 1 {
 		t.Errorf("after the cache lost an archive: %v, go list runs %d", err, *runs)
+	}
+}
+
+func TestTrimPersisted(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	old, recent := filepath.Join(dir, "ab", "old.json"), filepath.Join(dir, "cd", "recent.json")
+	for _, name := range []string{old, recent} {
+		os.MkdirAll(filepath.Dir(name), 0o777)
+		os.WriteFile(name, []byte("{}"), 0o644)
+	}
+	os.Chtimes(old, now.Add(-persistUnused-time.Hour), now.Add(-persistUnused-time.Hour))
+	trimPersisted(dir, now)
+	if _, err := os.Stat(old); err == nil {
+		t.Error("an unused resolution was kept")
+	}
+	if _, err := os.Stat(recent); err != nil {
+		t.Error("a recent resolution was deleted")
+	}
+	// Not again within a day.
+	os.WriteFile(old, []byte("{}"), 0o644)
+	os.Chtimes(old, now.Add(-persistUnused-time.Hour), now.Add(-persistUnused-time.Hour))
+	trimPersisted(dir, now.Add(time.Hour))
+	if _, err := os.Stat(old); err != nil {
+		t.Error("trimmed twice within a day")
+	}
+	trimPersisted(dir, now.Add(persistTrimEvery+time.Hour))
+	if _, err := os.Stat(old); err == nil {
+		t.Error("not trimmed a day later")
 	}
 }
 

@@ -5,10 +5,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 )
 
 // The export data a build resolves (see resolveWithGoList) is kept across
@@ -114,6 +116,8 @@ func loadPersisted(key, root string) (persisted, bool) {
 			return persisted{}, false
 		}
 	}
+	now := time.Now()
+	os.Chtimes(name, now, now) // in use: keep it (see trimPersisted)
 	return rec, true
 }
 
@@ -132,4 +136,33 @@ func storePersisted(key, root string, rec persisted) {
 		return
 	}
 	writeFileAtomic(name, data)
+	trimPersisted(filepath.Dir(filepath.Dir(name)), time.Now())
+}
+
+// Kept resolutions unused for persistUnused are deleted, at most once
+// every persistTrimEvery, as the go command trims its build cache.
+const (
+	persistUnused    = 14 * 24 * time.Hour
+	persistTrimEvery = 24 * time.Hour
+)
+
+// trimPersisted deletes the kept resolutions in dir that no build used for
+// persistUnused, if it was not done in the last persistTrimEvery.
+func trimPersisted(dir string, now time.Time) {
+	mark := filepath.Join(dir, "trim.txt")
+	if info, err := os.Stat(mark); err == nil && now.Sub(info.ModTime()) < persistTrimEvery {
+		return
+	}
+	if err := os.WriteFile(mark, []byte(now.UTC().Format(time.RFC3339)+"\n"), 0o666); err != nil {
+		return
+	}
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || filepath.Ext(path) != ".json" {
+			return nil
+		}
+		if info, err := d.Info(); err == nil && now.Sub(info.ModTime()) > persistUnused {
+			os.Remove(path)
+		}
+		return nil
+	})
 }
