@@ -34,12 +34,12 @@ func (d *driver) compile(ctx context.Context, inv *Invocation) int {
 	if inv.HasFlag("std") || isRuntimePackage(pkgPath) {
 		return d.passThroughCompile(ctx, inv)
 	}
-	marked, err := filesWithDirectives(inv.GoFiles())
+	marked, err := anyHasDirective(inv.GoFiles())
 	if err != nil {
 		fmt.Fprintf(d.stderr, "overmind: %s: %v\n", pkgPath, err)
 		return 2
 	}
-	if len(marked) == 0 {
+	if !marked {
 		return d.passThroughCompile(ctx, inv)
 	}
 	return d.instrument(ctx, inv, pkgPath)
@@ -127,25 +127,7 @@ func (d *driver) instrument(ctx context.Context, inv *Invocation, pkgPath string
 	}
 	added := importCfg.Missing(imports)
 	if len(added) > 0 {
-		archives, err := d.resolve(ctx, inv, added)
-		if err != nil {
-			fmt.Fprintf(d.stderr, "overmind: %s: %v\n", pkgPath, err)
-			return 2
-		}
-		for _, p := range added {
-			archive, ok := archives[p]
-			if !ok {
-				fmt.Fprintf(d.stderr, "overmind: %s: no export data found for %s\n", pkgPath, p)
-				return 2
-			}
-			importCfg.Add(p, archive)
-		}
-		newCfg := filepath.Join(dir, "importcfg")
-		if err := writeFileAtomic(newCfg, importCfg.Bytes()); err != nil {
-			fmt.Fprintf(d.stderr, "overmind: %s: writing importcfg: %v\n", pkgPath, err)
-			return 2
-		}
-		if args, err = setFlag(args, "importcfg", newCfg); err != nil {
+		if args, err = d.addImports(ctx, inv, importCfg, added, dir, args); err != nil {
 			fmt.Fprintf(d.stderr, "overmind: %s: %v\n", pkgPath, err)
 			return 2
 		}
@@ -168,6 +150,28 @@ func (d *driver) instrument(ctx context.Context, inv *Invocation, pkgPath string
 	}
 	logf("compile %s instrumented %d file(s) added imports %v", pkgPath, len(rewritten), added)
 	return 0
+}
+
+// addImports resolves the packages the rewritten files import that the
+// compile's importcfg lacks, writes an importcfg with them into dir, and
+// returns the compile's arguments pointing at it.
+func (d *driver) addImports(ctx context.Context, inv *Invocation, cfg *ImportConfig, added []string, dir string, args []string) ([]string, error) {
+	archives, err := d.resolve(ctx, inv, added)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range added {
+		archive, ok := archives[p]
+		if !ok {
+			return nil, fmt.Errorf("no export data found for %s", p)
+		}
+		cfg.Add(p, archive)
+	}
+	newCfg := filepath.Join(dir, "importcfg")
+	if err := writeFileAtomic(newCfg, cfg.Bytes()); err != nil {
+		return nil, fmt.Errorf("writing importcfg: %w", err)
+	}
+	return setFlag(args, "importcfg", newCfg)
 }
 
 // safeRewrite runs the rewriter, turning a panic into an error.

@@ -32,18 +32,16 @@ func HasDirective(src []byte) bool {
 	}
 }
 
-// filesWithDirectives returns the indexes of the files that contain a
-// directive.
-func filesWithDirectives(files []string) ([]int, error) {
-	var idx []int
-	for i, name := range files {
+// anyHasDirective reports whether one of the files has a directive.
+func anyHasDirective(files []string) (bool, error) {
+	for _, name := range files {
 		src, err := os.ReadFile(name)
 		if err != nil {
-			return nil, fmt.Errorf("scanning for directives: %w", err)
+			return false, fmt.Errorf("scanning for directives: %w", err)
 		}
 		if HasDirective(src) {
-			idx = append(idx, i)
+			return true, nil
 		}
 	}
-	return idx, nil
+	return false, nil
 }
