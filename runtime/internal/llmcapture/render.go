@@ -142,7 +142,10 @@ func (e *Engine) responseAttrs(op operation, r *response, content bool) []attrib
 	if len(r.finishReasons) > 0 {
 		attrs = append(attrs, keyFinishReasons.StringSlice(r.finishReasons))
 	}
-	u := &r.usage
+	u := r.usage
+	if !u.total.ok && u.input.ok && u.output.ok {
+		u.total = count{v: u.input.v + u.output.v, ok: true}
+	}
 	for _, c := range []struct {
 		key attribute.Key
 		n   count
