@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -415,7 +416,7 @@ func (c *call) errorOf(o outcome) (kind, msg string) {
 	kind, msg = o.errKind, o.errMsg
 	if o.err != nil {
 		if kind == "" {
-			kind = fmt.Sprintf("%T", o.err)
+			kind = goErrorKind(o.err)
 		}
 		if msg == "" {
 			msg = o.err.Error()
@@ -513,4 +514,24 @@ func retryGrace(resp *http.Response) time.Duration {
 	}
 	grace := max(defaultGrace, wait+graceMargin)
 	return min(grace, maxGrace)
+}
+
+// goErrorKind names a Go error for error.type: the sentinel it is, else
+// its type, looking through wrappers that have no type of interest.
+func goErrorKind(err error) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "context.DeadlineExceeded"
+	case errors.Is(err, context.Canceled):
+		return "context.Canceled"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "io.ErrUnexpectedEOF"
+	case errors.Is(err, io.EOF):
+		return "io.EOF"
+	}
+	var op *net.OpError
+	if errors.As(err, &op) {
+		return "*net.OpError"
+	}
+	return fmt.Sprintf("%T", err)
 }
