@@ -112,43 +112,30 @@ func (b *body) observe(p []byte, err error) {
 func (b *body) ended(err error) {
 	a, c := b.a, b.a.c
 	o := outcome{end: time.Now(), status: b.status, firstData: b.firstData}
-	readErr := err != io.EOF && err != errClosed
-	if readErr {
+	switch err {
+	case io.EOF:
+		// A stream can end cleanly after its caller gave up.
+		o.closed = errors.Is(a.ctx.Err(), context.Canceled)
+	case errClosed:
+		o.closed = true
+	default:
 		o.err = err
-		if a.cancelled(err) || errors.Is(err, context.Canceled) {
-			o.cancelled = true
-		} else {
-			o.failed = true
-		}
+		o.cancelled = a.cancelled(err)
 	}
-	switch {
-	case b.status >= 400:
-		if err == errClosed && b.n == 0 && retryable(b.resp) {
-			// The client closed the body unread: it is about to retry.
-			o.failed = true
-			c.park(o, retryGrace(b.resp))
-			return
-		}
-		if !b.over {
-			o.errKind, o.errMsg = parseError(b.buf)
-		}
-		o.failed, o.cancelled = true, false
-	case b.sse != nil:
+	if b.status >= 400 && o.closed && b.n == 0 && retryable(b.resp) {
+		// The client closed the body unread: it is about to retry.
+		c.park(o, retryGrace(b.resp))
+		return
+	}
+	if b.sse != nil {
 		if err == io.EOF {
 			b.sse.end()
 		}
-		o.resp = safeResult(b.acc)
-		if o.resp != nil && o.resp.errType != "" {
-			o.failed, o.cancelled = true, false
-			o.errKind, o.errMsg = o.resp.errType, o.resp.errMessage
-		} else if err == errClosed && (o.resp == nil || !o.resp.complete) {
-			o.cancelled = true
-		}
-	case !readErr && !b.over && b.status < 300:
-		o.resp = parseResponse(c.ep.op, b.buf)
-		if o.resp != nil && o.resp.errType != "" {
-			o.failed = true
-			o.errKind, o.errMsg = o.resp.errType, o.resp.errMessage
+		o.acc = b.acc
+	} else if !b.over {
+		o.body = b.buf
+		if o.body == nil {
+			o.body = []byte{}
 		}
 	}
 	c.end(o)

@@ -131,13 +131,23 @@ func readRequestBody(req *http.Request, max int64) ([]byte, io.ReadCloser) {
 	if req.ContentLength > max {
 		return nil, orig
 	}
-	size := req.ContentLength
-	if size <= 0 {
-		size = 512
+	var data []byte
+	var err error
+	if n := req.ContentLength; n > 0 {
+		// The transport sends ContentLength bytes: read those, leaving any
+		// more to fail in the transport as they would have.
+		data = make([]byte, n)
+		var got int
+		got, err = io.ReadFull(orig, data)
+		data = data[:got]
+		if err == io.ErrUnexpectedEOF || err == io.EOF {
+			err = nil
+		}
+	} else {
+		buf := bytes.NewBuffer(make([]byte, 0, 512))
+		_, err = buf.ReadFrom(io.LimitReader(orig, max+1))
+		data = buf.Bytes()
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, size+1))
-	_, err := buf.ReadFrom(io.LimitReader(orig, max+1))
-	data := buf.Bytes()
 	switch {
 	case err != nil:
 		return nil, readCloser{io.MultiReader(bytes.NewReader(data), errReader{err}), orig}
@@ -193,6 +203,11 @@ type call struct {
 	adopted bool // the span is anthropic-sdk-go's
 	start   time.Time
 	key     callKey
+	host    string
+	port    int
+	// reqBody is the request body, parsed when the call completes; nil
+	// when it was not read.
+	reqBody []byte
 
 	mu       sync.Mutex
 	attempts int
@@ -201,17 +216,17 @@ type call struct {
 	last     outcome // the latest attempt's
 }
 
-// outcome is how an attempt ended.
+// outcome is how an attempt ended, as it was seen on the caller's path;
+// the bodies are parsed when the call completes.
 type outcome struct {
 	end       time.Time
 	status    int       // HTTP status; 0 without a response
 	err       error     // a transport or body read error
-	errKind   string    // the provider's error type
-	errMsg    string    // the provider's error message
-	resp      *response // the parsed response or stream
+	closed    bool      // the body was closed before its end, or its caller gave up
+	body      []byte    // a JSON body; nil when larger than the cap
+	acc       stream    // a stream's events
 	firstData time.Time // a stream's first event
-	cancelled bool
-	failed    bool
+	cancelled bool      // the caller gave up
 }
 
 // attempt is one attempt of a call.
@@ -248,30 +263,43 @@ func (e *Engine) begin(req *http.Request, ep endpoint, cfg *config, body []byte)
 	return &attempt{c: c, ctx: ctx, stainless: retryCount != ""}
 }
 
-// newCall starts the span of a call, or adopts anthropic-sdk-go's.
+// newCall starts the span of a call, or adopts anthropic-sdk-go's. A span
+// of its own starts with the attributes known without parsing, so that the
+// caller does not wait for the parsing; the rest are set when the call
+// completes. An adopted span gets them all now, as anthropic-sdk-go ends it
+// as soon as the response body ends.
 func (e *Engine) newCall(req *http.Request, parent context.Context, ep endpoint, cfg *config, body []byte, key callKey, start time.Time) *call {
-	r := parseRequest(ep, body)
-	name := spanName(ep.op, r.model)
-	port, _ := strconv.Atoi(req.URL.Port())
-	if port == 0 {
-		port = 443
+	c := &call{e: e, cfg: cfg, ep: ep, start: start, key: key, reqBody: body, host: req.URL.Hostname()}
+	c.port, _ = strconv.Atoi(req.URL.Port())
+	if c.port == 0 {
+		c.port = 443
 		if req.URL.Scheme == "http" {
-			port = 80
+			c.port = 80
 		}
 	}
-	attrs := e.requestAttrs(ep, r, cfg, req.URL.Hostname(), port)
-	c := &call{e: e, cfg: cfg, ep: ep, start: start, key: key}
 	if sdk := trace.SpanFromContext(req.Context()); sdk.IsRecording() && isAnthropicSDKSpan(sdk) {
 		c.span, c.adopted = sdk, true
-		sdk.SetName(name)
-		sdk.SetAttributes(attrs...)
+		r := parseRequest(ep, body)
+		sdk.SetName(spanName(ep.op, r.model))
+		sdk.SetAttributes(append(c.baseAttrs(), e.requestAttrs(ep, r, cfg)...)...)
 		return c
 	}
-	_, c.span = e.deps.Tracer.Start(parent, name,
+	_, c.span = e.deps.Tracer.Start(parent, spanName(ep.op, ep.pathModel),
 		trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithTimestamp(start),
-		trace.WithAttributes(attrs...))
+		trace.WithAttributes(c.baseAttrs()...))
 	return c
+}
+
+// baseAttrs are the attributes known from the endpoint alone.
+func (c *call) baseAttrs() []attribute.KeyValue {
+	return []attribute.KeyValue{
+		keySpanType.String(spanTypeLLM),
+		keyOperation.String(c.ep.op.name()),
+		keyProvider.String(c.ep.provider),
+		keyServerAddress.String(c.host),
+		keyServerPort.Int(c.port),
+	}
 }
 
 // isAnthropicSDKSpan reports whether s was started by anthropic-sdk-go's
@@ -309,7 +337,6 @@ func (a *attempt) after(resp *http.Response, err error) {
 			c.end(o)
 			return
 		}
-		o.failed = true
 		// openai-go and anthropic-sdk-go retry transport errors; other
 		// clients are not known to.
 		if a.stainless {
@@ -384,7 +411,7 @@ func (e *Engine) resume(key callKey) *call {
 	if o.status > 0 {
 		attrs = append(attrs, keyHTTPStatus.Int(o.status))
 	}
-	kind, msg := c.errorOf(o)
+	kind, msg := c.errorOf(o, "", "")
 	attrs = append(attrs, keyErrorTypeOTel.String(kind), keyErrorMessage.String(msg))
 	c.span.AddEvent(retryEvent, trace.WithTimestamp(o.end), trace.WithAttributes(attrs...))
 	return c
@@ -411,9 +438,9 @@ func (c *call) stopTimer() {
 	c.mu.Unlock()
 }
 
-// errorOf returns the error type and message of a failed outcome.
-func (c *call) errorOf(o outcome) (kind, msg string) {
-	kind, msg = o.errKind, o.errMsg
+// errorOf returns the error type and message of a failed outcome, given
+// the provider's (kind and msg, empty when unknown).
+func (c *call) errorOf(o outcome, kind, msg string) (string, string) {
 	if o.err != nil {
 		if kind == "" {
 			kind = goErrorKind(o.err)
@@ -436,8 +463,9 @@ func (c *call) errorOf(o outcome) (kind, msg string) {
 	return kind, c.e.deps.ErrorMessage(msg)
 }
 
-// finish sets the attributes of the call's last outcome and ends its span
-// (an adopted span is left for anthropic-sdk-go to end). It runs once.
+// finish ends the call with its last outcome, once. A span of the
+// engine's own is completed off the caller's path, by the engine's worker;
+// an adopted span at once.
 func (c *call) finish() {
 	c.mu.Lock()
 	if c.finished {
@@ -447,28 +475,73 @@ func (c *call) finish() {
 	c.finished = true
 	o, attempts := c.last, c.attempts
 	c.mu.Unlock()
-	defer func() { _ = recover() }()
 	if o.end.IsZero() {
 		o.end = time.Now()
 	}
-	span := c.span
+	if c.adopted {
+		c.complete(o, attempts)
+		return
+	}
+	c.e.submit(int64(len(c.reqBody)+len(o.body)), func() { c.complete(o, attempts) })
+}
+
+// complete parses what the call sent and received, sets the span's
+// attributes and status, and ends it (an adopted span is left for
+// anthropic-sdk-go to end).
+func (c *call) complete(o outcome, attempts int) {
+	defer func() { _ = recover() }()
+	e, span := c.e, c.span
 	attrs := make([]attribute.KeyValue, 0, 24)
+	if !c.adopted {
+		r := parseRequest(c.ep, c.reqBody)
+		if r.model != c.ep.pathModel {
+			span.SetName(spanName(c.ep.op, r.model))
+		}
+		attrs = append(attrs, e.requestAttrs(c.ep, r, c.cfg)...)
+	}
 	attrs = append(attrs, keyAttempts.Int(attempts))
 	if o.status > 0 {
 		attrs = append(attrs, keyHTTPStatus.Int(o.status))
 	}
-	if o.resp != nil {
-		attrs = append(attrs, c.e.responseAttrs(c.ep.op, o.resp, c.cfg.content)...)
+	failed := o.err != nil && !o.cancelled
+	cancelled := o.cancelled
+	var kind, msg string
+	var resp *response
+	switch {
+	case o.status >= 400:
+		failed, cancelled = true, false
+		if o.body != nil {
+			kind, msg = parseError(o.body)
+		}
+	case o.acc != nil:
+		resp = safeResult(o.acc)
+		switch {
+		case resp != nil && resp.errType != "":
+			failed, cancelled = true, false
+			kind, msg = resp.errType, resp.errMessage
+		case o.err == nil && o.closed && (resp == nil || !resp.complete):
+			// The caller closed the stream before its end, or gave up.
+			cancelled = true
+		}
+	case o.err == nil && o.body != nil && o.status >= 200 && o.status < 300:
+		resp = parseResponse(c.ep.op, o.body)
+		if resp != nil && resp.errType != "" {
+			failed = true
+			kind, msg = resp.errType, resp.errMessage
+		}
+	}
+	if resp != nil {
+		attrs = append(attrs, e.responseAttrs(c.ep.op, resp, c.cfg.content)...)
 	}
 	if !o.firstData.IsZero() {
 		attrs = append(attrs, keyTimeToFirst.Float64(o.firstData.Sub(c.start).Seconds()))
 	}
 	attrs = append(attrs, keyDuration.Float64(o.end.Sub(c.start).Seconds()))
 	switch {
-	case o.cancelled:
+	case cancelled:
 		attrs = append(attrs, keyStatus.String(statusCancelled))
-	case o.failed:
-		kind, msg := c.errorOf(o)
+	case failed:
+		kind, msg = c.errorOf(o, kind, msg)
 		attrs = append(attrs,
 			keyStatus.String(statusFailed),
 			keyErrorTypeOTel.String(kind),

@@ -26,6 +26,10 @@ const (
 // give a span without their content.
 const DefaultMaxBodyBytes = 4 << 20
 
+// DefaultMaxAttributeBytes is the cap of a content attribute when Deps
+// has no Truncate.
+const DefaultMaxAttributeBytes = 32 << 10
+
 // Deps is what the engine needs from the runtime.
 type Deps struct {
 	// Tracer starts the llm_call spans. Required.
@@ -34,10 +38,17 @@ type Deps struct {
 	// starts in: ctx itself when it carries a span, else ctx with the
 	// calling goroutine's current span. Nil means ctx itself.
 	Parent func(ctx context.Context) context.Context
-	// Encode serializes a value made of maps, slices, strings, numbers,
-	// booleans and nil to a JSON string, applying the redaction rules and
-	// the attribute size cap. Nil means encoding/json without redaction.
+	// Encode serializes the application's data found in a call to JSON,
+	// applying the redaction rules: tool call arguments and results, tool
+	// schemas and embeddings inputs (decoded JSON: maps, slices, strings,
+	// float64s, booleans and nil), and inline media data (a string). The
+	// messages' structure and text are written by the engine. Nil means
+	// encoding/json without redaction.
 	Encode func(v any) string
+	// Truncate caps the value of a content attribute at the runtime's
+	// attribute size limit, with a visible mark. Nil means a cap of
+	// DefaultMaxAttributeBytes.
+	Truncate func(s string) string
 	// Prompt reports the PromptString whose rendered text is text, if any.
 	// The engine calls it with each text part of a request's system
 	// instructions and messages, in order, and records the first match.
@@ -97,6 +108,54 @@ type Engine struct {
 
 	mu      sync.Mutex
 	pending map[callKey]*call
+
+	// The worker completes calls off the callers' paths.
+	workerOnce  sync.Once
+	jobs        chan func()
+	queuedBytes atomic.Int64
+}
+
+// The worker's queue bounds: past them a call completes on its caller's
+// path rather than hold more memory.
+const (
+	maxQueuedJobs  = 256
+	maxQueuedBytes = 32 << 20
+)
+
+// submit runs job on the engine's worker, or at once when the queue is
+// full. size is the memory the job holds.
+func (e *Engine) submit(size int64, job func()) {
+	if e.queuedBytes.Add(size) > maxQueuedBytes {
+		e.queuedBytes.Add(-size)
+		job()
+		return
+	}
+	e.startWorker()
+	select {
+	case e.jobs <- func() { job(); e.queuedBytes.Add(-size) }:
+	default:
+		e.queuedBytes.Add(-size)
+		job()
+	}
+}
+
+func (e *Engine) startWorker() {
+	e.workerOnce.Do(func() {
+		e.jobs = make(chan func(), maxQueuedJobs)
+		go func() {
+			for job := range e.jobs {
+				job()
+			}
+		}()
+	})
+}
+
+// drain waits until the worker has completed every call queued before.
+func (e *Engine) drain() {
+	e.startWorker()
+	done := make(chan struct{})
+	e.jobs <- func() { close(done) }
+	<-done
 }
 
 // New returns an engine with deps and opts. It fails if deps has no
@@ -110,6 +169,9 @@ func New(deps Deps, opts Options) (*Engine, error) {
 	}
 	if deps.Encode == nil {
 		deps.Encode = encodeJSON
+	}
+	if deps.Truncate == nil {
+		deps.Truncate = func(s string) string { return truncate(s, DefaultMaxAttributeBytes) }
 	}
 	if deps.ErrorMessage == nil {
 		deps.ErrorMessage = func(s string) string { return truncate(s, 1024) }
@@ -138,12 +200,14 @@ func (e *Engine) Options() Options {
 }
 
 // Flush ends every span parked for a retry that has not come, with the end
-// time of its last attempt. The runtime calls it before flushing or shutting
-// down the exporter.
+// time of its last attempt, and waits until every call that has ended has
+// its span ended. The runtime calls it before flushing or shutting down the
+// exporter.
 func (e *Engine) Flush() {
 	if e == nil {
 		return
 	}
+	defer e.drain()
 	e.mu.Lock()
 	parked := make([]*call, 0, len(e.pending))
 	for k, c := range e.pending {

@@ -119,8 +119,10 @@ func (r *rig) requests() []received {
 	return append([]received(nil), r.received...)
 }
 
-// spans returns the ended spans.
+// spans returns the ended spans, once the engine's worker has ended those
+// of the calls that have ended.
 func (r *rig) spans() []sdktrace.ReadOnlySpan {
+	r.engine.drain()
 	return r.rec.Ended()
 }
 

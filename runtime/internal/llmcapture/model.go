@@ -3,6 +3,7 @@ package llmcapture
 import (
 	"encoding/json"
 	"strings"
+	"unicode/utf8"
 )
 
 // This file is the provider-neutral form of a call that the provider
@@ -18,6 +19,8 @@ type part struct {
 	// args are a tool call's arguments: decoded JSON, or the raw string
 	// when it is not JSON (as a stream cut short leaves it).
 	args any
+	// argsJSON is args encoded, once rendered.
+	argsJSON string
 	// response is a tool call's result.
 	response                  any
 	mime, modality, uri, data string
@@ -157,8 +160,12 @@ func decodeRaw(raw json.RawMessage) any {
 
 // rawString returns raw as a string if it is a JSON string, else "".
 func rawString(raw json.RawMessage) (string, bool) {
-	if len(raw) == 0 || raw[0] != '"' {
+	n := len(raw)
+	if n < 2 || raw[0] != '"' || raw[n-1] != '"' {
 		return "", false
+	}
+	if inner := raw[1 : n-1]; plainString(inner) {
+		return string(inner), true
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
@@ -196,4 +203,19 @@ func modalityOf(mime string) string {
 		return "video"
 	}
 	return ""
+}
+
+// plainString reports whether b, the inside of a JSON string, needs no
+// unescaping: no backslash, quote or control byte, and valid UTF-8.
+func plainString(b []byte) bool {
+	ascii := true
+	for _, c := range b {
+		if c == '\\' || c == '"' || c < 0x20 {
+			return false
+		}
+		if c >= utf8.RuneSelf {
+			ascii = false
+		}
+	}
+	return ascii || utf8.Valid(b)
 }

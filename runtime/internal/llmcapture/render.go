@@ -1,7 +1,9 @@
 package llmcapture
 
 import (
-	"strings"
+	"strconv"
+	"sync"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 )
@@ -13,6 +15,11 @@ import (
 // dashboard reads on every span, where an LLM call's messages take the
 // OpenAI chat shape ({"role", "content", "tool_calls", "tool_call_id"}) for
 // all providers.
+//
+// The messages' structure and text are written here directly; the values
+// that are the application's own data (tool arguments and results, tool
+// schemas, inline media) go through Deps.Encode, so that the redaction
+// rules apply to them, and each attribute through Deps.Truncate.
 
 // spanName is "{operation} {model}", or the operation alone.
 func spanName(op operation, model string) string {
@@ -22,22 +29,11 @@ func spanName(op operation, model string) string {
 	return op.name() + " " + model
 }
 
-// requestAttrs returns the attributes a span starts with.
-func (e *Engine) requestAttrs(ep endpoint, r *request, cfg *config, host string, port int) []attribute.KeyValue {
-	attrs := make([]attribute.KeyValue, 0, 24)
-	attrs = append(attrs,
-		keySpanType.String(spanTypeLLM),
-		keyOperation.String(ep.op.name()),
-		keyProvider.String(ep.provider),
-	)
+// requestAttrs returns the attributes of a parsed request.
+func (e *Engine) requestAttrs(ep endpoint, r *request, cfg *config) []attribute.KeyValue {
+	attrs := make([]attribute.KeyValue, 0, 16)
 	if r.model != "" {
 		attrs = append(attrs, keyRequestModel.String(r.model))
-	}
-	if host != "" {
-		attrs = append(attrs, keyServerAddress.String(host))
-		if port > 0 {
-			attrs = append(attrs, keyServerPort.Int(port))
-		}
 	}
 	if r.stream {
 		attrs = append(attrs, keyRequestStream.Bool(true))
@@ -86,21 +82,27 @@ func (e *Engine) requestAttrs(ep endpoint, r *request, cfg *config, host string,
 	}
 	if ep.op == opOpenAIEmbeddings {
 		if r.embedInput != nil {
-			attrs = append(attrs, keyInputs.String(e.deps.Encode(r.embedInput)))
+			attrs = append(attrs, keyInputs.String(e.deps.Truncate(e.deps.Encode(r.embedInput))))
 		}
 		return attrs
 	}
+	w := e.writer()
+	defer w.release()
 	if len(r.system) > 0 {
-		attrs = append(attrs, keySystem.String(e.deps.Encode(semconvParts(r.system))))
+		w.semconvParts(r.system)
+		attrs = append(attrs, keySystem.String(w.take()))
 	}
 	if len(r.messages) > 0 {
-		attrs = append(attrs, keyInputMessages.String(e.deps.Encode(semconvMessages(r.messages, false))))
+		w.semconvMessages(r.messages, false)
+		attrs = append(attrs, keyInputMessages.String(w.take()))
 	}
 	if len(r.tools) > 0 {
-		attrs = append(attrs, keyToolDefinitions.String(e.deps.Encode(semconvTools(r.tools))))
+		w.semconvTools(r.tools)
+		attrs = append(attrs, keyToolDefinitions.String(w.take()))
 	}
 	if len(r.system) > 0 || len(r.messages) > 0 {
-		attrs = append(attrs, keyInputs.String(e.deps.Encode(e.chatMessages(r.system, r.messages))))
+		w.chatMessages(r.system, r.messages)
+		attrs = append(attrs, keyInputs.String(w.take()))
 	}
 	return attrs
 }
@@ -146,7 +148,7 @@ func (e *Engine) responseAttrs(op operation, r *response, content bool) []attrib
 	if !u.total.ok && u.input.ok && u.output.ok {
 		u.total = count{v: u.input.v + u.output.v, ok: true}
 	}
-	for _, c := range []struct {
+	for _, c := range [...]struct {
 		key attribute.Key
 		n   count
 	}{
@@ -165,135 +167,283 @@ func (e *Engine) responseAttrs(op operation, r *response, content bool) []attrib
 		attrs = append(attrs, keyDimensions.Int(r.dimensions))
 	}
 	if content && len(r.output) > 0 {
-		attrs = append(attrs,
-			keyOutputMessages.String(e.deps.Encode(semconvMessages(r.output, true))),
-			keyOutputs.String(e.deps.Encode(e.chatMessages(nil, r.output))),
-		)
+		w := e.writer()
+		defer w.release()
+		w.semconvMessages(r.output, true)
+		attrs = append(attrs, keyOutputMessages.String(w.take()))
+		w.chatMessages(nil, r.output)
+		attrs = append(attrs, keyOutputs.String(w.take()))
 	}
 	return attrs
 }
 
-// semconvMessages renders messages in the conventions' structured form.
-func semconvMessages(msgs []message, output bool) []any {
-	out := make([]any, 0, len(msgs))
-	for _, m := range msgs {
-		v := map[string]any{"role": m.role, "parts": semconvParts(m.parts)}
-		if output {
-			v["finish_reason"] = m.finish
-		}
-		out = append(out, v)
-	}
-	return out
+// writer writes content attributes as JSON.
+type writer struct {
+	e *Engine
+	b []byte
 }
 
-// semconvParts renders message parts in the conventions' form.
-func semconvParts(parts []part) []any {
-	out := make([]any, 0, len(parts))
-	for _, p := range parts {
-		v := map[string]any{"type": p.kind}
+var writerBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// writer returns a writer; release it when done.
+func (e *Engine) writer() *writer {
+	return &writer{e: e, b: (*writerBuffers.Get().(*[]byte))[:0]}
+}
+
+// release gives the writer's buffer back, unless it grew large.
+func (w *writer) release() {
+	if cap(w.b) <= 64<<10 {
+		b := w.b[:0]
+		writerBuffers.Put(&b)
+	}
+	w.b = nil
+}
+
+// take returns what was written, capped by Deps.Truncate, and starts over.
+func (w *writer) take() string {
+	s := w.e.deps.Truncate(string(w.b))
+	w.b = w.b[:0]
+	return s
+}
+
+func (w *writer) raw(s string) { w.b = append(w.b, s...) }
+
+func (w *writer) str(s string) { w.b = appendString(w.b, s) }
+
+// field writes ,"key":"value", the comma unless first.
+func (w *writer) field(first bool, key, value string) {
+	if !first {
+		w.b = append(w.b, ',')
+	}
+	w.b = appendString(w.b, key)
+	w.b = append(w.b, ':')
+	w.b = appendString(w.b, value)
+}
+
+// key writes ,"key": for a value that follows.
+func (w *writer) key(key string) {
+	w.b = append(w.b, ',')
+	w.b = appendString(w.b, key)
+	w.b = append(w.b, ':')
+}
+
+// value writes the application's data v, encoded by Deps.Encode.
+func (w *writer) value(v any) {
+	if v == nil {
+		w.raw("null")
+		return
+	}
+	w.raw(w.e.deps.Encode(v))
+}
+
+// args returns a tool call's arguments as JSON: encoded by Deps.Encode,
+// or the raw text when they are not JSON. It is computed once per part.
+func (w *writer) args(p *part) (text string, isJSON bool) {
+	if s, ok := p.args.(string); ok {
+		return s, false
+	}
+	if p.argsJSON == "" {
+		p.argsJSON = w.e.deps.Encode(p.args)
+	}
+	return p.argsJSON, true
+}
+
+// semconvMessages writes messages in the conventions' structured form.
+func (w *writer) semconvMessages(msgs []message, output bool) {
+	w.raw("[")
+	for i := range msgs {
+		m := &msgs[i]
+		if i > 0 {
+			w.raw(",")
+		}
+		w.raw("{")
+		w.field(true, "role", m.role)
+		w.key("parts")
+		w.semconvParts(m.parts)
+		if output {
+			w.field(false, "finish_reason", m.finish)
+		}
+		w.raw("}")
+	}
+	w.raw("]")
+}
+
+// semconvParts writes message parts in the conventions' form.
+func (w *writer) semconvParts(parts []part) {
+	w.raw("[")
+	for i := range parts {
+		p := &parts[i]
+		if i > 0 {
+			w.raw(",")
+		}
+		w.raw("{")
+		w.field(true, "type", p.kind)
 		switch p.kind {
 		case "text", "reasoning":
-			v["content"] = p.text
+			w.field(false, "content", p.text)
 		case "tool_call":
-			v["id"] = p.id
-			v["name"] = p.name
-			v["arguments"] = p.args
+			w.field(false, "id", p.id)
+			w.field(false, "name", p.name)
+			w.key("arguments")
+			if args, isJSON := w.args(p); isJSON {
+				w.raw(args)
+			} else {
+				w.str(args)
+			}
 		case "tool_call_response":
-			v["id"] = p.id
-			v["response"] = p.response
+			w.field(false, "id", p.id)
+			w.key("response")
+			w.value(p.response)
 		case "blob":
-			setNonEmpty(v, "modality", p.modality)
-			setNonEmpty(v, "mime_type", p.mime)
-			v["content"] = p.data
+			w.media(p)
+			w.key("content")
+			w.value(p.data)
 		case "uri":
-			setNonEmpty(v, "modality", p.modality)
-			setNonEmpty(v, "mime_type", p.mime)
-			v["uri"] = p.uri
+			w.media(p)
+			w.field(false, "uri", p.uri)
 		case "file":
-			setNonEmpty(v, "modality", p.modality)
-			setNonEmpty(v, "mime_type", p.mime)
-			v["file_id"] = p.id
+			w.media(p)
+			w.field(false, "file_id", p.id)
 		default:
-			setNonEmpty(v, "content", p.text)
+			if p.text != "" {
+				w.field(false, "content", p.text)
+			}
 		}
-		out = append(out, v)
+		w.raw("}")
 	}
-	return out
+	w.raw("]")
 }
 
-func setNonEmpty(m map[string]any, k, v string) {
-	if v != "" {
-		m[k] = v
+// media writes a media part's modality and MIME type, when known.
+func (w *writer) media(p *part) {
+	if p.modality != "" {
+		w.field(false, "modality", p.modality)
+	}
+	if p.mime != "" {
+		w.field(false, "mime_type", p.mime)
 	}
 }
 
-// semconvTools renders tool definitions as the conventions' list.
-func semconvTools(tools []toolDef) []any {
-	out := make([]any, 0, len(tools))
-	for _, t := range tools {
-		v := map[string]any{"type": t.kind, "name": t.name}
-		setNonEmpty(v, "description", t.description)
+// semconvTools writes tool definitions as the conventions' list.
+func (w *writer) semconvTools(tools []toolDef) {
+	w.raw("[")
+	for i, t := range tools {
+		if i > 0 {
+			w.raw(",")
+		}
+		w.raw("{")
+		w.field(true, "type", t.kind)
+		w.field(false, "name", t.name)
+		if t.description != "" {
+			w.field(false, "description", t.description)
+		}
 		if t.params != nil {
-			v["parameters"] = t.params
+			w.key("parameters")
+			w.value(t.params)
 		}
-		out = append(out, v)
+		w.raw("}")
 	}
-	return out
+	w.raw("]")
 }
 
-// chatMessages renders system instructions and messages in the OpenAI chat
+// chatMessages writes system instructions and messages in the OpenAI chat
 // shape of the inputs and outputs attributes. Tool results become messages
 // of role "tool"; a tool call's arguments become the JSON string OpenAI
-// sends, encoded with Encode so that the redaction rules apply inside it.
-func (e *Engine) chatMessages(system []part, msgs []message) []any {
-	out := make([]any, 0, len(msgs)+1)
-	if len(system) > 0 {
-		out = append(out, map[string]any{"role": "system", "content": chatContent(system)})
+// sends.
+func (w *writer) chatMessages(system []part, msgs []message) {
+	w.raw("[")
+	first := true
+	open := func() {
+		if !first {
+			w.raw(",")
+		}
+		first = false
+		w.raw("{")
 	}
-	for _, m := range msgs {
-		var calls []any
-		var rest []part
-		var reasoning strings.Builder
-		for _, p := range m.parts {
+	if len(system) > 0 {
+		open()
+		w.field(true, "role", "system")
+		w.key("content")
+		w.chatContent(system)
+		w.raw("}")
+	}
+	for i := range msgs {
+		m := &msgs[i]
+		var calls, rest, reasoning int
+		for j := range m.parts {
+			p := &m.parts[j]
 			switch p.kind {
 			case "tool_call_response":
+				open()
+				w.field(true, "role", "tool")
 				id := p.id
 				if id == "" {
 					id = p.name
 				}
-				out = append(out, map[string]any{"role": "tool", "tool_call_id": id, "content": e.resultText(p.response)})
-			case "tool_call":
-				args, ok := p.args.(string)
-				if !ok {
-					args = e.deps.Encode(p.args)
+				w.field(false, "tool_call_id", id)
+				w.key("content")
+				if s, ok := p.response.(string); ok {
+					w.str(s)
+				} else {
+					w.str(w.e.deps.Encode(p.response))
 				}
-				calls = append(calls, map[string]any{
-					"id":       p.id,
-					"type":     "function",
-					"function": map[string]any{"name": p.name, "arguments": args},
-				})
+				w.raw("}")
+			case "tool_call":
+				calls++
 			case "reasoning":
-				reasoning.WriteString(p.text)
+				reasoning++
 			default:
-				rest = append(rest, p)
+				rest++
 			}
 		}
-		if len(rest) == 0 && len(calls) == 0 && reasoning.Len() == 0 {
+		if rest == 0 && calls == 0 && reasoning == 0 {
 			continue
 		}
-		v := map[string]any{"role": chatRole(m.role), "content": chatContent(rest)}
-		if len(calls) > 0 {
-			v["tool_calls"] = calls
+		open()
+		w.field(true, "role", chatRole(m.role))
+		w.key("content")
+		w.chatContent(m.parts)
+		if calls > 0 {
+			w.key("tool_calls")
+			w.raw("[")
+			n := 0
+			for j := range m.parts {
+				p := &m.parts[j]
+				if p.kind != "tool_call" {
+					continue
+				}
+				if n > 0 {
+					w.raw(",")
+				}
+				n++
+				w.raw("{")
+				w.field(true, "id", p.id)
+				w.field(false, "type", "function")
+				w.key("function")
+				w.raw("{")
+				w.field(true, "name", p.name)
+				args, _ := w.args(p)
+				w.field(false, "arguments", args)
+				w.raw("}}")
+			}
+			w.raw("]")
 		}
-		if reasoning.Len() > 0 {
-			v["reasoning"] = reasoning.String()
+		if reasoning > 0 {
+			w.key("reasoning")
+			var text []byte
+			for _, p := range m.parts {
+				if p.kind == "reasoning" {
+					text = append(text, p.text...)
+				}
+			}
+			w.str(string(text))
 		}
 		if m.finish != "" {
-			v["finish_reason"] = m.finish
+			w.field(false, "finish_reason", m.finish)
 		}
-		out = append(out, v)
+		w.raw("}")
 	}
-	return out
+	w.raw("]")
 }
 
 // chatRole maps the roles of the other providers to OpenAI's.
@@ -304,56 +454,128 @@ func chatRole(role string) string {
 	return role
 }
 
-// chatContent is a message's content in the chat shape: a string when it is
-// all text, a list of parts when it has media, null when it has nothing.
-func chatContent(parts []part) any {
-	if len(parts) == 0 {
-		return nil
-	}
-	allText := true
-	for _, p := range parts {
-		if p.kind != "text" {
-			allText = false
-			break
-		}
-	}
-	if allText {
-		return textOf(parts)
-	}
-	out := make([]any, 0, len(parts))
+// chatContent writes a message's content in the chat shape, leaving out
+// tool calls, tool results and reasoning: a string when it is all text, a
+// list of parts when it has media, null when it has nothing.
+func (w *writer) chatContent(parts []part) {
+	var texts, others int
 	for _, p := range parts {
 		switch p.kind {
 		case "text":
-			out = append(out, map[string]any{"type": "text", "text": p.text})
-		case "blob":
-			v := map[string]any{"type": partType(p), "data": p.data}
-			setNonEmpty(v, "mime_type", p.mime)
-			out = append(out, v)
-		case "uri":
-			v := map[string]any{"type": partType(p), "url": p.uri}
-			setNonEmpty(v, "mime_type", p.mime)
-			out = append(out, v)
-		case "file":
-			out = append(out, map[string]any{"type": "file", "file_id": p.id})
+			texts++
+		case "tool_call", "tool_call_response", "reasoning":
 		default:
-			out = append(out, map[string]any{"type": p.kind})
+			others++
 		}
 	}
-	return out
+	switch {
+	case texts == 0 && others == 0:
+		w.raw("null")
+		return
+	case others == 0:
+		w.str(textOf(parts))
+		return
+	}
+	w.raw("[")
+	n := 0
+	for i := range parts {
+		p := &parts[i]
+		switch p.kind {
+		case "tool_call", "tool_call_response", "reasoning":
+			continue
+		}
+		if n > 0 {
+			w.raw(",")
+		}
+		n++
+		w.raw("{")
+		switch p.kind {
+		case "text":
+			w.field(true, "type", "text")
+			w.field(false, "text", p.text)
+		case "blob":
+			w.field(true, "type", partType(p))
+			if p.mime != "" {
+				w.field(false, "mime_type", p.mime)
+			}
+			w.key("data")
+			w.value(p.data)
+		case "uri":
+			w.field(true, "type", partType(p))
+			if p.mime != "" {
+				w.field(false, "mime_type", p.mime)
+			}
+			w.field(false, "url", p.uri)
+		case "file":
+			w.field(true, "type", "file")
+			w.field(false, "file_id", p.id)
+		default:
+			w.field(true, "type", p.kind)
+			if p.text != "" {
+				w.field(false, "text", p.text)
+			}
+		}
+		w.raw("}")
+	}
+	w.raw("]")
 }
 
 // partType names a media part by its modality.
-func partType(p part) string {
+func partType(p *part) string {
 	if p.modality != "" {
 		return p.modality
 	}
 	return "file"
 }
 
-// resultText is a tool result as the content string of a tool message.
-func (e *Engine) resultText(v any) string {
-	if s, ok := v.(string); ok {
-		return s
+// appendString appends s as a JSON string, escaping as encoding/json does
+// except for <, > and &, which stay as they are for the reader's sake.
+func appendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, `\u202`...)
+			b = strconv.AppendInt(b, int64(r&0xF), 16)
+			i += size
+			start = i
+			continue
+		}
+		i += size
 	}
-	return e.deps.Encode(v)
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
