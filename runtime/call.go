@@ -2,20 +2,329 @@ package overmind
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/overmind-core/overmind-go/runtime/internal/gls"
+	"github.com/overmind-core/overmind-go/runtime/internal/jsonvalue"
+	"github.com/overmind-core/overmind-go/runtime/internal/redact"
 )
 
-// spanHandle is the OpenTelemetry span behind a Call.
-type spanHandle = trace.Span
+// Attribute keys of the span contract shared with the other Overmind SDKs.
+const (
+	attrSpanType     = "overmind.span.type"
+	attrStatus       = "overmind.status"
+	attrDuration     = "overmind.duration.seconds"
+	attrErrorType    = "overmind.error.type"
+	attrErrorMessage = "overmind.error.message"
+	attrInputs       = "inputs"
+	attrOutputs      = "outputs"
+	attrCodeFunction = "code.function.name"
+	attrCodeNS       = "code.namespace"
+	attrToolName     = "tool.name"
+)
 
-// enter is the shared implementation of the Enter functions. It returns a
-// nil *Call when tracing is off. Until Init exists it always is.
-func enter(ctx context.Context, typ SpanType, name, function string, inputs func(*Values)) (context.Context, *Call) {
-	return ctx, nil
+// Values of overmind.status.
+const (
+	statusSuccess   = "success"
+	statusFailed    = "failed"
+	statusCancelled = "cancelled"
+)
+
+// callState is what a Call (and a Span, which is the same thing opened by
+// StartSpan) holds between its start and its end.
+type callState struct {
+	span trace.Span
+	// ctx carries span. It is the parent context of spans this goroutine
+	// starts without a context of their own while span is its current one.
+	ctx   context.Context
+	start time.Time
+	// node links the call into its goroutine's stack of open calls.
+	node gls.Node[*Call]
+	// ended is set when the call ends, before it leaves the stack.
+	ended atomic.Bool
+	// err is the error recorded by Span.SetError, reported at End.
+	err error
+	// st is the tracing state the call was opened under.
+	st *state
 }
 
-// exit ends c's span.
+// calls holds every goroutine's stack of open calls: the top one is the
+// goroutine's current span.
+var calls gls.Stacks[*Call]
+
+// liveCall reports whether an entry of a goroutine's stack is still open.
+// An entry whose span was ended behind the runtime's back (through the raw
+// OpenTelemetry API) is stale and skipped.
+func liveCall(c *Call) bool {
+	if c.ended.Load() {
+		return false
+	}
+	return !c.span.SpanContext().IsSampled() || c.span.IsRecording()
+}
+
+// currentCall returns the calling goroutine's current call, or nil.
+func currentCall() *Call {
+	if n := calls.Top(liveCall); n != nil {
+		return n.Value
+	}
+	return nil
+}
+
+// enter is the shared implementation of the Enter functions. It returns a
+// nil *Call when tracing is off: before Init, that is a single atomic load.
+func enter(ctx context.Context, typ SpanType, name, function string, inputs func(*Values)) (context.Context, *Call) {
+	st := active.Load()
+	if st == nil {
+		return ctx, nil
+	}
+	return st.enter(ctx, typ, name, function, inputs, nil)
+}
+
+// enter opens a span and makes it the goroutine's current one. The parent
+// is ctx's span if ctx carries one, else the goroutine's current span.
+// The call joins the goroutine's stack only once its span exists: span
+// processors run inside Start and may call the helpers.
+func (st *state) enter(ctx context.Context, typ SpanType, name, function string, inputs func(*Values), extra []attribute.KeyValue) (context.Context, *Call) {
+	parent := parentOf(ctx)
+
+	var buf [4]attribute.KeyValue
+	attrs := append(buf[:0], attribute.String(attrSpanType, string(spanType(typ))))
+	if function != "" {
+		ns, fn := splitFunction(function)
+		attrs = append(attrs, attribute.String(attrCodeNS, ns), attribute.String(attrCodeFunction, fn))
+	}
+	if typ == SpanTypeTool {
+		attrs = append(attrs, attribute.String(attrToolName, name))
+	}
+	attrs = append(attrs, extra...)
+
+	spanCtx, span := st.tracer.Start(parent, name, trace.WithAttributes(attrs...))
+	c := &Call{callState: callState{span: span, ctx: spanCtx, st: st}}
+	c.node.Value = c
+	calls.Push(&c.node, nil)
+	c.start = time.Now()
+	if inputs != nil && span.IsRecording() {
+		v := getValues()
+		inputs(v)
+		span.SetAttributes(attribute.String(attrInputs, jsonvalue.Object(v.names, v.values, st.jsonOpts)))
+		putValues(v)
+	}
+	return spanCtx, c
+}
+
+// parentOf returns the context a new span's parent is taken from: ctx if it
+// carries a span, else the goroutine's current call on top of ctx.
+func parentOf(ctx context.Context) context.Context {
+	if ctx != nil && trace.SpanContextFromContext(ctx).IsValid() {
+		return ctx
+	}
+	if below := calls.Top(liveCall); below != nil {
+		if ctx == nil {
+			return below.Value.ctx
+		}
+		return trace.ContextWithSpan(ctx, below.Value.span)
+	}
+	if ctx == nil {
+		return context.Background()
+	}
+	return ctx
+}
+
+func spanType(t SpanType) SpanType {
+	if t == "" {
+		return SpanTypeFunction
+	}
+	return t
+}
+
+// splitFunction splits "pkg/path.Func" or "pkg/path.Recv.Method" into the
+// package path and the rest.
+func splitFunction(function string) (namespace, name string) {
+	slash := strings.LastIndexByte(function, '/')
+	dot := strings.IndexByte(function[slash+1:], '.')
+	if dot < 0 {
+		return "", function
+	}
+	dot += slash + 1
+	return function[:dot], function[dot+1:]
+}
+
+// exit ends c's span, recording the outcome. recovered is a panic value
+// (the caller re-panics), err the function's error, outputs its results.
+// The outcome is set with one SetAttributes call: each call takes the
+// span's lock and may grow its attribute slice.
 func (c *Call) exit(recovered any, err error, outputs func(*Values)) {
-	c.span.End()
+	if c.ended.Swap(true) {
+		return // ended already
+	}
+	calls.Remove(&c.node)
+	span := c.span
+	if !span.IsRecording() {
+		span.End()
+		return
+	}
+	duration := time.Since(c.start).Seconds()
+	var buf [5]attribute.KeyValue
+	attrs := buf[:0]
+	switch {
+	case recovered != nil:
+		attrs = recordPanic(span, recovered, attrs)
+	case err != nil:
+		attrs = recordError(span, err, attrs)
+	default:
+		if outputs != nil {
+			v := getValues()
+			outputs(v)
+			attrs = append(attrs, attribute.String(attrOutputs, encodeOutputs(v.values, c.st.jsonOpts)))
+			putValues(v)
+		}
+		if !hasFailed(span) {
+			attrs = append(attrs, attribute.String(attrStatus, statusSuccess))
+		}
+	}
+	attrs = append(attrs, attribute.Float64(attrDuration, duration))
+	span.SetAttributes(attrs...)
+	span.End()
+}
+
+// encodeOutputs encodes results: one result as its own JSON value, several
+// as an array in order.
+func encodeOutputs(values []any, o jsonvalue.Options) string {
+	if len(values) == 1 {
+		return jsonvalue.Marshal(values[0], o)
+	}
+	return jsonvalue.Array(values, o)
+}
+
+// hasFailed reports whether span's status was already set to Error, by
+// CaptureException or through the OpenTelemetry API: a function that
+// returns normally afterwards does not turn it back into a success.
+func hasFailed(span trace.Span) bool {
+	ro, ok := span.(sdktrace.ReadOnlySpan)
+	return ok && ro.Status().Code == codes.Error
+}
+
+// recordPanic marks span failed by a panic with value v: it sets the OTel
+// status and an exception event with the stack, and returns attrs with the
+// overmind.status and error attributes appended, for the caller to set.
+func recordPanic(span trace.Span, v any, attrs []attribute.KeyValue) []attribute.KeyValue {
+	msg := redact.Message(panicMessage(v))
+	span.AddEvent("exception", trace.WithAttributes(
+		attribute.String("exception.type", typeName(v)),
+		attribute.String("exception.message", msg),
+		attribute.String("exception.stacktrace", string(debug.Stack())),
+		attribute.Bool("exception.escaped", true),
+	))
+	span.SetStatus(codes.Error, msg)
+	return append(attrs,
+		attribute.String(attrStatus, statusFailed),
+		attribute.String(attrErrorType, "panic"),
+		attribute.String(attrErrorMessage, msg),
+	)
+}
+
+// recordError marks span failed by err, or cancelled when err is (or wraps)
+// context.Canceled or context.DeadlineExceeded. Like recordPanic it sets
+// the OTel status and event itself (not for a cancellation, which is not a
+// failure of the span) and returns the attributes to set.
+func recordError(span trace.Span, err error, attrs []attribute.KeyValue) []attribute.KeyValue {
+	msg := redact.Message(errorMessage(err))
+	typ := errorTypeName(err)
+	status := statusFailed
+	if isCancellation(err) {
+		status = statusCancelled
+	} else {
+		span.AddEvent("exception", trace.WithAttributes(
+			attribute.String("exception.type", typ),
+			attribute.String("exception.message", msg),
+		))
+		span.SetStatus(codes.Error, msg)
+	}
+	return append(attrs,
+		attribute.String(attrStatus, status),
+		attribute.String(attrErrorType, typ),
+		attribute.String(attrErrorMessage, msg),
+	)
+}
+
+func isCancellation(err error) (cancelled bool) {
+	defer func() {
+		if recover() != nil { // a broken Is or Unwrap method
+			cancelled = false
+		}
+	}()
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// errorMessage returns err.Error(), surviving an Error method that panics.
+func errorMessage(err error) (msg string) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg = fmt.Sprintf("%T (Error method panicked: %v)", err, r)
+		}
+	}()
+	return err.Error()
+}
+
+// panicMessage renders a panic value; fmt already survives String and Error
+// methods that panic.
+func panicMessage(v any) string {
+	if err, ok := v.(error); ok {
+		return errorMessage(err)
+	}
+	return fmt.Sprint(v)
+}
+
+// wrapperTypes are the standard library's anonymous wrappers: the type of
+// the error they wrap says more than theirs.
+var wrapperTypes = map[string]bool{"*fmt.wrapError": true}
+
+// errorTypeName is the Go type of err, like "*fs.PathError", looking
+// through fmt.Errorf's %w wrapper to the error it wraps.
+func errorTypeName(err error) string {
+	for {
+		name := typeName(err)
+		if !wrapperTypes[name] {
+			return name
+		}
+		inner := errors.Unwrap(err)
+		if inner == nil {
+			return name
+		}
+		err = inner
+	}
+}
+
+func typeName(v any) string {
+	if v == nil {
+		return "nil"
+	}
+	return reflect.TypeOf(v).String()
+}
+
+// Values are pooled: an instrumented call reuses one instead of growing
+// two slices.
+var valuesPool = sync.Pool{New: func() any { return &Values{} }}
+
+func getValues() *Values { return valuesPool.Get().(*Values) }
+
+func putValues(v *Values) {
+	if cap(v.values) > 64 {
+		return
+	}
+	clear(v.values) // drop references to the program's values
+	v.names, v.values = v.names[:0], v.values[:0]
+	valuesPool.Put(v)
 }

@@ -13,10 +13,23 @@
 //		...
 //	}
 //
+// [Init] sets up an OpenTelemetry tracer provider that exports to Overmind
+// (with an API key) and to any OTLP endpoint the standard OTEL_* variables
+// name; OVERMIND_DEBUG prints each finished trace as a tree on stderr.
+//
 // Functions annotated with //overmind: directives are expanded by the
 // overmind command into calls to [EnterContext], [Enter] or [EnterRequest]
 // and [Call.Exit]; that small API is meant for generated code. People call
-// the rest: [Init], [StartSpan], [SetTag], [SetUser] and the other helpers.
+// the rest: [StartSpan] for blocks, [SetTag], [SetUser], [CaptureException],
+// [SetWorkflowName], [SetAgentName], [SetConversationID], [PromptString],
+// and [Tracer] for raw OpenTelemetry spans.
 //
-// Until [Init] runs, every function in this package is a cheap no-op.
+// Each helper acts on the span its context carries or, when the context
+// carries none, on the calling goroutine's current span: the innermost
+// span the goroutine opened and has not ended. Instrumented functions
+// without a context.Context therefore still nest, as decorated functions
+// do in the Python SDK. A context that carries a span always wins.
+//
+// Until [Init] runs, and after [Shutdown], every function in this package
+// is a cheap no-op that allocates nothing.
 package overmind

@@ -43,7 +43,7 @@ func (v *Values) Add(name string, value any) {
 // Call is the span of one call of an instrumented function. A nil *Call is
 // valid and does nothing but re-panic in [Call.Exit].
 type Call struct {
-	span spanHandle
+	callState // see call.go
 }
 
 // EnterContext opens the span of an instrumented function whose parameters

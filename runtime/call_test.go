@@ -1,0 +1,511 @@
+package overmind
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/overmind-core/overmind-go/runtime/internal/redact"
+)
+
+// The functions below are shaped like the code the overmind command
+// generates: a prologue that opens the span and a deferred Exit.
+
+type Order struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+}
+
+func lookupOrder(ctx context.Context, orderID string) (order Order, err error) {
+	ctx, om := EnterContext(ctx, SpanTypeTool, "lookup_order", "example.com/shop.LookupOrder", func(in *Values) { in.Add("orderID", orderID) })
+	defer func() { om.Exit(recover(), err, func(out *Values) { out.Add("", order) }) }()
+	_ = ctx
+	if orderID == "" {
+		return Order{}, errors.New("empty order id")
+	}
+	return Order{ID: orderID, Status: "shipped"}, nil
+}
+
+// failWith returns err, or panics with p when p is not nil.
+func failWith(ctx context.Context, err error, p any) (n int, e error) {
+	ctx, om := EnterContext(ctx, SpanTypeFunction, "fail_with", "example.com/shop.failWith", nil)
+	defer func() { om.Exit(recover(), e, func(out *Values) { out.Add("", n) }) }()
+	_ = ctx
+	if p != nil {
+		panic(p)
+	}
+	return 1, err
+}
+
+type Cart struct{ items []string }
+
+func (c *Cart) Add(item string, qty int) (count int, total int) {
+	om := Enter(SpanTypeFunction, "Cart.Add", "example.com/shop.Cart.Add", func(in *Values) { in.Add("item", item); in.Add("qty", qty) })
+	defer func() {
+		om.Exit(recover(), nil, func(out *Values) { out.Add("count", count); out.Add("total", total) })
+	}()
+	c.items = append(c.items, item)
+	return len(c.items), len(c.items) * qty
+}
+
+// The guide's example, without any context: handle_request -> research
+// -> web_search.
+func webSearch(query string) (results []string) {
+	om := Enter(SpanTypeTool, "web_search", "example.com/agent.webSearch", func(in *Values) { in.Add("query", query) })
+	defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", results) }) }()
+	return []string{"result for " + query}
+}
+
+func research(topic string) (summary string) {
+	om := Enter(SpanTypeWorkflow, "research", "example.com/agent.research", func(in *Values) { in.Add("topic", topic) })
+	defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", summary) }) }()
+	return strings.Join(webSearch(topic), ";")
+}
+
+func handleRequest(topic string) (answer string) {
+	om := Enter(SpanTypeEntryPoint, "handle_request", "example.com/agent.handleRequest", func(in *Values) { in.Add("topic", topic) })
+	defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", answer) }) }()
+	return research(topic)
+}
+
+// The same with contexts.
+func webSearchCtx(ctx context.Context, query string) (results []string) {
+	ctx, om := EnterContext(ctx, SpanTypeTool, "web_search", "example.com/agent.webSearch", func(in *Values) { in.Add("query", query) })
+	defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", results) }) }()
+	_ = ctx
+	return []string{"result for " + query}
+}
+
+func researchCtx(ctx context.Context, topic string) (summary string) {
+	ctx, om := EnterContext(ctx, SpanTypeWorkflow, "research", "example.com/agent.research", func(in *Values) { in.Add("topic", topic) })
+	defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", summary) }) }()
+	return strings.Join(webSearchCtx(ctx, topic), ";")
+}
+
+func handleRequestCtx(ctx context.Context, topic string) (answer string) {
+	ctx, om := EnterContext(ctx, SpanTypeEntryPoint, "handle_request", "example.com/agent.handleRequest", func(in *Values) { in.Add("topic", topic) })
+	defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", answer) }) }()
+	return researchCtx(ctx, topic)
+}
+
+func attrsOf(s sdktrace.ReadOnlySpan) map[string]attribute.Value {
+	m := map[string]attribute.Value{}
+	for _, kv := range s.Attributes() {
+		m[string(kv.Key)] = kv.Value
+	}
+	return m
+}
+
+func wantAttr(t *testing.T, s sdktrace.ReadOnlySpan, key string, want any) {
+	t.Helper()
+	v, ok := attrsOf(s)[key]
+	if !ok {
+		t.Errorf("span %q has no %s attribute", s.Name(), key)
+		return
+	}
+	if got := v.AsInterface(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("span %q: %s = %v, want %v", s.Name(), key, got, want)
+	}
+}
+
+func wantNoAttr(t *testing.T, s sdktrace.ReadOnlySpan, key string) {
+	t.Helper()
+	if v, ok := attrsOf(s)[key]; ok {
+		t.Errorf("span %q: unexpected %s = %v", s.Name(), key, v.Emit())
+	}
+}
+
+func onlySpan(t *testing.T, spans []sdktrace.ReadOnlySpan) sdktrace.ReadOnlySpan {
+	t.Helper()
+	if len(spans) != 1 {
+		t.Fatalf("%d spans ended, want 1", len(spans))
+	}
+	return spans[0]
+}
+
+func TestCallSuccess(t *testing.T) {
+	rec := recordForTest(t, Config{})
+	order, err := lookupOrder(context.Background(), "A-1001")
+	if err != nil || order.ID != "A-1001" {
+		t.Fatalf("lookupOrder = %v, %v", order, err)
+	}
+	s := onlySpan(t, rec.Ended())
+	if s.Name() != "lookup_order" {
+		t.Errorf("name = %q", s.Name())
+	}
+	wantAttr(t, s, "overmind.span.type", "tool_call")
+	wantAttr(t, s, "tool.name", "lookup_order")
+	wantAttr(t, s, "code.namespace", "example.com/shop")
+	wantAttr(t, s, "code.function.name", "LookupOrder")
+	wantAttr(t, s, "inputs", `{"orderID":"A-1001"}`)
+	wantAttr(t, s, "outputs", `{"id":"A-1001","status":"shipped"}`)
+	wantAttr(t, s, "overmind.status", "success")
+	wantNoAttr(t, s, "overmind.error.type")
+	if d := attrsOf(s)["overmind.duration.seconds"]; d.Type() != attribute.FLOAT64 || d.AsFloat64() <= 0 {
+		t.Errorf("overmind.duration.seconds = %v", d.Emit())
+	}
+	if s.Status().Code != codes.Unset {
+		t.Errorf("OTel status = %v, want Unset", s.Status())
+	}
+}
+
+func TestCallMethodAndSeveralResults(t *testing.T) {
+	rec := recordForTest(t, Config{})
+	var c Cart
+	c.Add("apple", 3)
+	s := onlySpan(t, rec.Ended())
+	wantAttr(t, s, "code.namespace", "example.com/shop")
+	wantAttr(t, s, "code.function.name", "Cart.Add")
+	wantAttr(t, s, "inputs", `{"item":"apple","qty":3}`)
+	wantAttr(t, s, "outputs", `[1,3]`)
+	wantAttr(t, s, "overmind.span.type", "function")
+	wantNoAttr(t, s, "tool.name")
+}
+
+func TestCallError(t *testing.T) {
+	rec := recordForTest(t, Config{})
+	if _, err := lookupOrder(context.Background(), ""); err == nil {
+		t.Fatal("no error")
+	}
+	s := onlySpan(t, rec.Ended())
+	wantAttr(t, s, "overmind.status", "failed")
+	wantAttr(t, s, "overmind.error.type", "*errors.errorString")
+	wantAttr(t, s, "overmind.error.message", "empty order id")
+	wantNoAttr(t, s, "outputs")
+	if s.Status().Code != codes.Error || s.Status().Description != "empty order id" {
+		t.Errorf("OTel status = %+v", s.Status())
+	}
+	if ev := s.Events(); len(ev) != 1 || ev[0].Name != "exception" {
+		t.Errorf("events = %+v, want one exception", ev)
+	}
+}
+
+func TestCallErrorTypeLooksThroughWrapping(t *testing.T) {
+	rec := recordForTest(t, Config{})
+	pathErr := &fs.PathError{Op: "open", Path: "/etc/orders", Err: fs.ErrPermission}
+	failWith(context.Background(), fmt.Errorf("loading orders: %w", pathErr), nil)
+	s := onlySpan(t, rec.Ended())
+	wantAttr(t, s, "overmind.error.type", "*fs.PathError")
+	wantAttr(t, s, "overmind.error.message", "loading orders: open /etc/orders: permission denied")
+}
+
+func TestCallErrorMessageScrubbedAndCut(t *testing.T) {
+	rec := recordForTest(t, Config{})
+	long := "auth failed for api_key=sk-live-0123456789abcdefghij: " + strings.Repeat("x", 3000)
+	failWith(context.Background(), errors.New(long), nil)
+	s := onlySpan(t, rec.Ended())
+	msg := attrsOf(s)["overmind.error.message"].AsString()
+	if strings.Contains(msg, "sk-live") || !strings.Contains(msg, "api_key=<redacted>") {
+		t.Errorf("message not scrubbed: %.80s", msg)
+	}
+	if n := utf8.RuneCountInString(msg); n != redact.MaxMessageChars {
+		t.Errorf("message is %d characters, want %d", n, redact.MaxMessageChars)
+	}
+	if s.Status().Description != msg {
+		t.Error("OTel status description differs from overmind.error.message")
+	}
+}
+
+func TestCallCancelled(t *testing.T) {
+	rec := recordForTest(t, Config{})
+	for _, err := range []error{context.Canceled, fmt.Errorf("waiting: %w", context.DeadlineExceeded)} {
+		failWith(context.Background(), err, nil)
+	}
+	for _, s := range rec.Ended() {
+		wantAttr(t, s, "overmind.status", "cancelled")
+		if s.Status().Code == codes.Error {
+			t.Errorf("cancelled span has OTel status Error")
+		}
+	}
+	wantAttr(t, rec.Ended()[1], "overmind.error.type", "context.deadlineExceededError")
+}
+
+type panicValue struct{ reason string }
+
+func TestCallPanicRecordedAndRepanicked(t *testing.T) {
+	rec := recordForTest(t, Config{})
+	want := &panicValue{"boom"}
+	func() {
+		defer func() {
+			if got := recover(); got != want {
+				t.Errorf("re-panicked with %v, want the original value", got)
+			}
+		}()
+		failWith(context.Background(), nil, want)
+	}()
+	s := onlySpan(t, rec.Ended())
+	wantAttr(t, s, "overmind.status", "failed")
+	wantAttr(t, s, "overmind.error.type", "panic")
+	wantAttr(t, s, "overmind.error.message", "&{boom}")
+	if s.Status().Code != codes.Error {
+		t.Errorf("OTel status = %v", s.Status())
+	}
+	ev := s.Events()
+	if len(ev) != 1 || ev[0].Name != "exception" {
+		t.Fatalf("events = %+v", ev)
+	}
+	for _, kv := range ev[0].Attributes {
+		if kv.Key == "exception.stacktrace" && !strings.Contains(kv.Value.AsString(), "failWith") {
+			t.Errorf("stack trace does not show the panicking function:\n%s", kv.Value.AsString())
+		}
+	}
+}
+
+func TestCallPanicWithError(t *testing.T) {
+	rec := recordForTest(t, Config{})
+	func() {
+		defer func() { recover() }()
+		failWith(context.Background(), nil, fmt.Errorf("password=hunter2 rejected"))
+	}()
+	wantAttr(t, onlySpan(t, rec.Ended()), "overmind.error.message", "password=<redacted> rejected")
+}
+
+func TestInputsOnlyCollectedWhenRecording(t *testing.T) {
+	called := 0
+	inputs := func(in *Values) { called++; in.Add("x", 1) }
+
+	resetForTest()
+	if _, c := EnterContext(context.Background(), SpanTypeTool, "t", "p.F", inputs); c != nil {
+		t.Fatal("a Call before Init")
+	}
+	(*Call)(nil).Exit(nil, nil, func(*Values) { called++ })
+
+	recordForTest(t, Config{Sampler: sdktrace.NeverSample()})
+	_, c := EnterContext(context.Background(), SpanTypeTool, "t", "p.F", inputs)
+	if c == nil {
+		t.Fatal("no Call after Init")
+	}
+	c.Exit(nil, nil, func(*Values) { called++ })
+	if called != 0 {
+		t.Fatalf("inputs or outputs collected %d times for spans that do not record", called)
+	}
+}
+
+func TestNilCallExitRepanics(t *testing.T) {
+	resetForTest()
+	defer func() {
+		if r := recover(); r != "x" {
+			t.Fatalf("recovered %v", r)
+		}
+	}()
+	var c *Call
+	c.Exit("x", nil, nil)
+}
+
+func TestEnterRequest(t *testing.T) {
+	handler := func(w http.ResponseWriter, r *http.Request) {
+		r, om := EnterRequest(r, SpanTypeEntryPoint, "orders_handler", "example.com/shop.ordersHandler", nil)
+		defer func() { om.Exit(recover(), nil, nil) }()
+		order, _ := lookupOrder(r.Context(), r.URL.Query().Get("id"))
+		fmt.Fprint(w, order.Status)
+	}
+
+	resetForTest()
+	req := httptest.NewRequest("GET", "/orders?id=A-1", nil)
+	if r2, c := EnterRequest(req, SpanTypeEntryPoint, "h", "p.h", nil); r2 != req || c != nil {
+		t.Fatal("EnterRequest before Init must return the request itself")
+	}
+
+	rec := recordForTest(t, Config{})
+	w := httptest.NewRecorder()
+	handler(w, req)
+	if w.Body.String() != "shipped" {
+		t.Fatalf("handler wrote %q", w.Body.String())
+	}
+	spans := endedByName(t, rec.Ended())
+	if spans["lookup_order"].Parent().SpanID() != spans["orders_handler"].SpanContext().SpanID() {
+		t.Fatal("lookup_order does not nest under the handler's span")
+	}
+}
+
+// tree renders the parent links of ended spans, children in start order.
+func tree(spans []sdktrace.ReadOnlySpan) string {
+	spans = slices.Clone(spans)
+	slices.SortStableFunc(spans, func(a, b sdktrace.ReadOnlySpan) int { return a.StartTime().Compare(b.StartTime()) })
+	var b strings.Builder
+	var walk func(parent trace.SpanID, depth int)
+	walk = func(parent trace.SpanID, depth int) {
+		for _, s := range spans {
+			if s.Parent().SpanID() == parent {
+				fmt.Fprintf(&b, "%s%s\n", strings.Repeat("  ", depth), s.Name())
+				walk(s.SpanContext().SpanID(), depth+1)
+			}
+		}
+	}
+	walk(trace.SpanID{}, 0)
+	return b.String()
+}
+
+const guideTree = "handle_request\n  research\n    web_search\n"
+
+func TestNestingWithoutContext(t *testing.T) {
+	rec := recordForTest(t, Config{})
+	if got := handleRequest("go"); got != "result for go" {
+		t.Fatalf("result %q", got)
+	}
+	if got := tree(rec.Ended()); got != guideTree {
+		t.Fatalf("tree:\n%s\nwant:\n%s", got, guideTree)
+	}
+	spans := rec.Ended()
+	for _, s := range spans[1:] {
+		if s.SpanContext().TraceID() != spans[0].SpanContext().TraceID() {
+			t.Fatal("spans in different traces")
+		}
+	}
+}
+
+func TestNestingWithContext(t *testing.T) {
+	rec := recordForTest(t, Config{})
+	handleRequestCtx(context.Background(), "go")
+	if got := tree(rec.Ended()); got != guideTree {
+		t.Fatalf("tree:\n%s\nwant:\n%s", got, guideTree)
+	}
+}
+
+func TestContextSpanWinsOverGoroutineSpan(t *testing.T) {
+	rec := recordForTest(t, Config{})
+	ctxA, a := StartSpan(context.Background(), SpanTypeWorkflow, "a")
+	a.End()                                                        // ctxA still carries a
+	_, b := StartSpan(context.Background(), SpanTypeWorkflow, "b") // the goroutine's current span
+	lookupOrder(ctxA, "x")                                         // ctx carries a: a wins over b
+	webSearch("y")                                                 // no ctx: under b
+	b.End()
+	want := "a\n  lookup_order\nb\n  web_search\n"
+	if got := tree(rec.Ended()); got != want {
+		t.Fatalf("tree:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestContextWithoutSpanFallsBackToGoroutine(t *testing.T) {
+	rec := recordForTest(t, Config{})
+	func() {
+		om := Enter(SpanTypeEntryPoint, "outer", "p.outer", nil)
+		defer func() { om.Exit(recover(), nil, nil) }()
+		lookupOrder(context.Background(), "x") // a context, but no span in it
+	}()
+	if got, want := tree(rec.Ended()), "outer\n  lookup_order\n"; got != want {
+		t.Fatalf("tree:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestNewGoroutineStartsWithoutCurrentSpan(t *testing.T) {
+	rec := recordForTest(t, Config{})
+	func() {
+		om := Enter(SpanTypeEntryPoint, "outer", "p.outer", nil)
+		defer func() { om.Exit(recover(), nil, nil) }()
+		done := make(chan struct{})
+		go func() { defer close(done); webSearch("in goroutine") }()
+		<-done
+	}()
+	if got, want := tree(rec.Ended()), "outer\nweb_search\n"; got != want {
+		t.Fatalf("tree:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestConcurrentNestingStaysPerGoroutine(t *testing.T) {
+	rec := recordForTest(t, Config{})
+	const workers, rounds = 16, 20
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range rounds {
+				handleRequest("q")
+			}
+		})
+	}
+	wg.Wait()
+	spans := rec.Ended()
+	if len(spans) != workers*rounds*3 {
+		t.Fatalf("%d spans, want %d", len(spans), workers*rounds*3)
+	}
+	byID := map[trace.SpanID]sdktrace.ReadOnlySpan{}
+	for _, s := range spans {
+		byID[s.SpanContext().SpanID()] = s
+	}
+	parentName := map[string]string{"handle_request": "", "research": "handle_request", "web_search": "research"}
+	for _, s := range spans {
+		p, ok := byID[s.Parent().SpanID()]
+		got := ""
+		if ok {
+			got = p.Name()
+			if p.SpanContext().TraceID() != s.SpanContext().TraceID() {
+				t.Fatal("child in another trace than its parent")
+			}
+		}
+		if got != parentName[s.Name()] {
+			t.Fatalf("%s has parent %q, want %q", s.Name(), got, parentName[s.Name()])
+		}
+	}
+}
+
+func TestStaleEntryIgnored(t *testing.T) {
+	rec := recordForTest(t, Config{})
+	_, s := StartSpan(context.Background(), SpanTypeFunction, "ended_behind_our_back")
+	s.OTel().End() // ended through the raw API: the goroutine's stack entry is stale
+	webSearch("x")
+	s.End()
+	for _, sp := range rec.Ended() {
+		if sp.Name() == "web_search" && sp.Parent().IsValid() {
+			t.Fatal("span nested under an ended span")
+		}
+	}
+}
+
+func TestInitConcurrentWithSpansInFlight(t *testing.T) {
+	rec := recordForTest(t, Config{})
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					handleRequest("q")
+				}
+			}
+		})
+	}
+	first := active.Load()
+	for i := range 20 {
+		if err := Init(Config{Debug: i%2 == 0, Providers: []string{"openai"}}); err != nil {
+			t.Error(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if active.Load() != first {
+		t.Fatal("a second Init replaced the tracing state")
+	}
+	if len(rec.Ended())%3 != 0 {
+		t.Fatalf("%d spans: some were lost", len(rec.Ended()))
+	}
+}
+
+func TestOutputsJSON(t *testing.T) {
+	rec := recordForTest(t, Config{MaxAttributeBytes: 64})
+	webSearch(strings.Repeat("q", 200))
+	s := onlySpan(t, rec.Ended())
+	in := attrsOf(s)["inputs"].AsString()
+	if !strings.HasSuffix(in, "…[truncated]") || len(in) > 64+len("…[truncated]") {
+		t.Fatalf("inputs not capped at 64 bytes: %q", in)
+	}
+	if json.Valid([]byte(in)) {
+		t.Fatal("a cut value should not pass for valid JSON")
+	}
+}

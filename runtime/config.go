@@ -1,0 +1,234 @@
+package overmind
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+)
+
+// Config configures [Init]. Every field is optional: a zero field falls
+// back to its environment variable, then to its default.
+type Config struct {
+	// APIKey authenticates exports to Overmind. Falls back to
+	// OVERMIND_API_KEY. Without a key nothing is sent to Overmind.
+	APIKey string
+	// ServiceName is the service.name shown in the dashboard. Falls back
+	// to OVERMIND_SERVICE_NAME, then OTEL_SERVICE_NAME, then
+	// "overmind-telemetry".
+	ServiceName string
+	// ServiceVersion is service.version. Falls back to
+	// OVERMIND_SERVICE_VERSION, then SERVICE_VERSION, then the main
+	// module's version from the build info, then "unknown".
+	ServiceVersion string
+	// Environment is deployment.environment ("production", "staging",
+	// ...). Falls back to OVERMIND_ENVIRONMENT, then ENVIRONMENT, then
+	// "development".
+	Environment string
+	// Providers lists the LLM providers whose calls are captured:
+	// "openai", "anthropic", "google" (also "gemini"). Empty means all.
+	Providers []string
+	// BaseURL is the Overmind API. Falls back to OVERMIND_API_URL, then
+	// https://api.overmindlab.ai.
+	BaseURL string
+	// TracesPath is where spans are posted under BaseURL. Falls back to
+	// OVERMIND_TRACES_PATH, then /api/v1/traces.
+	TracesPath string
+	// Debug prints a tree of every finished trace to stderr. Also turned on
+	// by OVERMIND_DEBUG=1 (or true, yes, on).
+	Debug bool
+	// MaxExportBatchSize is the most spans sent in one export request.
+	// Falls back to OVERMIND_SPAN_MAX_EXPORT_BATCH_SIZE, then
+	// OTEL_BSP_MAX_EXPORT_BATCH_SIZE, then 512.
+	MaxExportBatchSize int
+	// FlushInterval is the longest a finished span waits before it is
+	// exported. Falls back to OVERMIND_SPAN_FLUSH_INTERVAL_MS (in
+	// milliseconds), then OTEL_BSP_SCHEDULE_DELAY, then 5s.
+	FlushInterval time.Duration
+	// MaxQueueSize bounds the finished spans waiting for export, per
+	// destination; when it is full new spans are dropped (and counted),
+	// never waited for. Falls back to OVERMIND_SPAN_MAX_QUEUE_SIZE, then
+	// OTEL_BSP_MAX_QUEUE_SIZE, then 2048.
+	MaxQueueSize int
+	// MaxAttributeBytes caps one serialized inputs, outputs or tag value.
+	// Falls back to OVERMIND_MAX_ATTRIBUTE_BYTES, then 32 KiB.
+	MaxAttributeBytes int
+	// Sampler decides which traces are recorded. When nil, the standard
+	// OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG apply; their default
+	// records every trace.
+	Sampler sdktrace.Sampler
+	// SpanProcessors are added to the tracer provider, after the runtime's
+	// own: for example a tracetest.SpanRecorder in tests, or a processor
+	// feeding another exporter.
+	SpanProcessors []sdktrace.SpanProcessor
+	// SkipGlobalProvider leaves OpenTelemetry's global TracerProvider and
+	// propagator alone. By default Init installs its provider, and the W3C
+	// trace context and baggage propagators, as the globals when nothing
+	// else has, so other OpenTelemetry instrumentation nests its spans
+	// with Overmind's.
+	SkipGlobalProvider bool
+}
+
+// Defaults.
+const (
+	defaultServiceName = "overmind-telemetry"
+	defaultEnvironment = "development"
+	defaultBaseURL     = "https://api.overmindlab.ai"
+	defaultTracesPath  = "/api/v1/traces"
+)
+
+// settings is a Config with every fallback resolved.
+type settings struct {
+	apiKey            string
+	serviceName       string
+	serviceVersion    string
+	environment       string
+	providers         providerSet
+	baseURL           string
+	tracesPath        string
+	debug             bool
+	maxExportBatch    int
+	flushInterval     time.Duration
+	maxQueueSize      int
+	maxAttributeBytes int
+	sampler           sdktrace.Sampler
+	processors        []sdktrace.SpanProcessor
+	skipGlobal        bool
+}
+
+// resolve applies environment fallbacks and defaults to cfg. Invalid
+// Config fields are errors; invalid environment values are warnings (the
+// default is used), since a typo in the environment should not stop a
+// program from starting.
+func resolve(cfg Config) (settings, []string, error) {
+	var errs []error
+	var warnings []string
+	s := settings{
+		apiKey:         firstNonEmpty(cfg.APIKey, os.Getenv("OVERMIND_API_KEY")),
+		serviceName:    firstNonEmpty(cfg.ServiceName, os.Getenv("OVERMIND_SERVICE_NAME"), os.Getenv("OTEL_SERVICE_NAME"), envResourceServiceName(), defaultServiceName),
+		serviceVersion: firstNonEmpty(cfg.ServiceVersion, os.Getenv("OVERMIND_SERVICE_VERSION"), os.Getenv("SERVICE_VERSION"), mainModuleVersion(), "unknown"),
+		environment:    firstNonEmpty(cfg.Environment, os.Getenv("OVERMIND_ENVIRONMENT"), os.Getenv("ENVIRONMENT"), defaultEnvironment),
+		baseURL:        strings.TrimRight(firstNonEmpty(cfg.BaseURL, os.Getenv("OVERMIND_API_URL"), defaultBaseURL), "/"),
+		tracesPath:     firstNonEmpty(cfg.TracesPath, os.Getenv("OVERMIND_TRACES_PATH"), defaultTracesPath),
+		debug:          cfg.Debug || envBool("OVERMIND_DEBUG"),
+		sampler:        cfg.Sampler,
+		processors:     slices.Clone(cfg.SpanProcessors),
+		skipGlobal:     cfg.SkipGlobalProvider,
+	}
+	if !strings.HasPrefix(s.tracesPath, "/") {
+		s.tracesPath = "/" + s.tracesPath
+	}
+	if u, err := url.Parse(s.baseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("overmind: base URL %q is not an http or https URL", s.baseURL))
+	}
+
+	var err error
+	if s.providers, err = parseProviders(cfg.Providers); err != nil {
+		errs = append(errs, err)
+	}
+
+	intSetting := func(field string, value int, env string) int {
+		if value < 0 {
+			errs = append(errs, fmt.Errorf("overmind: Config.%s is negative (%d)", field, value))
+			return 0
+		}
+		if value > 0 {
+			return value
+		}
+		raw := os.Getenv(env)
+		if raw == "" {
+			return 0
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(raw))
+		if err != nil || n <= 0 {
+			warnings = append(warnings, fmt.Sprintf("ignoring %s=%q: not a positive integer", env, raw))
+			return 0
+		}
+		return n
+	}
+	s.maxExportBatch = intSetting("MaxExportBatchSize", cfg.MaxExportBatchSize, "OVERMIND_SPAN_MAX_EXPORT_BATCH_SIZE")
+	s.maxQueueSize = intSetting("MaxQueueSize", cfg.MaxQueueSize, "OVERMIND_SPAN_MAX_QUEUE_SIZE")
+	s.maxAttributeBytes = intSetting("MaxAttributeBytes", cfg.MaxAttributeBytes, "OVERMIND_MAX_ATTRIBUTE_BYTES")
+	if cfg.FlushInterval < 0 {
+		errs = append(errs, fmt.Errorf("overmind: Config.FlushInterval is negative (%v)", cfg.FlushInterval))
+	}
+	s.flushInterval = cfg.FlushInterval
+	if s.flushInterval <= 0 {
+		if ms := intSetting("FlushInterval", 0, "OVERMIND_SPAN_FLUSH_INTERVAL_MS"); ms > 0 {
+			s.flushInterval = time.Duration(ms) * time.Millisecond
+		}
+	}
+	return s, warnings, errors.Join(errs...)
+}
+
+func firstNonEmpty(values ...string) string {
+	for _, v := range values {
+		if v = strings.TrimSpace(v); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// envBool reads a boolean environment variable: 1, true, yes and on (in
+// any case) are true.
+func envBool(name string) bool {
+	switch strings.ToLower(strings.TrimSpace(os.Getenv(name))) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
+}
+
+// envResourceServiceName is service.name from OTEL_RESOURCE_ATTRIBUTES.
+func envResourceServiceName() string {
+	for _, kv := range strings.Split(os.Getenv("OTEL_RESOURCE_ATTRIBUTES"), ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if ok && strings.TrimSpace(k) == "service.name" {
+			if u, err := url.QueryUnescape(strings.TrimSpace(v)); err == nil {
+				return u
+			}
+		}
+	}
+	return ""
+}
+
+// mainModuleVersion is the version of the program's main module, when the
+// build recorded one (go install pkg@version does; go build in a work tree
+// records a pseudo-version or "(devel)").
+func mainModuleVersion() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok || info.Main.Version == "" || info.Main.Version == "(devel)" {
+		return ""
+	}
+	return info.Main.Version
+}
+
+// modulePath is this module's path, used to find its version in the build
+// info of the program that imports it.
+const modulePath = "github.com/overmind-core/overmind-go"
+
+// sdkVersion is the version of this module as built into the program, or
+// "devel" when it is the main module or replaced by a local copy.
+func sdkVersion() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	for _, dep := range info.Deps {
+		if dep.Path == modulePath {
+			if dep.Replace != nil || dep.Version == "" || dep.Version == "(devel)" {
+				return "devel"
+			}
+			return dep.Version
+		}
+	}
+	return "devel"
+}

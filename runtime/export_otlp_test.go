@@ -1,0 +1,284 @@
+package overmind
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+
+	"github.com/overmind-core/overmind-go/internal/otlptest"
+)
+
+func shutdownForTest(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+}
+
+func TestOTLPExportToOvermind(t *testing.T) {
+	recv := otlptest.NewReceiver()
+	defer recv.Close()
+	initForTest(t, Config{
+		APIKey:      "ovr_test_key",
+		BaseURL:     recv.URL(),
+		ServiceName: "support-agent",
+		Environment: "production",
+	})
+	SetUser(context.Background(), User{ID: "ignored: no span"})
+	if _, err := lookupOrder(context.Background(), ""); err == nil {
+		t.Fatal("no error")
+	}
+	handleRequest("go")
+	shutdownForTest(t)
+
+	spans := recv.WaitForSpans(4, 5*time.Second)
+	if len(spans) != 4 {
+		t.Fatalf("received %d spans, want 4", len(spans))
+	}
+	for _, r := range recv.Requests() {
+		if r.Path != "/api/v1/traces" {
+			t.Errorf("path %q", r.Path)
+		}
+		if got := r.Header.Get("X-Api-Key"); got != "ovr_test_key" {
+			t.Errorf("X-Api-Key = %q", got)
+		}
+		if ct := r.Header.Get("Content-Type"); ct != "application/x-protobuf" {
+			t.Errorf("Content-Type = %q", ct)
+		}
+	}
+	if got := otlptest.Tree(spans); !strings.Contains(got, "handle_request [entry_point]\n  research [workflow]\n    web_search [tool_call]\n") {
+		t.Fatalf("tree:\n%s", got)
+	}
+	for _, s := range spans {
+		for k, v := range map[string]any{
+			"service.name": "support-agent", "deployment.environment": "production",
+			"overmind.sdk.name": "overmind-go", "overmind.sdk.version": "devel", "service.version": "unknown",
+		} {
+			if s.Resource[k] != v {
+				t.Errorf("resource %s = %v, want %v", k, s.Resource[k], v)
+			}
+		}
+		if s.ScopeName != scopeName {
+			t.Errorf("scope %q", s.ScopeName)
+		}
+		if s.Name == "lookup_order" {
+			for k, v := range map[string]any{
+				"overmind.span.type": "tool_call", "overmind.status": "failed", "overmind.error.type": "*errors.errorString",
+				"overmind.error.message": "empty order id", "inputs": `{"orderID":""}`, "tool.name": "lookup_order",
+				"code.namespace": "example.com/shop", "code.function.name": "LookupOrder",
+			} {
+				if s.Attrs[k] != v {
+					t.Errorf("%s = %v, want %v", k, s.Attrs[k], v)
+				}
+			}
+			if _, ok := s.Attrs["overmind.duration.seconds"].(float64); !ok {
+				t.Errorf("overmind.duration.seconds = %#v", s.Attrs["overmind.duration.seconds"])
+			}
+			if s.StatusCode != tracepb.Status_STATUS_CODE_ERROR {
+				t.Errorf("status %v", s.StatusCode)
+			}
+		}
+	}
+}
+
+func TestOTLPTracesPathConfigurable(t *testing.T) {
+	recv := otlptest.NewReceiver()
+	defer recv.Close()
+	t.Setenv("OVERMIND_API_KEY", "from-env")
+	t.Setenv("OVERMIND_API_URL", recv.URL()+"/")
+	initForTest(t, Config{TracesPath: "/ingest/otlp"})
+	webSearch("x")
+	shutdownForTest(t)
+	reqs := recv.Requests()
+	if len(reqs) == 0 || reqs[0].Path != "/ingest/otlp" || reqs[0].Header.Get("X-Api-Key") != "from-env" {
+		t.Fatalf("requests %+v", reqs)
+	}
+}
+
+func TestOTLPStandardEndpointWithoutKey(t *testing.T) {
+	recv := otlptest.NewReceiver()
+	defer recv.Close()
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", recv.URL()+"/collector")
+	t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer%20t0k,X-Team=agents")
+	logs := initForTest(t, Config{})
+	if logs.String() != "" {
+		t.Fatalf("unexpected stderr %q", logs.String())
+	}
+	webSearch("x")
+	shutdownForTest(t)
+	reqs := recv.Requests()
+	if len(reqs) == 0 {
+		t.Fatal("nothing received")
+	}
+	if reqs[0].Path != "/collector/v1/traces" || reqs[0].Header.Get("Authorization") != "Bearer t0k" || reqs[0].Header.Get("X-Team") != "agents" {
+		t.Fatalf("request %+v", reqs[0])
+	}
+	if reqs[0].Header.Get("X-Api-Key") != "" {
+		t.Fatal("X-Api-Key sent without a key")
+	}
+}
+
+func TestOTLPTracesEndpointUsedAsIs(t *testing.T) {
+	recv := otlptest.NewReceiver()
+	defer recv.Close()
+	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", recv.URL()+"/exact/path")
+	initForTest(t, Config{})
+	webSearch("x")
+	shutdownForTest(t)
+	if reqs := recv.Requests(); len(reqs) == 0 || reqs[0].Path != "/exact/path" {
+		t.Fatalf("requests %+v", reqs)
+	}
+}
+
+func TestOTLPKeyAndStandardEndpointBothReceive(t *testing.T) {
+	overmindRecv, collector := otlptest.NewReceiver(), otlptest.NewReceiver()
+	defer overmindRecv.Close()
+	defer collector.Close()
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.URL())
+	t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "X-Collector=1")
+	initForTest(t, Config{APIKey: "secret-key", BaseURL: overmindRecv.URL()})
+	handleRequest("x")
+	shutdownForTest(t)
+	if n, m := len(overmindRecv.Spans()), len(collector.Spans()); n != 3 || m != 3 {
+		t.Fatalf("overmind received %d spans, collector %d; want 3 each", n, m)
+	}
+	for _, r := range collector.Requests() {
+		if r.Header.Get("X-Api-Key") != "" {
+			t.Fatal("the Overmind key was sent to the other collector")
+		}
+	}
+	for _, r := range overmindRecv.Requests() {
+		if r.Header.Get("X-Collector") != "" || r.Header.Get("X-Api-Key") != "secret-key" {
+			t.Fatalf("Overmind request headers %v", r.Header)
+		}
+	}
+}
+
+func TestOTLPEveryEndedSpanDelivered(t *testing.T) {
+	recv := otlptest.NewReceiver()
+	defer recv.Close()
+	initForTest(t, Config{APIKey: "k", BaseURL: recv.URL(), MaxExportBatchSize: 100})
+	const n = 600
+	for i := range n {
+		webSearch(fmt.Sprint(i))
+	}
+	shutdownForTest(t)
+	spans := recv.Spans()
+	ids := map[string]bool{}
+	for _, s := range spans {
+		ids[s.SpanID] = true
+	}
+	if len(spans) != n || len(ids) != n {
+		t.Fatalf("%d ended, %d received (%d distinct)", n, len(spans), len(ids))
+	}
+}
+
+// blockingBackend accepts export requests and holds them until released,
+// standing in for a backend that has stopped answering.
+type blockingBackend struct {
+	*httptest.Server
+	arrived chan struct{}
+	release chan struct{}
+}
+
+func newBlockingBackend() *blockingBackend {
+	b := &blockingBackend{arrived: make(chan struct{}, 1000), release: make(chan struct{})}
+	b.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		b.arrived <- struct{}{}
+		select {
+		case <-b.release:
+		case <-r.Context().Done():
+		}
+	}))
+	return b
+}
+
+func TestDeadBackendNeverBlocksCalls(t *testing.T) {
+	backend := newBlockingBackend()
+	defer backend.Close()
+	logs := initForTest(t, Config{
+		APIKey: "k", BaseURL: backend.URL,
+		MaxExportBatchSize: 1, MaxQueueSize: 4, FlushInterval: time.Millisecond,
+	})
+	webSearch("first")
+	<-backend.arrived // the exporter is now stuck in a request the backend holds
+
+	const calls = 500
+	for i := range calls {
+		handleRequest(fmt.Sprint(i))
+	}
+	// Every call above returned while the backend still held the first
+	// export: a blocked backend does not block instrumented code.
+	select {
+	case <-backend.release:
+		t.Fatal("backend released early")
+	default:
+	}
+	ended, exported, _ := sinkStats(t, sinkOvermind)
+	if ended != 1+3*calls || exported != 0 {
+		t.Fatalf("ended %d, exported %d", ended, exported)
+	}
+	close(backend.release)
+	shutdownForTest(t)
+	report := logs.String()
+	if !strings.Contains(report, "overmind export to "+backend.URL+"/api/v1/traces:") || !strings.Contains(report, "dropped (export queue full") {
+		t.Fatalf("drops not reported:\n%s", report)
+	}
+}
+
+func TestFailedExportsCountedAndReportedOnce(t *testing.T) {
+	recv := otlptest.NewReceiver()
+	defer recv.Close()
+	recv.SetStatus(http.StatusUnauthorized)
+	logs := initForTest(t, Config{APIKey: "bad-key", BaseURL: recv.URL(), MaxExportBatchSize: 1, FlushInterval: time.Millisecond})
+	for range 5 {
+		webSearch("x")
+	}
+	if err := ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(logs.String(), "failed:"); got != 1 {
+		t.Fatalf("failure reported %d times:\n%s", got, logs.String())
+	}
+	if strings.Contains(logs.String(), "bad-key") {
+		t.Fatal("the API key appears on stderr")
+	}
+	shutdownForTest(t)
+	if !strings.Contains(logs.String(), "5 of 5 spans not delivered") || !strings.Contains(logs.String(), "5 rejected or unreachable") {
+		t.Fatalf("report:\n%s", logs.String())
+	}
+}
+
+func TestConsoleExporter(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout := os.Stdout
+	os.Stdout = w
+	defer func() { os.Stdout = stdout }()
+	t.Setenv("OTEL_TRACES_EXPORTER", "console")
+	initForTest(t, Config{APIKey: "k"}) // otlp not selected: no Overmind export
+	os.Stdout = stdout
+	if st := active.Load(); len(st.sinks) != 1 || st.sinks[0].kind != sinkConsole {
+		t.Fatalf("sinks %+v", st.sinks)
+	}
+	webSearch("printed")
+	shutdownForTest(t)
+	w.Close()
+	out, _ := io.ReadAll(r)
+	if !strings.Contains(string(out), `"Name": "web_search"`) {
+		t.Fatalf("stdout:\n%s", out)
+	}
+}

@@ -1,0 +1,300 @@
+package overmind
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/overmind-core/overmind-go/runtime/internal/jsonvalue"
+)
+
+// scopeName is the instrumentation scope of the runtime's spans.
+const scopeName = "github.com/overmind-core/overmind-go/runtime"
+
+// state is the tracing set up by Init. The fields the hot path reads
+// (tracer, jsonOpts) never change; the rest is guarded by initMu.
+type state struct {
+	tp       *sdktrace.TracerProvider
+	tracer   trace.Tracer
+	jsonOpts jsonvalue.Options
+
+	settings settings
+	sinks    []*sink
+	debug    *debugTree
+}
+
+var (
+	// active is the current tracing state, nil before Init and after
+	// Shutdown. Every entry point starts with one atomic load of it.
+	active atomic.Pointer[state]
+
+	// initMu serialises Init, Shutdown and the fields below.
+	initMu sync.Mutex
+	// noExportNoted records that the "nothing is exported" line was
+	// printed, so that it is printed once.
+	noExportNoted bool
+	// globalSet records that Init installed its provider as OpenTelemetry's
+	// global one, which a later Init may then replace after a Shutdown.
+	globalSet bool
+)
+
+// Init sets up tracing: call it once, early in main, before any LLM call.
+// cfg's zero fields fall back to environment variables (see [Config]).
+//
+// Spans go to Overmind when an API key is set, and to the endpoint of the
+// standard OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+// when one is set; OTEL_TRACES_EXPORTER (otlp, console, none) selects
+// exporters as in any OpenTelemetry SDK. With nowhere to send spans, Init
+// prints one line to stderr saying so and tracing stays off, unless debug
+// output or extra span processors want the spans.
+//
+// Init is idempotent and re-entrant: a second call can enable more
+// (providers, debug output, an export destination, span processors) but
+// never tears down or replaces the tracer provider, so spans in flight are
+// unaffected. Init returns an error, and changes nothing, when cfg is
+// invalid.
+func Init(cfg Config) error {
+	s, warnings, err := resolve(cfg)
+	if err != nil {
+		return err
+	}
+	initMu.Lock()
+	defer initMu.Unlock()
+	for _, w := range warnings {
+		logf("%s", w)
+	}
+	if envBool("OTEL_SDK_DISABLED") {
+		if !noExportNoted {
+			logf("OTEL_SDK_DISABLED is set; tracing is off")
+			noExportNoted = true
+		}
+		return nil
+	}
+	plan := planExport(s)
+	if st := active.Load(); st != nil {
+		if err := st.extend(s, plan); err != nil {
+			return err
+		}
+		enableProviders(s.providers)
+		return nil
+	}
+	for _, w := range plan.warnings {
+		logf("%s", w)
+	}
+	if len(plan.sinks) == 0 && !noExportNoted {
+		logf("%s", plan.reason)
+		noExportNoted = true
+	}
+	if len(plan.sinks) == 0 && !s.debug && len(s.processors) == 0 {
+		enableProviders(s.providers)
+		return nil // nothing would see a span: leave tracing off
+	}
+	st, err := newState(s, plan)
+	if err != nil {
+		return err
+	}
+	active.Store(st)
+	enableProviders(s.providers)
+	return nil
+}
+
+// newState builds the tracer provider: the label processor first, then a
+// batching processor per export destination, the debug tree, and the
+// caller's processors.
+func newState(s settings, plan exportPlan) (*state, error) {
+	res, err := buildResource(s)
+	if err != nil {
+		return nil, err
+	}
+	st := &state{
+		settings: s,
+		jsonOpts: jsonvalue.Options{MaxBytes: s.maxAttributeBytes},
+	}
+	opts := []sdktrace.TracerProviderOption{
+		sdktrace.WithResource(res),
+		sdktrace.WithSpanProcessor(labelProcessor{}),
+	}
+	if s.sampler != nil {
+		opts = append(opts, sdktrace.WithSampler(s.sampler))
+	}
+	for _, plan := range plan.sinks {
+		sk, err := plan.build(s)
+		if err != nil {
+			for _, built := range st.sinks {
+				built.Shutdown(context.Background())
+			}
+			return nil, err
+		}
+		st.sinks = append(st.sinks, sk)
+		opts = append(opts, sdktrace.WithSpanProcessor(sk))
+	}
+	if s.debug {
+		st.debug = newDebugTree(stderrWriter())
+		opts = append(opts, sdktrace.WithSpanProcessor(st.debug))
+	}
+	for _, p := range s.processors {
+		opts = append(opts, sdktrace.WithSpanProcessor(p))
+	}
+	st.tp = sdktrace.NewTracerProvider(opts...)
+	st.tracer = st.tp.Tracer(scopeName, trace.WithInstrumentationVersion(sdkVersion()))
+	if !s.skipGlobal {
+		installGlobal(st.tp)
+	}
+	return st, nil
+}
+
+// extend applies a second Init: it adds what s enables and the first Init
+// did not, and ignores the rest (service name, sampler, ...), which cannot
+// change without replacing the tracer provider.
+func (st *state) extend(s settings, plan exportPlan) error {
+	have := map[string]bool{}
+	for _, sk := range st.sinks {
+		have[sk.kind] = true
+	}
+	for _, p := range plan.sinks {
+		if have[p.kind] {
+			continue
+		}
+		sk, err := p.build(s)
+		if err != nil {
+			return err
+		}
+		st.sinks = append(st.sinks, sk)
+		st.tp.RegisterSpanProcessor(sk)
+	}
+	if s.debug && st.debug == nil {
+		st.debug = newDebugTree(stderrWriter())
+		st.tp.RegisterSpanProcessor(st.debug)
+	}
+	for _, p := range s.processors {
+		st.tp.RegisterSpanProcessor(p)
+	}
+	return nil
+}
+
+// buildResource describes the service: the standard OTEL_RESOURCE_ATTRIBUTES
+// and the SDK's own telemetry.sdk.* attributes, overridden by Overmind's.
+func buildResource(s settings) (*resource.Resource, error) {
+	res, err := resource.New(context.Background(),
+		resource.WithFromEnv(),
+		resource.WithTelemetrySDK(),
+		resource.WithAttributes(
+			attribute.String("service.name", s.serviceName),
+			attribute.String("service.version", s.serviceVersion),
+			attribute.String("deployment.environment", s.environment),
+			attribute.String("deployment.environment.name", s.environment),
+			attribute.String("overmind.sdk.name", "overmind-go"),
+			attribute.String("overmind.sdk.version", sdkVersion()),
+		),
+	)
+	if err != nil && res == nil {
+		return nil, fmt.Errorf("overmind: building the resource: %w", err)
+	}
+	// A partial resource (say, a malformed OTEL_RESOURCE_ATTRIBUTES entry)
+	// is still usable; the problem is worth a line, not a failure.
+	if err != nil {
+		logf("resource: %v", err)
+	}
+	return res, nil
+}
+
+// installGlobal makes tp OpenTelemetry's global tracer provider, with the
+// W3C propagators, unless the program already installed its own.
+func installGlobal(tp *sdktrace.TracerProvider) {
+	// Until something is installed, the global provider is the API's
+	// internal delegating type.
+	if !globalSet && fmt.Sprintf("%T", otel.GetTracerProvider()) != "*global.tracerProvider" {
+		return
+	}
+	otel.SetTracerProvider(tp)
+	if fmt.Sprintf("%T", otel.GetTextMapPropagator()) == "*global.textMapPropagator" {
+		otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	}
+	globalSet = true
+}
+
+// shutdownTimeout bounds Shutdown when its context has no deadline, so a
+// dead backend cannot hold a process at exit for the exporter's full retry
+// schedule.
+const shutdownTimeout = 10 * time.Second
+
+// Shutdown flushes every ended span to its destinations and stops tracing;
+// call it before the program exits (defer it in main). It waits until the
+// spans are delivered or ctx is done, and at most 10 seconds when ctx has
+// no deadline. Spans dropped because a queue was full, or that could not be
+// delivered, are counted and reported on stderr. After Shutdown every
+// function of the package is a no-op again until the next Init.
+func Shutdown(ctx context.Context) error {
+	initMu.Lock()
+	defer initMu.Unlock()
+	noExportNoted = false
+	st := active.Swap(nil)
+	if st == nil {
+		return nil
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, shutdownTimeout)
+		defer cancel()
+	}
+	err := st.tp.Shutdown(ctx)
+	// Spans still open will end on a provider without processors, so
+	// their labels would never be deleted: forget them all.
+	spanLabels.Clear()
+	spanLabelsCount.Store(0)
+	if st.debug != nil {
+		st.debug.flushPending()
+	}
+	for _, sk := range st.sinks {
+		if line := sk.report(); line != "" {
+			logf("%s", line)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("overmind: shutdown: %w", err)
+	}
+	return nil
+}
+
+// ForceFlush exports every span ended so far, waiting until they are
+// delivered or ctx is done. Call it at the end of a short-lived job (a
+// serverless handler, a script) that does not call Shutdown.
+func ForceFlush(ctx context.Context) error {
+	st := active.Load()
+	if st == nil {
+		return nil
+	}
+	if err := st.tp.ForceFlush(ctx); err != nil {
+		return fmt.Errorf("overmind: flush: %w", err)
+	}
+	return nil
+}
+
+var (
+	stderrMu sync.Mutex
+	stderr   io.Writer = os.Stderr
+)
+
+func stderrWriter() io.Writer {
+	stderrMu.Lock()
+	defer stderrMu.Unlock()
+	return stderr
+}
+
+// logf prints one line to stderr, prefixed with "overmind: ".
+func logf(format string, args ...any) {
+	stderrMu.Lock()
+	defer stderrMu.Unlock()
+	fmt.Fprintf(stderr, "overmind: "+format+"\n", args...)
+}

@@ -1,0 +1,23 @@
+//go:build !gc || !(amd64 || arm64)
+
+package gls
+
+import "runtime"
+
+// ID returns an identifier of the calling goroutine that no other live
+// goroutine shares: its goroutine number, parsed from the header line of
+// runtime.Stack ("goroutine 42 [running]:"). This portable fallback costs
+// about a microsecond per call.
+func ID() uintptr {
+	var buf [64]byte
+	n := runtime.Stack(buf[:], false)
+	const prefix = "goroutine "
+	var id uintptr
+	for _, c := range buf[len(prefix):n] {
+		if c < '0' || c > '9' {
+			break
+		}
+		id = id*10 + uintptr(c-'0')
+	}
+	return id
+}

@@ -1,0 +1,597 @@
+package jsonvalue
+
+import (
+	"bytes"
+	"encoding"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/overmind-core/overmind-go/runtime/internal/redact"
+)
+
+var (
+	marshalerType     = reflect.TypeFor[json.Marshaler]()
+	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
+	errorType         = reflect.TypeFor[error]()
+)
+
+// method is how a type encodes itself, if it does.
+type method uint8
+
+const (
+	methodNone     method = iota
+	methodJSON            // T implements json.Marshaler
+	methodJSONAddr        // *T implements json.Marshaler
+	methodError           // T implements error
+	methodText            // T implements encoding.TextMarshaler
+	methodTextAddr        // *T implements encoding.TextMarshaler
+)
+
+// typeInfo is what the encoder caches per type.
+type typeInfo struct {
+	method method
+	fields []field // for structs
+}
+
+// field is one encoded struct field.
+type field struct {
+	name      string
+	index     []int
+	omitEmpty bool
+	omitZero  bool
+	secret    bool
+}
+
+var typeCache sync.Map // reflect.Type -> *typeInfo
+
+func infoFor(t reflect.Type) *typeInfo {
+	if ti, ok := typeCache.Load(t); ok {
+		return ti.(*typeInfo)
+	}
+	ti := &typeInfo{method: methodFor(t)}
+	if t.Kind() == reflect.Struct {
+		ti.fields = structFields(t)
+	}
+	actual, _ := typeCache.LoadOrStore(t, ti)
+	return actual.(*typeInfo)
+}
+
+func methodFor(t reflect.Type) method {
+	ptr := t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface
+	switch {
+	case t.Implements(marshalerType):
+		return methodJSON
+	case ptr && reflect.PointerTo(t).Implements(marshalerType):
+		return methodJSONAddr
+	case t.Implements(errorType):
+		return methodError
+	case t.Implements(textMarshalerType):
+		return methodText
+	case ptr && reflect.PointerTo(t).Implements(textMarshalerType):
+		return methodTextAddr
+	}
+	return methodNone
+}
+
+// reflectValue encodes rv, which holds a value nested depth levels deep.
+func (e *encoder) reflectValue(rv reflect.Value, depth int) {
+	if e.full() {
+		return
+	}
+	if !rv.IsValid() {
+		e.buf = append(e.buf, "null"...)
+		return
+	}
+	t := rv.Type()
+	if depth > e.maxDepth && t.Kind() != reflect.Interface && t.Kind() != reflect.Pointer {
+		e.placeholder("<truncated:" + t.String() + ">")
+		return
+	}
+	ti := infoFor(t)
+	if ti.method != methodNone && e.viaMethod(rv, ti.method, depth) {
+		return
+	}
+	switch rv.Kind() {
+	case reflect.Bool:
+		e.buf = strconv.AppendBool(e.buf, rv.Bool())
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		e.buf = strconv.AppendInt(e.buf, rv.Int(), 10)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		e.buf = strconv.AppendUint(e.buf, rv.Uint(), 10)
+	case reflect.Float32:
+		e.float(rv.Float(), 32)
+	case reflect.Float64:
+		e.float(rv.Float(), 64)
+	case reflect.Complex64, reflect.Complex128:
+		bits := 128
+		if rv.Kind() == reflect.Complex64 {
+			bits = 64
+		}
+		e.str(strconv.FormatComplex(rv.Complex(), 'g', -1, bits))
+	case reflect.String:
+		if t == reflect.TypeFor[json.Number]() {
+			e.number(json.Number(rv.String()))
+			return
+		}
+		e.stringValue(rv.String())
+	case reflect.Interface:
+		if rv.IsNil() {
+			e.buf = append(e.buf, "null"...)
+			return
+		}
+		e.reflectValue(rv.Elem(), depth)
+	case reflect.Pointer:
+		if rv.IsNil() {
+			e.buf = append(e.buf, "null"...)
+			return
+		}
+		if !e.enter(rv.Pointer(), 0, t) {
+			return
+		}
+		e.reflectValue(rv.Elem(), depth)
+		e.leave()
+	case reflect.Struct:
+		e.structValue(rv, ti.fields, depth)
+	case reflect.Map:
+		e.mapValue(rv, depth)
+	case reflect.Slice:
+		if rv.IsNil() {
+			e.buf = append(e.buf, "null"...)
+			return
+		}
+		if t.Elem().Kind() == reflect.Uint8 && infoFor(t.Elem()).method == methodNone {
+			e.bytes(rv.Bytes())
+			return
+		}
+		if !e.enter(rv.Pointer(), rv.Len(), t) {
+			return
+		}
+		e.arrayValue(rv, depth)
+		e.leave()
+	case reflect.Array:
+		e.arrayValue(rv, depth)
+	case reflect.Func:
+		if rv.IsNil() {
+			e.buf = append(e.buf, "null"...)
+			return
+		}
+		e.placeholder("<" + t.String() + ">")
+	case reflect.Chan:
+		if rv.IsNil() {
+			e.buf = append(e.buf, "null"...)
+			return
+		}
+		e.placeholder("<" + t.String() + ">")
+	case reflect.UnsafePointer:
+		e.placeholder("<unsafe.Pointer>")
+	default:
+		e.placeholder("<unserializable:" + t.String() + ">")
+	}
+}
+
+// enter records a pointer on the current path; it reports false, after
+// writing a cycle placeholder, if the pointer is already on it.
+func (e *encoder) enter(ptr uintptr, n int, t reflect.Type) bool {
+	for _, p := range e.path {
+		if p.ptr == ptr && p.len == n {
+			e.placeholder("<cycle:" + t.String() + ">")
+			return false
+		}
+	}
+	e.path = append(e.path, pathEntry{ptr: ptr, len: n})
+	return true
+}
+
+func (e *encoder) leave() { e.path = e.path[:len(e.path)-1] }
+
+// viaMethod encodes rv through its MarshalJSON, Error or MarshalText method
+// and reports whether it did.
+func (e *encoder) viaMethod(rv reflect.Value, m method, depth int) bool {
+	switch m {
+	case methodJSONAddr, methodTextAddr:
+		if !rv.CanAddr() {
+			return false // like encoding/json: only addressable values
+		}
+		rv = rv.Addr()
+	}
+	if (rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface) && rv.IsNil() {
+		e.buf = append(e.buf, "null"...)
+		return true
+	}
+	if !rv.CanInterface() {
+		return false
+	}
+	v := rv.Interface()
+	switch m {
+	case methodJSON, methodJSONAddr:
+		out, ok := callMarshalJSON(v.(json.Marshaler))
+		if !ok {
+			e.placeholder("<unserializable:" + rv.Type().String() + ">")
+			return true
+		}
+		e.rawJSON(out, depth)
+	case methodError:
+		msg, ok := callError(v.(error))
+		if !ok {
+			e.placeholder("<unserializable:" + rv.Type().String() + ">")
+			return true
+		}
+		e.stringValue(msg)
+	case methodText, methodTextAddr:
+		out, ok := callMarshalText(v.(encoding.TextMarshaler))
+		if !ok {
+			e.placeholder("<unserializable:" + rv.Type().String() + ">")
+			return true
+		}
+		e.stringValue(string(out))
+	}
+	return true
+}
+
+func callMarshalJSON(m json.Marshaler) (out []byte, ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	out, err := m.MarshalJSON()
+	if err != nil || !json.Valid(out) {
+		return nil, false
+	}
+	return out, true
+}
+
+func callMarshalText(m encoding.TextMarshaler) (out []byte, ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	out, err := m.MarshalText()
+	return out, err == nil
+}
+
+func callError(err error) (msg string, ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	return err.Error(), true
+}
+
+// rawJSON writes valid JSON produced by a MarshalJSON method. If it might
+// hold a secret-named key it is decoded and encoded again so that the
+// redaction rules apply to it too; otherwise it is only compacted.
+func (e *encoder) rawJSON(b []byte, depth int) {
+	if len(b) > 0 && (b[0] == '{' || b[0] == '[') && mayHoldSecretKey(b) {
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		var v any
+		if dec.Decode(&v) == nil {
+			e.value(v, depth)
+			return
+		}
+	}
+	if len(b) > 0 && b[0] == '"' {
+		// A string: apply the base64 rule to it as to any string.
+		var s string
+		if json.Unmarshal(b, &s) == nil {
+			e.stringValue(s)
+			return
+		}
+	}
+	e.buf = appendCompact(e.buf, b)
+}
+
+// mayHoldSecretKey reports whether JSON text contains a fragment of a
+// secret word, which is when re-encoding it is worth the cost.
+func mayHoldSecretKey(b []byte) bool {
+	lower := bytes.ToLower(b)
+	for _, w := range []string{"pass", "secret", "token", "credential", "authorization", "api", "sensitive", "private"} {
+		if bytes.Contains(lower, []byte(w)) {
+			return true
+		}
+	}
+	return false
+}
+
+// appendCompact appends valid JSON b without insignificant whitespace.
+func appendCompact(dst, b []byte) []byte {
+	inString, escaped := false, false
+	for _, c := range b {
+		if inString {
+			dst = append(dst, c)
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '"':
+			inString = true
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+func (e *encoder) arrayValue(rv reflect.Value, depth int) {
+	e.buf = append(e.buf, '[')
+	n := rv.Len()
+	for i := 0; i < n; i++ {
+		if e.full() {
+			return
+		}
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		e.reflectValue(rv.Index(i), depth+1)
+	}
+	e.buf = append(e.buf, ']')
+}
+
+func (e *encoder) structValue(rv reflect.Value, fields []field, depth int) {
+	e.buf = append(e.buf, '{')
+	first := true
+	for i := range fields {
+		if e.full() {
+			return
+		}
+		f := &fields[i]
+		fv, ok := fieldByIndex(rv, f.index)
+		if !ok || f.omitEmpty && isEmpty(fv) || f.omitZero && fv.IsZero() {
+			continue
+		}
+		if !first {
+			e.buf = append(e.buf, ',')
+		}
+		first = false
+		e.str(f.name)
+		e.buf = append(e.buf, ':')
+		if f.secret {
+			e.str(redact.Placeholder)
+			continue
+		}
+		e.reflectValue(fv, depth+1)
+	}
+	e.buf = append(e.buf, '}')
+}
+
+// fieldByIndex follows index through embedded structs, reporting false when
+// it passes through a nil embedded pointer.
+func fieldByIndex(rv reflect.Value, index []int) (reflect.Value, bool) {
+	for i, x := range index {
+		if i > 0 && rv.Kind() == reflect.Pointer {
+			if rv.IsNil() {
+				return reflect.Value{}, false
+			}
+			rv = rv.Elem()
+		}
+		rv = rv.Field(x)
+	}
+	return rv, true
+}
+
+func isEmpty(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
+		return v.Len() == 0
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Interface, reflect.Pointer:
+		return v.IsZero()
+	}
+	return false
+}
+
+type mapEntry struct {
+	key string
+	val reflect.Value
+}
+
+func (e *encoder) mapValue(rv reflect.Value, depth int) {
+	if rv.IsNil() {
+		e.buf = append(e.buf, "null"...)
+		return
+	}
+	if !e.enter(rv.Pointer(), -1, rv.Type()) {
+		return
+	}
+	defer e.leave()
+	entries := make([]mapEntry, 0, min(rv.Len(), maxMapKeys))
+	more := 0
+	it := rv.MapRange()
+	for it.Next() {
+		if len(entries) == maxMapKeys {
+			more++
+			continue
+		}
+		entries = append(entries, mapEntry{key: mapKey(it.Key()), val: it.Value()})
+	}
+	slices.SortFunc(entries, func(a, b mapEntry) int { return strings.Compare(a.key, b.key) })
+	e.buf = append(e.buf, '{')
+	for i, kv := range entries {
+		if e.full() {
+			return
+		}
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		e.str(kv.key)
+		e.buf = append(e.buf, ':')
+		if redact.IsSecretKey(kv.key) {
+			e.str(redact.Placeholder)
+			continue
+		}
+		e.reflectValue(kv.val, depth+1)
+	}
+	if more > 0 {
+		e.buf = append(e.buf, `,"…":`...)
+		e.str("<" + strconv.Itoa(more) + " more entries>")
+	}
+	e.buf = append(e.buf, '}')
+}
+
+// mapKey renders a map key as encoding/json does, falling back to fmt for
+// key types encoding/json rejects.
+func mapKey(k reflect.Value) string {
+	if k.Kind() == reflect.String {
+		return k.String()
+	}
+	if k.CanInterface() {
+		if tm, ok := k.Interface().(encoding.TextMarshaler); ok {
+			if k.Kind() == reflect.Pointer && k.IsNil() {
+				return ""
+			}
+			if out, ok := callMarshalText(tm); ok {
+				return string(out)
+			}
+		}
+	}
+	switch k.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.FormatInt(k.Int(), 10)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return strconv.FormatUint(k.Uint(), 10)
+	}
+	return sprintKey(k)
+}
+
+func sprintKey(k reflect.Value) (s string) {
+	defer func() {
+		if recover() != nil {
+			s = "<" + k.Type().String() + ">"
+		}
+	}()
+	if !k.CanInterface() {
+		return "<" + k.Type().String() + ">"
+	}
+	return fmt.Sprint(k.Interface())
+}
+
+// structFields lists the fields encoding/json would encode for struct type
+// t, with its rules for tags and embedded structs: a promoted field is
+// hidden by a shallower one of the same name, and among equally deep ones
+// a single tagged field wins, else none does.
+func structFields(t reflect.Type) []field {
+	type candidate struct {
+		field
+		depth  int
+		tagged bool
+	}
+	type embedded struct {
+		typ   reflect.Type
+		index []int
+	}
+	var all []candidate
+	visited := map[reflect.Type]bool{}
+	next := []embedded{{typ: t}}
+	for len(next) > 0 {
+		current := next
+		next = nil
+		for _, em := range current {
+			if visited[em.typ] {
+				continue
+			}
+			visited[em.typ] = true
+			for i := 0; i < em.typ.NumField(); i++ {
+				sf := em.typ.Field(i)
+				ft := sf.Type
+				if ft.Kind() == reflect.Pointer {
+					ft = ft.Elem()
+				}
+				if sf.Anonymous {
+					if !sf.IsExported() && ft.Kind() != reflect.Struct {
+						continue
+					}
+				} else if !sf.IsExported() {
+					continue
+				}
+				tag := sf.Tag.Get("json")
+				if tag == "-" {
+					continue
+				}
+				name, opts, _ := strings.Cut(tag, ",")
+				index := append(slices.Clone(em.index), i)
+				if name == "" && sf.Anonymous && ft.Kind() == reflect.Struct {
+					next = append(next, embedded{typ: ft, index: index})
+					continue
+				}
+				tagged := name != ""
+				if !tagged {
+					name = sf.Name
+				}
+				all = append(all, candidate{
+					field: field{
+						name:      name,
+						index:     index,
+						omitEmpty: hasOption(opts, "omitempty"),
+						omitZero:  hasOption(opts, "omitzero"),
+						secret:    redact.IsSecretKey(name),
+					},
+					depth:  len(index),
+					tagged: tagged,
+				})
+			}
+		}
+	}
+	groups := map[string][]int{}
+	for i, c := range all {
+		groups[c.name] = append(groups[c.name], i)
+	}
+	keep := make([]bool, len(all))
+	for _, idxs := range groups {
+		minDepth := all[idxs[0]].depth
+		for _, i := range idxs {
+			minDepth = min(minDepth, all[i].depth)
+		}
+		var shallow, tagged []int
+		for _, i := range idxs {
+			if all[i].depth == minDepth {
+				shallow = append(shallow, i)
+				if all[i].tagged {
+					tagged = append(tagged, i)
+				}
+			}
+		}
+		switch {
+		case len(shallow) == 1:
+			keep[shallow[0]] = true
+		case len(tagged) == 1:
+			keep[tagged[0]] = true
+		}
+	}
+	var out []field
+	for i, c := range all {
+		if keep[i] {
+			out = append(out, c.field)
+		}
+	}
+	// Fields are encoded in declaration order, embedded ones in place.
+	slices.SortFunc(out, func(a, b field) int { return slices.Compare(a.index, b.index) })
+	return out
+}
+
+func hasOption(opts, want string) bool {
+	for opts != "" {
+		var o string
+		o, opts, _ = strings.Cut(opts, ",")
+		if o == want {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,206 @@
+package overmind
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Attribute keys of the values the context helpers stamp on spans.
+const (
+	// attrWorkflowName is the key the Python SDK stamps for
+	// set_workflow_name, so both SDKs' traces group the same way.
+	attrWorkflowName = "traceloop.workflow.name"
+	// attrAgentName is the OpenTelemetry GenAI convention's agent name.
+	attrAgentName      = "gen_ai.agent.name"
+	attrConversationID = "conversation.id"
+	attrUserID         = "user.id"
+	attrUserEmail      = "user.email"
+	attrUserName       = "user.username"
+)
+
+// labels are the values stamped on a span and every span started below
+// it: workflow, agent and conversation from the Set helpers, and the user
+// from SetUser. A labels value is immutable once shared.
+type labels struct {
+	workflow, agent, conversation string
+	userID, userEmail, userName   string
+}
+
+// merge returns l with the non-empty fields of over on top. Either may be
+// nil.
+func (l *labels) merge(over *labels) *labels {
+	switch {
+	case over == nil:
+		return l
+	case l == nil:
+		return over
+	}
+	m := *l
+	for _, f := range []struct{ dst, src *string }{
+		{&m.workflow, &over.workflow}, {&m.agent, &over.agent}, {&m.conversation, &over.conversation},
+		{&m.userID, &over.userID}, {&m.userEmail, &over.userEmail}, {&m.userName, &over.userName},
+	} {
+		if *f.src != "" {
+			*f.dst = *f.src
+		}
+	}
+	return &m
+}
+
+func (l *labels) attributes() []attribute.KeyValue {
+	var attrs []attribute.KeyValue
+	add := func(key, value string) {
+		if value != "" {
+			attrs = append(attrs, attribute.String(key, value))
+		}
+	}
+	add(attrWorkflowName, l.workflow)
+	add(attrAgentName, l.agent)
+	add(attrConversationID, l.conversation)
+	add(attrUserID, l.userID)
+	add(attrUserEmail, l.userEmail)
+	add(attrUserName, l.userName)
+	return attrs
+}
+
+type labelsKey struct{}
+
+var (
+	// labelsUsed is set by the first Set helper call, so that spans skip
+	// all label work in programs that never use them.
+	labelsUsed atomic.Bool
+	// spanLabels maps the ID of every open span that has labels to them;
+	// entries are deleted when the span ends.
+	spanLabels      sync.Map // trace.SpanID -> *labels
+	spanLabelsCount atomic.Int64
+)
+
+func labelsOfSpan(id trace.SpanID) *labels {
+	if spanLabelsCount.Load() == 0 {
+		return nil
+	}
+	if l, ok := spanLabels.Load(id); ok {
+		return l.(*labels)
+	}
+	return nil
+}
+
+func setSpanLabels(id trace.SpanID, l *labels) {
+	if _, loaded := spanLabels.Swap(id, l); !loaded {
+		spanLabelsCount.Add(1)
+	}
+}
+
+func deleteSpanLabels(id trace.SpanID) {
+	if spanLabelsCount.Load() == 0 {
+		return
+	}
+	if _, loaded := spanLabels.LoadAndDelete(id); loaded {
+		spanLabelsCount.Add(-1)
+	}
+}
+
+// labelProcessor stamps labels on every span as it starts, whoever starts
+// it (generated code, StartSpan, Tracer(), or the provider capture): the
+// labels of its parent span, overlaid with those its parent context
+// carries. It runs first among the tracer provider's processors.
+type labelProcessor struct{}
+
+func (labelProcessor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
+	if !labelsUsed.Load() {
+		return
+	}
+	var l *labels
+	if psc := trace.SpanContextFromContext(parent); psc.IsValid() {
+		l = labelsOfSpan(psc.SpanID())
+	}
+	if cl, _ := parent.Value(labelsKey{}).(*labels); cl != nil {
+		l = l.merge(cl)
+	}
+	if l == nil {
+		return
+	}
+	s.SetAttributes(l.attributes()...)
+	setSpanLabels(s.SpanContext().SpanID(), l)
+}
+
+func (labelProcessor) OnEnd(s sdktrace.ReadOnlySpan) { deleteSpanLabels(s.SpanContext().SpanID()) }
+
+func (labelProcessor) Shutdown(context.Context) error   { return nil }
+func (labelProcessor) ForceFlush(context.Context) error { return nil }
+
+// setLabels is the Set helpers' implementation: l is stamped on the
+// current span (ctx's, else the goroutine's) and every span started below
+// it, and the returned context carries l for spans started from it.
+func setLabels(ctx context.Context, l labels) context.Context {
+	if active.Load() == nil {
+		return ctx
+	}
+	return applyLabels(ctx, l)
+}
+
+// applyLabels is setLabels once tracing is on. It is kept out of line so
+// that l, whose address escapes here, is not moved to the heap by calls
+// made before Init.
+//
+//go:noinline
+func applyLabels(ctx context.Context, l labels) context.Context {
+	labelsUsed.Store(true)
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	carried, _ := ctx.Value(labelsKey{}).(*labels)
+	ctx = context.WithValue(ctx, labelsKey{}, carried.merge(&l))
+	if span := targetSpan(ctx); span != nil && span.IsRecording() {
+		id := span.SpanContext().SpanID()
+		setSpanLabels(id, labelsOfSpan(id).merge(&l))
+		span.SetAttributes(l.attributes()...)
+	}
+	return ctx
+}
+
+// SetWorkflowName labels the current span, and every span started below
+// it, with a workflow name (the traceloop.workflow.name attribute, as the
+// Python SDK records it). The current span is ctx's if it carries one,
+// else the goroutine's current span. The returned context carries the name
+// to spans started from it, even with no span open yet: use it in
+// middleware that runs before the first span.
+func SetWorkflowName(ctx context.Context, name string) context.Context {
+	return setLabels(ctx, labels{workflow: name})
+}
+
+// SetAgentName labels the current span, and every span started below it,
+// with the name of the agent doing the work (gen_ai.agent.name). It works
+// like [SetWorkflowName].
+func SetAgentName(ctx context.Context, name string) context.Context {
+	return setLabels(ctx, labels{agent: name})
+}
+
+// SetConversationID groups traces into one conversation: it labels the
+// current span, and every span started below it, with conversation.id. It
+// works like [SetWorkflowName].
+func SetConversationID(ctx context.Context, id string) context.Context {
+	return setLabels(ctx, labels{conversation: id})
+}
+
+// User identifies the user a trace works for. Only ID is required.
+type User struct {
+	ID       string
+	Email    string
+	Username string
+}
+
+// SetUser tags the current span, and every span started below it, with the
+// user's identity (user.id, user.email, user.username). Call it once per
+// request, in middleware, and pass the returned context on:
+//
+//	ctx := overmind.SetUser(r.Context(), overmind.User{ID: session.UserID})
+//	next.ServeHTTP(w, r.WithContext(ctx))
+func SetUser(ctx context.Context, u User) context.Context {
+	return setLabels(ctx, labels{userID: u.ID, userEmail: u.Email, userName: u.Username})
+}

@@ -1,0 +1,75 @@
+package overmind
+
+import (
+	"context"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Span is a span opened by [StartSpan]. A nil *Span, which StartSpan
+// returns before Init, is valid: its methods do nothing.
+type Span Call
+
+// StartSpan opens a span around a block of code that is not a function of
+// its own: a loop iteration, a branch, a step of a longer function. It is
+// the Go form of the Python SDK's "with start_span(...)":
+//
+//	for i, doc := range documents {
+//		ctx, span := overmind.StartSpan(ctx, overmind.SpanTypeFunction, "process_document",
+//			attribute.Int("doc.index", i))
+//		result, err := process(ctx, doc)
+//		span.SetError(err)
+//		overmind.SetTag(ctx, "doc.tokens", result.Tokens)
+//		span.End()
+//	}
+//
+// The parent is ctx's span if ctx carries one, else the goroutine's current
+// span; until End, the new span is the goroutine's current span, so
+// functions called without a context nest under it too. An empty typ means
+// SpanTypeFunction. attrs are set when the span starts. Unlike generated
+// code, StartSpan records no inputs or outputs: attach what you want with
+// attrs or [SetTag].
+func StartSpan(ctx context.Context, typ SpanType, name string, attrs ...attribute.KeyValue) (context.Context, *Span) {
+	st := active.Load()
+	if st == nil {
+		return ctx, nil
+	}
+	ctx, c := st.enter(ctx, typ, name, "", nil, attrs)
+	return ctx, (*Span)(c)
+}
+
+// SetError records the outcome of the block: at End the span is marked
+// failed with err, or cancelled when err is (or wraps) context.Canceled or
+// context.DeadlineExceeded. A nil err clears an earlier one.
+func (s *Span) SetError(err error) {
+	if s != nil {
+		s.err = err
+	}
+}
+
+// End ends the span: failed if SetError recorded an error, else success.
+// Deferred directly (defer span.End()), it also records a panic passing
+// through (status failed, error type "panic") and lets the panic continue
+// with the same value. End may be called from any goroutine; calls after
+// the first do nothing.
+func (s *Span) End() {
+	if s == nil {
+		return
+	}
+	if r := recover(); r != nil {
+		(*Call)(s).exit(r, nil, nil)
+		panic(r)
+	}
+	(*Call)(s).exit(nil, s.err, nil)
+}
+
+// OTel returns the underlying OpenTelemetry span, for what the runtime has
+// no helper for (events, links, ...). For a nil *Span it returns a no-op
+// span.
+func (s *Span) OTel() trace.Span {
+	if s == nil {
+		return trace.SpanFromContext(context.Background())
+	}
+	return s.span
+}
