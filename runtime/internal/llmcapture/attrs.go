@@ -18,6 +18,7 @@ var (
 	keyPromptID        = attribute.Key("overmind.prompt.id")
 	keyPromptHash      = attribute.Key("overmind.prompt.hash")
 	keyPromptKwargs    = attribute.Key("overmind.prompt.kwargs")
+	keyPromptTemplate  = attribute.Key("overmind.prompt.template")
 	keyInputs          = attribute.Key("inputs")
 	keyOutputs         = attribute.Key("outputs")
 	keyRequestStream   = attribute.Key("gen_ai.request.stream")

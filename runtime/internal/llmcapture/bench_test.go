@@ -13,6 +13,7 @@ import (
 	"github.com/openai/openai-go/v3/option"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // benchResponse is a chat completion of about 1 KB.
@@ -36,7 +37,8 @@ func benchServer(b *testing.B) (*httptest.Server, *Engine) {
 	b.Cleanup(srv.Close)
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()))
 	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	e, err := New(Deps{Tracer: tp.Tracer("bench")}, Options{BaseURLs: []BaseURL{{URL: srv.URL + "/v1"}}})
+	tracer := tp.Tracer("bench")
+	e, err := New(Deps{Tracer: func() trace.Tracer { return tracer }}, Options{BaseURLs: []BaseURL{{URL: srv.URL + "/v1"}}})
 	if err != nil {
 		b.Fatal(err)
 	}

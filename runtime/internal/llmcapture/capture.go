@@ -98,13 +98,17 @@ func (e *Engine) do(req *http.Request, next roundTrip) (*http.Response, error) {
 	if !ok {
 		return next(req)
 	}
-	return e.capture(req, ep, cfg, next)
+	tracer := e.deps.Tracer()
+	if tracer == nil {
+		return next(req)
+	}
+	return e.capture(req, ep, cfg, tracer, next)
 }
 
 // capture sends one attempt of a captured call.
-func (e *Engine) capture(req *http.Request, ep endpoint, cfg *config, next roundTrip) (*http.Response, error) {
+func (e *Engine) capture(req *http.Request, ep endpoint, cfg *config, tracer trace.Tracer, next roundTrip) (*http.Response, error) {
 	body, send := readRequestBody(req, cfg.maxBody)
-	a := e.begin(req, ep, cfg, body)
+	a := e.begin(req, ep, cfg, tracer, body)
 	ctx := req.Context()
 	if a != nil {
 		ctx = trace.ContextWithSpan(ctx, a.c.span)
@@ -238,7 +242,7 @@ type attempt struct {
 
 // begin starts an attempt: it resumes the call parked under the request's
 // fingerprint, or starts a new one. It returns nil if anything panics.
-func (e *Engine) begin(req *http.Request, ep endpoint, cfg *config, body []byte) (a *attempt) {
+func (e *Engine) begin(req *http.Request, ep endpoint, cfg *config, tracer trace.Tracer, body []byte) (a *attempt) {
 	defer func() {
 		if recover() != nil {
 			a = nil
@@ -255,7 +259,7 @@ func (e *Engine) begin(req *http.Request, ep endpoint, cfg *config, body []byte)
 		c = e.resume(key)
 	}
 	if c == nil {
-		c = e.newCall(req, parent, ep, cfg, body, key, start)
+		c = e.newCall(req, parent, ep, cfg, tracer, body, key, start)
 	}
 	c.mu.Lock()
 	c.attempts++
@@ -268,7 +272,7 @@ func (e *Engine) begin(req *http.Request, ep endpoint, cfg *config, body []byte)
 // caller does not wait for the parsing; the rest are set when the call
 // completes. An adopted span gets them all now, as anthropic-sdk-go ends it
 // as soon as the response body ends.
-func (e *Engine) newCall(req *http.Request, parent context.Context, ep endpoint, cfg *config, body []byte, key callKey, start time.Time) *call {
+func (e *Engine) newCall(req *http.Request, parent context.Context, ep endpoint, cfg *config, tracer trace.Tracer, body []byte, key callKey, start time.Time) *call {
 	c := &call{e: e, cfg: cfg, ep: ep, start: start, key: key, reqBody: body, host: req.URL.Hostname()}
 	c.port, _ = strconv.Atoi(req.URL.Port())
 	if c.port == 0 {
@@ -284,7 +288,7 @@ func (e *Engine) newCall(req *http.Request, parent context.Context, ep endpoint,
 		sdk.SetAttributes(append(c.baseAttrs(), e.requestAttrs(ep, r, cfg)...)...)
 		return c
 	}
-	_, c.span = e.deps.Tracer.Start(parent, spanName(ep.op, ep.pathModel),
+	_, c.span = tracer.Start(parent, spanName(ep.op, ep.pathModel),
 		trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithTimestamp(start),
 		trace.WithAttributes(c.baseAttrs()...))

@@ -94,7 +94,7 @@ func TestOptionErrors(t *testing.T) {
 		{Options{BaseURLs: []BaseURL{{URL: "localhost:8080"}}}, `want http(s)://host`},
 		{Options{BaseURLs: []BaseURL{{URL: "http://localhost:8080", Protocol: "cohere"}}}, `unknown protocol "cohere"`},
 	} {
-		if _, err := New(Deps{Tracer: tracer}, tc.opts); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := New(Deps{Tracer: func() trace.Tracer { return tracer }}, tc.opts); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("New(%+v) = %v, want an error with %q", tc.opts, err, tc.want)
 		}
 	}
@@ -328,7 +328,8 @@ func TestBaseURLs(t *testing.T) {
 	defer local.Close()
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
-	e, err := New(Deps{Tracer: tp.Tracer("test")}, Options{BaseURLs: []BaseURL{
+	tracer := tp.Tracer("test")
+	e, err := New(Deps{Tracer: func() trace.Tracer { return tracer }}, Options{BaseURLs: []BaseURL{
 		{URL: local.URL + "/v1"},
 		{URL: local.URL + "/openai", Name: "azure.ai.openai"},
 	}})
@@ -368,7 +369,7 @@ func TestBaseURLs(t *testing.T) {
 func TestUnsampled(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()), sdktrace.WithSpanProcessor(rec))
-	r := newRig(t, replyJSON(200, fixture(t, "openai_chat.json")), nil, func(d *Deps) { d.Tracer = tp.Tracer("test") })
+	r := newRig(t, replyJSON(200, fixture(t, "openai_chat.json")), nil, func(d *Deps) { d.Tracer = func() trace.Tracer { return tp.Tracer("test") } })
 	res, got := post(t, r.client(), "https://api.openai.com/v1/chat/completions", strings.NewReader(`{"model":"gpt-5-mini","messages":[]}`))
 	if res.StatusCode != 200 || !bytes.Equal(got, fixture(t, "openai_chat.json")) {
 		t.Error("the caller got another response")

@@ -32,8 +32,10 @@ const DefaultMaxAttributeBytes = 32 << 10
 
 // Deps is what the engine needs from the runtime.
 type Deps struct {
-	// Tracer starts the llm_call spans. Required.
-	Tracer trace.Tracer
+	// Tracer returns the tracer that starts the llm_call spans, or nil
+	// while tracing is off, when requests pass through. Required; it is
+	// called once per captured request.
+	Tracer func() trace.Tracer
 	// Parent returns the context a span for a request with context ctx
 	// starts in: ctx itself when it carries a span, else ctx with the
 	// calling goroutine's current span. Nil means ctx itself.
@@ -61,9 +63,10 @@ type Deps struct {
 
 // Prompt identifies a rendered PromptString found in a request.
 type Prompt struct {
-	ID     string // overmind.prompt.id
-	Hash   string // overmind.prompt.hash
-	Kwargs string // overmind.prompt.kwargs, a JSON object; content
+	ID       string // overmind.prompt.id
+	Hash     string // overmind.prompt.hash
+	Kwargs   string // overmind.prompt.kwargs, a JSON object; content
+	Template string // overmind.prompt.template; content
 }
 
 // BaseURL names one more endpoint to capture: a server that speaks a

@@ -70,7 +70,8 @@ func newRig(t *testing.T, handler func(w http.ResponseWriter, r *http.Request, b
 	t.Cleanup(r.base.CloseIdleConnections)
 	r.rec = tracetest.NewSpanRecorder()
 	r.tp = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(r.rec))
-	d := Deps{Tracer: r.tp.Tracer("github.com/overmind-core/overmind-go")}
+	tracer := r.tp.Tracer("github.com/overmind-core/overmind-go")
+	d := Deps{Tracer: func() trace.Tracer { return tracer }}
 	if deps != nil {
 		deps(&d)
 	}

@@ -76,6 +76,9 @@ func (e *Engine) requestAttrs(ep endpoint, r *request, cfg *config) []attribute.
 		if cfg.content && p.Kwargs != "" {
 			attrs = append(attrs, keyPromptKwargs.String(p.Kwargs))
 		}
+		if cfg.content && p.Template != "" {
+			attrs = append(attrs, keyPromptTemplate.String(p.Template))
+		}
 	}
 	if !cfg.content {
 		return attrs
