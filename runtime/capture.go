@@ -22,14 +22,16 @@ import (
 // three ways:
 //
 //   - Init wraps http.DefaultTransport. Every client that sends through
-//     it is captured: the clients that google.golang.org/genai,
-//     github.com/sashabaranov/go-openai and langchaingo build by default
-//     use it at each request (an http.Client with a nil Transport does),
-//     and openai-go and anthropic-sdk-go use it when it is wrapped at the
-//     time the client is built. Those two SDKs give a client without
-//     option.WithHTTPClient a copy of http.DefaultTransport made when the
-//     client is built, so call Init before building clients: a client
-//     built earlier keeps the unwrapped copy and is not captured.
+//     it is captured: the clients that google.golang.org/genai and
+//     github.com/sashabaranov/go-openai build by default use it at each
+//     request (an http.Client with a nil Transport does), and openai-go and
+//     anthropic-sdk-go use it when it is wrapped at the time the client is
+//     built. Those two SDKs give a client without option.WithHTTPClient a
+//     copy of http.DefaultTransport made when the client is built, so call
+//     Init before building clients: a client built earlier keeps the
+//     unwrapped copy and is not captured. langchaingo's default client holds
+//     the http.DefaultTransport of program start, before main runs; its
+//     LLMs need a client with WrapTransport.
 //   - Middleware is an option.WithMiddleware middleware for openai-go and
 //     anthropic-sdk-go clients that have an http.Client of their own.
 //   - WrapTransport wraps the http.RoundTripper of any other client.

@@ -34,6 +34,10 @@ type Config struct {
 	Environment string
 	// Providers lists the LLM providers whose calls are captured:
 	// "openai", "anthropic", "google" (also "gemini"). Empty means all.
+	// Init captures them by wrapping http.DefaultTransport, which openai-go
+	// and anthropic-sdk-go clients copy when they are built: build those
+	// clients after Init. [Middleware] and [WrapTransport] capture clients
+	// with a transport of their own.
 	Providers []string
 	// ProviderBaseURLs names more servers whose LLM calls are captured:
 	// Azure OpenAI, OpenAI-compatible local servers, proxies. See

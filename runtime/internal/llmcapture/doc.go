@@ -30,6 +30,17 @@
 // less detail; a panic in the capture code is recovered and the call goes
 // on uncaptured.
 //
+// # Off the caller's path
+//
+// On the caller's path the engine only copies the request body, starts the
+// span with the attributes the endpoint gives (so that samplers and child
+// spans see it), and watches the response body. When the call ends, a
+// worker goroutine parses the bodies, sets the rest of the attributes and
+// ends the span with the time the call ended; when its queue is full the
+// caller does that work itself. [Engine.Flush] waits for the worker. An
+// adopted span (see below) is completed on the caller's path, since its
+// owner ends it at once.
+//
 // # One span per logical call
 //
 // The SDKs retry by sending the request again through the same transport
