@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/anthropics/anthropic-sdk-go"
 	anthropicoption "github.com/anthropics/anthropic-sdk-go/option"
@@ -21,6 +23,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/overmind-core/overmind-go/internal/otlptest"
 	"github.com/overmind-core/overmind-go/runtime/internal/llmcapture"
 )
 
@@ -341,4 +344,70 @@ func TestShutdownEndsParkedSpans(t *testing.T) {
 	}
 	wantAttr(t, llm[0], "overmind.llm.attempts", 2)
 	wantAttr(t, llm[0], "overmind.status", "failed")
+}
+
+// TestAnthropicUnderInit: Init installs its provider as the global one, so
+// anthropic-sdk-go's own spans are on. A call with the function's context
+// gives one llm_call span, the SDK's adopted, in the function's trace.
+func TestAnthropicUnderInit(t *testing.T) {
+	resetCaptureForTest(t)
+	srv := newProvider(t, 200, claudeMessage)
+	rec := recordForTest(t, Config{ProviderBaseURLs: []ProviderBaseURL{{URL: srv.URL, Protocol: "anthropic"}}})
+	client := anthropic.NewClient(anthropicoption.WithAPIKey("sk-ant-test"), anthropicoption.WithBaseURL(srv.URL), anthropicoption.WithMaxRetries(0))
+	ctx, span := StartSpan(context.Background(), "agent", "greeter")
+	if _, err := client.Messages.New(ctx, anthropic.MessageNewParams{
+		Model: anthropic.ModelClaudeSonnet4_5, MaxTokens: 10,
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	span.End()
+	if err := ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	spans := rec.Ended()
+	if len(spans) != 2 {
+		t.Fatalf("%d spans, want the agent's and one for the call", len(spans))
+	}
+	s := spans[0]
+	if s.InstrumentationScope().Name != "com.anthropic.sdk.go" || s.Name() != "chat claude-sonnet-4-5" {
+		t.Errorf("call span %q from %q", s.Name(), s.InstrumentationScope().Name)
+	}
+	if s.Parent().SpanID() != span.OTel().SpanContext().SpanID() {
+		t.Error("the call is not a child of the agent span")
+	}
+	wantAttr(t, s, "overmind.span.type", "llm_call")
+	wantAttr(t, s, "gen_ai.usage.output_tokens", 3)
+}
+
+// TestCaptureExportedOverOTLP exports a captured call to an OTLP receiver
+// and checks the tree and that no credential travels with it.
+func TestCaptureExportedOverOTLP(t *testing.T) {
+	resetCaptureForTest(t)
+	srv := newProvider(t, 200, chatCompletion)
+	recv := otlptest.NewReceiver()
+	defer recv.Close()
+	initForTest(t, Config{APIKey: "ovr_test_key", BaseURL: recv.URL(), ProviderBaseURLs: []ProviderBaseURL{{URL: srv.URL + "/v1"}}})
+	client := openai.NewClient(option.WithAPIKey("sk-test-SECRET-0000000000"), option.WithBaseURL(srv.URL+"/v1"), option.WithMaxRetries(0))
+	func() {
+		om := Enter(SpanTypeEntryPoint, "handle_support_query", "example.com/shop.Handle", nil)
+		defer func() { om.Exit(recover(), nil, nil) }()
+		if _, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+			Model: "gpt-5-mini", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Where is my order?")},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	shutdownForTest(t)
+	spans := recv.WaitForSpans(2, 5*time.Second)
+	if got := otlptest.Tree(spans); !strings.Contains(got, "handle_support_query [entry_point]\n  chat gpt-5-mini [llm_call]\n") {
+		t.Fatalf("tree:\n%s", got)
+	}
+	for _, s := range spans {
+		for k, v := range s.Attrs {
+			if strings.Contains(fmt.Sprint(v), "SECRET") {
+				t.Errorf("%s carries the provider key: %v", k, v)
+			}
+		}
+	}
 }

@@ -193,3 +193,65 @@ func TestAnthropicSDKSpanAdopted(t *testing.T) {
 		}
 	}
 }
+
+// TestAnthropicSDKSpanNesting: anthropic-sdk-go starts its span from the
+// context it is given. Given a context with a span, its span is a child
+// and is adopted; given none inside a function whose span is only the
+// goroutine's current one, its span is a root, and the engine starts its
+// own under the function's span rather than take the call out of the trace.
+func TestAnthropicSDKSpanNesting(t *testing.T) {
+	var current trace.SpanContext
+	r := newRig(t, replyJSON(200, fixture(t, "anthropic_message.json")), nil, func(d *Deps) {
+		d.Parent = func(ctx context.Context) context.Context {
+			if trace.SpanContextFromContext(ctx).IsValid() || !current.IsValid() {
+				return ctx
+			}
+			return trace.ContextWithSpanContext(ctx, current)
+		}
+	})
+	client := newAnthropic(r, option.WithTracerProvider(r.tp))
+	params := anthropic.MessageNewParams{
+		Model:     anthropic.ModelClaudeSonnet4_5,
+		MaxTokens: 10,
+		Messages:  []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))},
+	}
+	tracer := r.tp.Tracer("test")
+
+	ctx, fn := tracer.Start(context.Background(), "with_context")
+	if _, err := client.Messages.New(ctx, params); err != nil {
+		t.Fatal(err)
+	}
+	fn.End()
+	spans := r.spans()
+	if len(spans) != 2 {
+		t.Fatalf("with a context: %d spans, want the function's and the adopted one", len(spans))
+	}
+	childOf(t, spans[0], fn.SpanContext())
+	if spans[0].InstrumentationScope().Name != anthropicScope || attrMap(spans[0].Attributes())["overmind.span.type"] != "llm_call" {
+		t.Errorf("with a context: the SDK's span was not adopted")
+	}
+
+	_, fn2 := tracer.Start(context.Background(), "without_context")
+	current = fn2.SpanContext()
+	if _, err := client.Messages.New(context.Background(), params); err != nil {
+		t.Fatal(err)
+	}
+	fn2.End()
+	current = trace.SpanContext{}
+	var ours, sdks int
+	for _, s := range r.spans()[2:] {
+		switch {
+		case s.InstrumentationScope().Name == anthropicScope:
+			sdks++
+			if _, ok := attrMap(s.Attributes())["overmind.span.type"]; ok {
+				t.Error("the SDK's root span was adopted")
+			}
+		case s.Name() == "chat claude-sonnet-4-5":
+			ours++
+			childOf(t, s, fn2.SpanContext())
+		}
+	}
+	if ours != 1 || sdks != 1 {
+		t.Errorf("without a context: %d spans of the engine, %d of the SDK", ours, sdks)
+	}
+}

@@ -250,7 +250,7 @@ func (e *Engine) begin(req *http.Request, ep endpoint, cfg *config, tracer trace
 	}()
 	start := time.Now()
 	ctx := req.Context()
-	parent := e.deps.Parent(ctx)
+	sdk, parent := e.parentOf(ctx)
 	psc := trace.SpanContextFromContext(parent)
 	key := callKey{trace: psc.TraceID(), span: psc.SpanID(), hash: fingerprint(req, body)}
 	retryCount := req.Header.Get(retryCountHeader)
@@ -259,7 +259,7 @@ func (e *Engine) begin(req *http.Request, ep endpoint, cfg *config, tracer trace
 		c = e.resume(key)
 	}
 	if c == nil {
-		c = e.newCall(req, parent, ep, cfg, tracer, body, key, start)
+		c = e.newCall(req, parent, sdk, ep, cfg, tracer, body, key, start)
 	}
 	c.mu.Lock()
 	c.attempts++
@@ -272,7 +272,7 @@ func (e *Engine) begin(req *http.Request, ep endpoint, cfg *config, tracer trace
 // caller does not wait for the parsing; the rest are set when the call
 // completes. An adopted span gets them all now, as anthropic-sdk-go ends it
 // as soon as the response body ends.
-func (e *Engine) newCall(req *http.Request, parent context.Context, ep endpoint, cfg *config, tracer trace.Tracer, body []byte, key callKey, start time.Time) *call {
+func (e *Engine) newCall(req *http.Request, parent context.Context, sdk trace.Span, ep endpoint, cfg *config, tracer trace.Tracer, body []byte, key callKey, start time.Time) *call {
 	c := &call{e: e, cfg: cfg, ep: ep, start: start, key: key, reqBody: body, host: req.URL.Hostname()}
 	c.port, _ = strconv.Atoi(req.URL.Port())
 	if c.port == 0 {
@@ -281,7 +281,7 @@ func (e *Engine) newCall(req *http.Request, parent context.Context, ep endpoint,
 			c.port = 80
 		}
 	}
-	if sdk := trace.SpanFromContext(req.Context()); sdk.IsRecording() && isAnthropicSDKSpan(sdk) {
+	if sdk != nil {
 		c.span, c.adopted = sdk, true
 		r := parseRequest(ep, body)
 		sdk.SetName(spanName(ep.op, r.model))
@@ -304,6 +304,28 @@ func (c *call) baseAttrs() []attribute.KeyValue {
 		keyServerAddress.String(c.host),
 		keyServerPort.Int(c.port),
 	}
+}
+
+// parentOf returns the span of anthropic-sdk-go to adopt for a request
+// with context ctx, if any, and the context the call's span starts from
+// otherwise. anthropic-sdk-go starts its span from the context the
+// application passed, which knows nothing of the goroutine's current span:
+// called with context.Background() inside an instrumented function, it
+// starts a root span. Adopting that span would take the call out of the
+// function's trace, so the engine then starts its own span under the
+// goroutine's current span instead, and the SDK's stays as it is.
+func (e *Engine) parentOf(ctx context.Context) (sdk trace.Span, parent context.Context) {
+	s := trace.SpanFromContext(ctx)
+	if !s.IsRecording() || !isAnthropicSDKSpan(s) {
+		return nil, e.deps.Parent(ctx)
+	}
+	if ro, ok := s.(interface{ Parent() trace.SpanContext }); ok && !ro.Parent().IsValid() {
+		current := e.deps.Parent(trace.ContextWithSpanContext(ctx, trace.SpanContext{}))
+		if trace.SpanContextFromContext(current).IsValid() {
+			return nil, current
+		}
+	}
+	return s, ctx
 }
 
 // isAnthropicSDKSpan reports whether s was started by anthropic-sdk-go's
