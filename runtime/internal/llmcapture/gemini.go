@@ -1,6 +1,7 @@
 package llmcapture
 
 import (
+	"bytes"
 	"encoding/json"
 	"sort"
 	"strings"
@@ -235,6 +236,19 @@ func (g *gmResponse) usage() (usage, bool) {
 }
 
 func parseGeminiResponse(body []byte) *response {
+	if b := bytes.TrimSpace(body); len(b) > 0 && b[0] == '[' {
+		// streamGenerateContent without alt=sse: a JSON array of the
+		// responses a stream's events would carry.
+		var chunks []json.RawMessage
+		if json.Unmarshal(b, &chunks) != nil {
+			return nil
+		}
+		s := &gmStream{}
+		for _, c := range chunks {
+			s.event(nil, c)
+		}
+		return s.result()
+	}
 	var in gmResponse
 	if json.Unmarshal(body, &in) != nil {
 		return nil
