@@ -96,7 +96,9 @@ func TestGeminiStreamFunctionCall(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		text += chunk.Text()
+		for _, p := range chunk.Candidates[0].Content.Parts {
+			text += p.Text
+		}
 		calls += len(chunk.FunctionCalls())
 	}
 	if text != "The weather tool says:" || calls != 1 {
