@@ -326,6 +326,11 @@ func TestEnterRequest(t *testing.T) {
 	if w.Body.String() != "shipped" {
 		t.Fatalf("handler wrote %q", w.Body.String())
 	}
+	if r2, c := EnterRequest(nil, SpanTypeEntryPoint, "nil_request", "p.h", nil); r2 != nil || c == nil {
+		t.Fatal("EnterRequest(nil) must return a nil request and a span")
+	} else {
+		c.Exit(nil, nil, nil)
+	}
 	spans := endedByName(t, rec.Ended())
 	if spans["lookup_order"].Parent().SpanID() != spans["orders_handler"].SpanContext().SpanID() {
 		t.Fatal("lookup_order does not nest under the handler's span")

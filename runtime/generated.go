@@ -72,8 +72,13 @@ func Enter(typ SpanType, name, function string, inputs func(*Values)) *Call {
 // the span in r's context, else the goroutine's current span. It returns r
 // itself when the span is not recording, and otherwise a shallow copy of r
 // whose context carries the new span; generated code assigns it back to the
-// handler's request parameter.
+// handler's request parameter. A nil r stays nil, and the span is parented
+// as for [Enter].
 func EnterRequest(r *http.Request, typ SpanType, name, function string, inputs func(*Values)) (*http.Request, *Call) {
+	if r == nil { // a handler called directly with no request: nothing to carry the span
+		_, c := enter(nil, typ, name, function, inputs)
+		return nil, c
+	}
 	ctx, c := enter(r.Context(), typ, name, function, inputs)
 	if c == nil {
 		return r, nil

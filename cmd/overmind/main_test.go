@@ -1,0 +1,244 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/overmind-core/overmind-go/internal/gentest"
+)
+
+const shopSrc = `package shop
+
+import (
+	"context"
+	"errors"
+)
+
+// Order is an order.
+type Order struct{ ID string }
+
+// LookupOrder finds an order.
+//
+//overmind:tool lookup_order
+func LookupOrder(ctx context.Context, id string) (Order, error) {
+	if id == "" {
+		return Order{}, errors.New("no id")
+	}
+	return Order{ID: id}, ctx.Err()
+}
+`
+
+const plainSrc = `package shop
+
+// Plain has no directive and is never touched.
+func Plain() int { return 1 }
+`
+
+// module writes a throwaway module with the shop package and makes it the
+// working directory, with the go command set up to work offline.
+func module(t *testing.T, files map[string]string) string {
+	dir := t.TempDir()
+	gentest.WriteModule(t, dir, "example.com/shop")
+	bs := map[string][]byte{}
+	for name, src := range files {
+		bs[name] = []byte(src)
+	}
+	gentest.WriteFiles(t, dir, bs)
+	t.Chdir(dir)
+	t.Setenv("GOPROXY", "off")
+	t.Setenv("GOFLAGS", "-mod=mod")
+	t.Setenv("GOWORK", "off")
+	return dir
+}
+
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func read(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+func TestInstrumentLifecycle(t *testing.T) {
+	dir := module(t, map[string]string{"shop/shop.go": shopSrc, "shop/plain.go": plainSrc})
+	shop := filepath.Join(dir, "shop", "shop.go")
+	plain := filepath.Join(dir, "shop", "plain.go")
+	if err := os.Chmod(shop, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	plainInfo, _ := os.Stat(plain)
+
+	// -l lists what would change and exits 1; -diff prints it; neither writes.
+	code, out, errOut := runCLI(t, "instrument", "-l", "./...")
+	if code != 1 || out != "shop/shop.go\n" || errOut != "" {
+		t.Fatalf("-l: code %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	code, out, _ = runCLI(t, "instrument", "-diff", "./...")
+	if code != 0 || !strings.HasPrefix(out, "--- a/shop/shop.go\n+++ b/shop/shop.go\n") || !strings.Contains(out, "+\tctx, _om := overmind.EnterContext(ctx, overmind.SpanTypeTool, \"lookup_order\"") {
+		t.Fatalf("-diff: code %d, stdout:\n%s", code, out)
+	}
+	if read(t, shop) != shopSrc {
+		t.Fatal("-l or -diff wrote the file")
+	}
+
+	// instrument writes, keeps the mode, and leaves other files alone.
+	if code, _, errOut := runCLI(t, "instrument", "./..."); code != 0 {
+		t.Fatalf("instrument: code %d: %s", code, errOut)
+	}
+	instrumented := read(t, shop)
+	if !strings.Contains(instrumented, "defer func() { _om.Exit(recover(), _omr1, func(out *overmind.Values) { out.Add(\"\", _omr0) }) }()") {
+		t.Fatalf("not instrumented:\n%s", instrumented)
+	}
+	if info, _ := os.Stat(shop); info.Mode().Perm() != 0o600 {
+		t.Errorf("mode changed to %v", info.Mode().Perm())
+	}
+	if info, _ := os.Stat(plain); !info.ModTime().Equal(plainInfo.ModTime()) {
+		t.Error("a file without directives was rewritten")
+	}
+	gentest.Go(t, dir, "build", "./...")
+
+	// A second run changes nothing and touches nothing.
+	before, _ := os.Stat(shop)
+	if code, out, _ := runCLI(t, "instrument", "-l", "./..."); code != 0 || out != "" {
+		t.Fatalf("second -l: code %d, stdout %q", code, out)
+	}
+	if code, _, _ := runCLI(t, "instrument", "./..."); code != 0 {
+		t.Fatal("second run failed")
+	}
+	if after, _ := os.Stat(shop); !after.ModTime().Equal(before.ModTime()) {
+		t.Error("an unchanged file was written")
+	}
+
+	// -remove gives back the original bytes.
+	if code, _, errOut := runCLI(t, "instrument", "-remove", "./..."); code != 0 {
+		t.Fatalf("-remove: code %d: %s", code, errOut)
+	}
+	if got := read(t, shop); got != shopSrc {
+		t.Fatalf("-remove did not restore the file:\n%s", got)
+	}
+}
+
+func TestDiagnosticsStopEverything(t *testing.T) {
+	bad := `package shop
+
+//overmind:tols
+func A() {}
+
+//overmind:tool capture=some
+func B() {}
+
+// overmind:tool
+func C() {}
+`
+	dir := module(t, map[string]string{"shop/shop.go": shopSrc, "shop/bad.go": bad})
+	code, out, errOut := runCLI(t, "instrument", "./...")
+	want := "shop/bad.go:3:12: unknown directive //overmind:tols: did you mean //overmind:tool?\n" +
+		"shop/bad.go:6:17: unknown capture=some (want all, none, inputs or outputs)\n" +
+		"shop/bad.go:9:1: warning: \"// overmind:tool\" is ignored: write //overmind:tool with no space after //\n"
+	if code != 2 || out != "" || errOut != want {
+		t.Fatalf("code %d, stdout %q, stderr:\n%s\nwant:\n%s", code, out, errOut, want)
+	}
+	if read(t, filepath.Join(dir, "shop", "shop.go")) != shopSrc {
+		t.Fatal("a file was written although there were errors")
+	}
+}
+
+func TestList(t *testing.T) {
+	src := `package shop
+
+// Cart is a cart.
+type Cart struct{}
+
+//overmind:workflow
+func (c *Cart) Checkout() {}
+
+//overmind:observe rank type=retrieval capture=none
+func Rank() {}
+`
+	module(t, map[string]string{"shop/shop.go": shopSrc, "shop/cart.go": src})
+	code, out, errOut := runCLI(t, "list", "./...")
+	want := "shop/cart.go:6:1 workflow Cart.Checkout\n" +
+		"shop/cart.go:9:1 observe rank\n" +
+		"shop/shop.go:13:1 tool lookup_order\n"
+	if code != 0 || out != want || errOut != "" {
+		t.Fatalf("code %d, stdout:\n%s\nwant:\n%s\nstderr: %s", code, out, want, errOut)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	if code, _, errOut := runCLI(t); code != 2 || !strings.Contains(errOut, "usage: overmind") {
+		t.Errorf("no args: code %d, %q", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, "frob"); code != 2 || !strings.Contains(errOut, `unknown command "frob"`) {
+		t.Errorf("unknown: code %d, %q", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, "toolexec"); code != 2 || !strings.Contains(errOut, "not implemented") {
+		t.Errorf("toolexec: code %d, %q", code, errOut)
+	}
+	if code, _, _ := runCLI(t, "instrument", "-nope"); code != 2 {
+		t.Errorf("bad flag: code %d", code)
+	}
+}
+
+// TestGoGenerate runs the command the way users do: from a //go:generate
+// line, in the package's directory.
+func TestGoGenerate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command")
+	}
+	bin := filepath.Join(t.TempDir(), "bin")
+	gentest.Go(t, ".", "build", "-o", filepath.Join(bin, "overmind"), ".")
+	gen := "package shop\n\n//go:generate overmind instrument\n"
+	dir := module(t, map[string]string{"shop/shop.go": shopSrc, "shop/gen.go": gen, "other/other.go": strings.Replace(shopSrc, "package shop", "package other", 1)})
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	gentest.Go(t, dir, "generate", "./...")
+	if got := read(t, filepath.Join(dir, "shop", "shop.go")); !strings.Contains(got, "overmind.EnterContext(") {
+		t.Fatalf("go generate did not instrument:\n%s", got)
+	}
+	if got := read(t, filepath.Join(dir, "other", "other.go")); strings.Contains(got, "overmind.EnterContext(") {
+		t.Fatal("go generate in one package instrumented another")
+	}
+	gentest.Go(t, dir, "build", "./...")
+}
+
+func TestTags(t *testing.T) {
+	tagged := "//go:build special\n\npackage shop\n\n//overmind:function\nfunc Special() int {\n\treturn 1\n}\n"
+	dir := module(t, map[string]string{"shop/shop.go": shopSrc, "shop/tagged.go": tagged})
+	code, out, _ := runCLI(t, "instrument", "-l", "./...")
+	if code != 1 || out != "shop/shop.go\n" {
+		t.Fatalf("without -tags: code %d, %q", code, out)
+	}
+	code, out, _ = runCLI(t, "instrument", "-l", "-tags", "special", "./...")
+	if code != 1 || out != "shop/shop.go\nshop/tagged.go\n" {
+		t.Fatalf("with -tags: code %d, %q", code, out)
+	}
+	if code, _, errOut := runCLI(t, "instrument", "-tags", "special", "./..."); code != 0 {
+		t.Fatalf("instrument -tags: %s", errOut)
+	}
+	gentest.Go(t, dir, "build", "-tags", "special", "./...")
+}
+
+func TestTestFiles(t *testing.T) {
+	test := "package shop\n\nimport \"testing\"\n\n//overmind:function\nfunc helper() int {\n\treturn 1\n}\n\nfunc TestHelper(t *testing.T) {\n\tif helper() != 1 {\n\t\tt.Fatal()\n\t}\n}\n"
+	module(t, map[string]string{"shop/shop.go": shopSrc, "shop/shop_test.go": test})
+	if code, out, _ := runCLI(t, "instrument", "-l", "./..."); code != 1 || out != "shop/shop.go\n" {
+		t.Fatalf("without -test: code %d, %q", code, out)
+	}
+	if code, out, _ := runCLI(t, "instrument", "-l", "-test", "./..."); code != 1 || out != "shop/shop.go\nshop/shop_test.go\n" {
+		t.Fatalf("with -test: code %d, %q", code, out)
+	}
+	if code, out, _ := runCLI(t, "list", "-test", "./..."); code != 0 || !strings.Contains(out, "shop/shop_test.go:5:1 function helper\n") {
+		t.Fatalf("list -test: code %d, %q", code, out)
+	}
+}

@@ -1,0 +1,55 @@
+// Package rewrite turns //overmind: directives into instrumentation. It is
+// a pure transformation of one file: syntax, type information and
+// directives in, a rewritten github.com/dave/dst tree out. It loads
+// nothing and writes nothing, so that both ways of running the generator
+// share it: package instrument rewrites source files in place (go generate
+// mode), and a compile-time driver can rewrite a copy of each file as it
+// is compiled.
+//
+// # Directives
+//
+// [ParseDirective] parses one comment and [FindDirectives] finds and checks
+// the directives of a parsed file; both need syntax only:
+//
+//	//overmind:KIND [NAME] [key=value ...]
+//
+// KIND is one of entry_point, workflow, tool, function, llm, observe and
+// ignore; the options are type= (observe) and capture= (all, none, inputs,
+// outputs). Problems come back as [Diagnostic] values.
+//
+// # Rewriting
+//
+// [File] takes an [Input] (a file parsed with comments, its package's
+// *types.Package and *types.Info) and a [Mode]. It first removes any
+// generated code it finds, which is what makes it idempotent and lets edits
+// of directives and functions take effect; in [Instrument] mode it then
+// instruments every function that has a directive. The [Result] holds the
+// dst tree, the functions touched, the diagnostics, and the ranges of the
+// input that held generated code. [Result.Format] prints it gofmt'd.
+//
+// An instrumented function starts with two statements:
+//
+//	ctx, _om := overmind.EnterContext(ctx, overmind.SpanTypeTool, "lookup_order", "example.com/shop.LookupOrder", func(in *overmind.Values) { in.Add("orderID", orderID) })
+//	defer func() { _om.Exit(recover(), _omr1, func(out *overmind.Values) { out.Add("", _omr0) }) }()
+//
+// Unnamed and blank parameters and results that the code must refer to are
+// renamed _ompN and _omrN (with a trailing _ when they were blank), and the
+// span is _om. These names are reserved: a function that uses one in its
+// own code gets a diagnostic instead of instrumentation. They are what lets
+// removal recognise generated code without ever mistaking user code for
+// it, and restore the original names. A body that was on one line gets
+// the marker comment //overmind:oneline on its prologue so that removal
+// puts it back on one line. The runtime is imported as overmind, or
+// overmind2, ... when a function has something else called overmind in
+// scope; an existing import of it is reused.
+//
+// # Positions
+//
+// Result.Decorator converted the input to the dst tree, and its maps relate
+// the two: Decorator.Ast.Nodes maps a dst node to the input node it came
+// from, so [Result.Origin] gives the original position of any node that
+// existed in the input. Nodes the rewrite added are absent from the map;
+// Func.Prologue lists the statements it inserted in each function. Together
+// they are what a printer needs to emit //line directives that keep every
+// original statement at its original file:line.
+package rewrite

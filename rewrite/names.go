@@ -1,0 +1,62 @@
+package rewrite
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Generated code uses a small set of reserved identifiers, so that removing
+// it can never mistake user code for generated code:
+//
+//	_om        the *overmind.Call of the prologue
+//	_ompN      parameter N, which was unnamed
+//	_ompN_     parameter N, which was the blank identifier _
+//	_omrN      result N, which was unnamed
+//	_omrN_     result N, which was the blank identifier _
+//
+// N counts from 0 in declaration order. An instrumented function whose own
+// code uses one of these names gets an error instead of instrumentation.
+const callVar = "_om"
+
+// role of a reserved name.
+const (
+	paramRole  = 'p'
+	resultRole = 'r'
+)
+
+// genName is the reserved name of parameter or result index, renamed from
+// the blank identifier (blank) or from no name at all.
+func genName(role byte, index int, blank bool) string {
+	name := callVar + string(role) + strconv.Itoa(index)
+	if blank {
+		name += "_"
+	}
+	return name
+}
+
+// parseGenName reports whether name is a reserved parameter (role 'p') or
+// result ('r') name, and whether it stands for a blank identifier.
+func parseGenName(name string, role byte) (blank, ok bool) {
+	rest, found := strings.CutPrefix(name, callVar+string(role))
+	if !found {
+		return false, false
+	}
+	if digits, cut := strings.CutSuffix(rest, "_"); cut {
+		rest, blank = digits, true
+	}
+	if rest == "" || strings.Trim(rest, "0123456789") != "" || (len(rest) > 1 && rest[0] == '0') {
+		return false, false
+	}
+	return blank, true
+}
+
+// isReserved reports whether a user identifier would clash with generated
+// code.
+func isReserved(name string) bool {
+	if name == callVar {
+		return true
+	}
+	_, p := parseGenName(name, paramRole)
+	_, r := parseGenName(name, resultRole)
+	return p || r
+}
