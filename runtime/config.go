@@ -34,7 +34,24 @@ type Config struct {
 	Environment string
 	// Providers lists the LLM providers whose calls are captured:
 	// "openai", "anthropic", "google" (also "gemini"). Empty means all.
+	// Init captures them by wrapping http.DefaultTransport, which openai-go
+	// and anthropic-sdk-go clients copy when they are built: build those
+	// clients after Init. [Middleware] and [WrapTransport] capture clients
+	// with a transport of their own.
 	Providers []string
+	// ProviderBaseURLs names more servers whose LLM calls are captured:
+	// Azure OpenAI, OpenAI-compatible local servers, proxies. See
+	// [ProviderBaseURL].
+	ProviderBaseURLs []ProviderBaseURL
+	// NoProviderContent leaves prompts, completions, tool definitions and
+	// prompt kwargs out of llm_call spans; model, parameters, token usage,
+	// latency and errors stay. Content is captured by default, as in the
+	// Python SDK; OVERMIND_CAPTURE_CONTENT=false also turns it off. Once
+	// an Init turns it off, it stays off.
+	NoProviderContent bool
+	// NoDefaultTransport leaves http.DefaultTransport unwrapped: only the
+	// clients given [Middleware] or [WrapTransport] are captured.
+	NoDefaultTransport bool
 	// BaseURL is the Overmind API. Falls back to OVERMIND_API_URL, then
 	// https://api.overmindlab.ai.
 	BaseURL string
@@ -91,6 +108,7 @@ type settings struct {
 	serviceVersion    string
 	environment       string
 	providers         providerSet
+	capture           captureSettings
 	baseURL           string
 	tracesPath        string
 	debug             bool
@@ -131,6 +149,9 @@ func resolve(cfg Config) (settings, []string, error) {
 
 	var err error
 	if s.providers, err = parseProviders(cfg.Providers); err != nil {
+		errs = append(errs, err)
+	}
+	if s.capture, err = resolveCapture(cfg); err != nil {
 		errs = append(errs, err)
 	}
 

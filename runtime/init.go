@@ -81,6 +81,7 @@ func Init(cfg Config) error {
 		}
 		return nil
 	}
+	addCaptureSettings(s.capture)
 	plan := planExport(s)
 	if st := active.Load(); st != nil {
 		if err := st.extend(s, plan); err != nil {
@@ -238,6 +239,7 @@ const shutdownTimeout = 10 * time.Second
 func Shutdown(ctx context.Context) error {
 	initMu.Lock()
 	defer initMu.Unlock()
+	flushCapture()
 	noExportNoted = false
 	st := active.Swap(nil)
 	if st == nil {
@@ -275,6 +277,7 @@ func ForceFlush(ctx context.Context) error {
 	if st == nil {
 		return nil
 	}
+	flushCapture()
 	if err := st.tp.ForceFlush(ctx); err != nil {
 		return fmt.Errorf("overmind: flush: %w", err)
 	}
