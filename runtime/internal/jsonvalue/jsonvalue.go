@@ -5,7 +5,8 @@
 // placeholder instead:
 //
 //   - values of map keys and struct fields whose name is secret (password,
-//     token, api_key, ... see [redact.IsSecretKey]) become "<redacted>";
+//     token, api_key, ... see [redact.IsSecretKey]) become "<redacted>"; a
+//     struct field is secret if its Go name or its JSON name is;
 //   - long base64 strings and data URLs become "<base64 N chars>";
 //   - byte slices over 256 bytes become "<bytes N>";
 //   - nesting deeper than MaxDepth becomes "<truncated:T>";

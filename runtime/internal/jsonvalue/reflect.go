@@ -540,7 +540,9 @@ func structFields(t reflect.Type) []field {
 						index:     index,
 						omitEmpty: hasOption(opts, "omitempty"),
 						omitZero:  hasOption(opts, "omitzero"),
-						secret:    redact.IsSecretKey(name),
+						// A renamed field is still secret: `json:"pass"`
+						// on Password must not let the value through.
+						secret: redact.IsSecretKey(name) || redact.IsSecretKey(sf.Name),
 					},
 					depth:  len(index),
 					tagged: tagged,
