@@ -150,7 +150,10 @@ func spanType(t SpanType) SpanType {
 }
 
 // splitFunction splits "pkg/path.Func" or "pkg/path.Recv.Method" into the
-// package path and the rest.
+// package path and the rest. Generated code escapes the dots of the last
+// path element as %2e, as the Go toolchain does in symbol names
+// ("gopkg.in/yaml%2ev3.Node.Decode"), so the first dot after the last
+// slash ends the package path; the namespace is returned unescaped.
 func splitFunction(function string) (namespace, name string) {
 	slash := strings.LastIndexByte(function, '/')
 	dot := strings.IndexByte(function[slash+1:], '.')
@@ -158,7 +161,58 @@ func splitFunction(function string) (namespace, name string) {
 		return "", function
 	}
 	dot += slash + 1
-	return function[:dot], function[dot+1:]
+	namespace, name = function[:dot], function[dot+1:]
+	if strings.IndexByte(namespace, '%') >= 0 {
+		namespace = unescapedNamespace(namespace)
+	}
+	return namespace, name
+}
+
+// unescapedNamespaces caches unescapePath: the function names generated
+// code passes are constants, so each escaped package path is unescaped
+// once, not at every call.
+var unescapedNamespaces sync.Map // escaped string -> unescaped string
+
+func unescapedNamespace(escaped string) string {
+	if u, ok := unescapedNamespaces.Load(escaped); ok {
+		return u.(string)
+	}
+	u := unescapePath(escaped)
+	unescapedNamespaces.Store(escaped, u)
+	return u
+}
+
+// unescapePath decodes the %XX escapes of a symbol's package path (the
+// toolchain escapes '.' in the last element, '%', and control and non-ASCII
+// bytes). A '%' not followed by two hex digits is kept as is.
+func unescapePath(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) {
+			hi, okHi := unhex(s[i+1])
+			lo, okLo := unhex(s[i+2])
+			if okHi && okLo {
+				b.WriteByte(hi<<4 | lo)
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 // exit ends c's span, recording the outcome. recovered is a panic value

@@ -514,3 +514,35 @@ func TestOutputsJSON(t *testing.T) {
 		t.Fatal("a cut value should not pass for valid JSON")
 	}
 }
+
+func TestSplitFunction(t *testing.T) {
+	for _, c := range []struct{ function, ns, name string }{
+		{"example.com/shop.LookupOrder", "example.com/shop", "LookupOrder"},
+		{"example.com/shop.Cart.Add", "example.com/shop", "Cart.Add"},
+		{"main.main", "main", "main"},
+		{"noPackage", "", "noPackage"},
+		{"", "", ""},
+		// A dot in the last element of the path is escaped as %2e, as the
+		// Go toolchain names symbols, so the split is unambiguous.
+		{"github.com/nats-io/nats%2ego.Connect", "github.com/nats-io/nats.go", "Connect"},
+		{"gopkg.in/yaml%2ev3.Node.Decode", "gopkg.in/yaml.v3", "Node.Decode"},
+		{"example.com/a%2eb%2ec.T.M", "example.com/a.b.c", "T.M"},
+		{"example.com/pct%25.F", "example.com/pct%", "F"},
+		{"example.com/bad%2.F", "example.com/bad%2", "F"}, // not an escape: kept
+		{"example.com/end%", "", "example.com/end%"},
+	} {
+		ns, name := splitFunction(c.function)
+		if ns != c.ns || name != c.name {
+			t.Errorf("splitFunction(%q) = %q, %q; want %q, %q", c.function, ns, name, c.ns, c.name)
+		}
+	}
+}
+
+func TestEscapedNamespaceRecorded(t *testing.T) {
+	rec := recordForTest(t, Config{})
+	_, c := EnterContext(context.Background(), SpanTypeFunction, "Connect", "github.com/nats-io/nats%2ego.Connect", nil)
+	c.Exit(nil, nil, nil)
+	s := onlySpan(t, rec.Ended())
+	wantAttr(t, s, "code.namespace", "github.com/nats-io/nats.go")
+	wantAttr(t, s, "code.function.name", "Connect")
+}

@@ -53,7 +53,12 @@ type Call struct {
 // parameter so that callees nest.
 //
 // typ is the span type, name the span name, and function the Go function's
-// qualified name, "pkg/path.Func" or "pkg/path.Recv.Method". inputs, if not
+// qualified name, "pkg/path.Func" or "pkg/path.Recv.Method", with each dot
+// in the last element of the package path escaped as %2e, exactly as the
+// Go toolchain names symbols ("github.com/nats-io/nats%2ego.Connect",
+// "gopkg.in/yaml%2ev3.Node.Decode"): the package path ends at the first dot
+// after the last slash. It is recorded as code.namespace (the package path,
+// unescaped) and code.function.name (the rest). inputs, if not
 // nil, is called at most once, before EnterContext returns and only if the
 // span is recording, to collect the parameters.
 func EnterContext(ctx context.Context, typ SpanType, name, function string, inputs func(*Values)) (context.Context, *Call) {
