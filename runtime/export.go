@@ -34,6 +34,8 @@ type exportPlan struct {
 
 // sinkPlan is one destination to build.
 type sinkPlan struct {
+	// kind is the destination's kind; dest is where it sends spans, for
+	// messages only (see displayURL).
 	kind, dest  string
 	newExporter func(settings) (sdktrace.SpanExporter, error)
 }
@@ -72,13 +74,13 @@ func planExport(s settings) exportPlan {
 		return p.withDebugNote(s)
 	}
 	if selected["otlp"] && s.apiKey != "" {
-		p.sinks = append(p.sinks, sinkPlan{kind: sinkOvermind, dest: s.baseURL + s.tracesPath, newExporter: newOvermindExporter})
+		p.sinks = append(p.sinks, sinkPlan{kind: sinkOvermind, dest: displayURL(s.baseURL + s.tracesPath), newExporter: newOvermindExporter})
 	}
 	if endpoint := standardEndpoint(); selected["otlp"] && endpoint != "" {
 		if proto := firstNonEmpty(os.Getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"), os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL")); proto == "grpc" {
 			p.warnings = append(p.warnings, "OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported; exporting with http/protobuf (point the endpoint at the collector's HTTP port, usually 4318)")
 		}
-		p.sinks = append(p.sinks, sinkPlan{kind: sinkOTLP, dest: endpoint, newExporter: newStandardExporter})
+		p.sinks = append(p.sinks, sinkPlan{kind: sinkOTLP, dest: displayURL(endpoint), newExporter: newStandardExporter})
 	}
 	if selected["console"] {
 		p.sinks = append(p.sinks, sinkPlan{kind: sinkConsole, dest: "stdout", newExporter: newConsoleExporter})
@@ -116,6 +118,20 @@ func standardEndpoint() string {
 	}
 	u.Path = path.Join(u.Path, "/v1/traces")
 	return u.String()
+}
+
+// displayURL is an endpoint URL as messages show it: scheme, host and path,
+// which is where the OTLP exporter sends spans. The user information and
+// the query, which the exporter does not use and which may hold
+// credentials, are left out, and what remains is scrubbed like an error
+// message.
+func displayURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<invalid URL>"
+	}
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	return redact.Message(u.String())
 }
 
 func newOvermindExporter(s settings) (sdktrace.SpanExporter, error) {

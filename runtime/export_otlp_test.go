@@ -282,3 +282,29 @@ func TestConsoleExporter(t *testing.T) {
 		t.Fatalf("stdout:\n%s", out)
 	}
 }
+
+func TestEndpointCredentialsNeverPrinted(t *testing.T) {
+	recv := otlptest.NewReceiver()
+	defer recv.Close()
+	recv.SetStatus(http.StatusUnauthorized)
+	host := strings.TrimPrefix(recv.URL(), "http://")
+	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://alice:collector-pw@"+host+"/v1/traces?sig=query-secret&tenant=t1")
+	logs := initForTest(t, Config{APIKey: "k", BaseURL: "http://bob:base-pw@" + host, MaxExportBatchSize: 1, FlushInterval: time.Millisecond})
+	webSearch("x")
+	if err := ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	shutdownForTest(t)
+	out := logs.String()
+	for _, secret := range []string{"collector-pw", "base-pw", "query-secret", "alice", "bob"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("stderr shows %q:\n%s", secret, out)
+		}
+	}
+	// The messages still say where the export went.
+	for _, want := range []string{"overmind export to http://" + host + "/api/v1/traces", "otlp export to http://" + host + "/v1/traces"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, out)
+		}
+	}
+}
