@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +33,9 @@ type state struct {
 	settings settings
 	sinks    []*sink
 	debug    *debugTree
+	// processors are the Config.SpanProcessors registered so far, so that
+	// a later Init registers each processor once.
+	processors []sdktrace.SpanProcessor
 }
 
 var (
@@ -145,7 +149,9 @@ func newState(s settings, plan exportPlan) (*state, error) {
 		opts = append(opts, sdktrace.WithSpanProcessor(st.debug))
 	}
 	for _, p := range s.processors {
-		opts = append(opts, sdktrace.WithSpanProcessor(p))
+		if st.addProcessor(p) {
+			opts = append(opts, sdktrace.WithSpanProcessor(p))
+		}
 	}
 	st.tp = sdktrace.NewTracerProvider(opts...)
 	st.tracer = st.tp.Tracer(scopeName, trace.WithInstrumentationVersion(sdkVersion()))
@@ -179,9 +185,35 @@ func (st *state) extend(s settings, plan exportPlan) error {
 		st.tp.RegisterSpanProcessor(st.debug)
 	}
 	for _, p := range s.processors {
-		st.tp.RegisterSpanProcessor(p)
+		if st.addProcessor(p) {
+			st.tp.RegisterSpanProcessor(p)
+		}
 	}
 	return nil
+}
+
+// addProcessor records p as registered and reports whether it is new: a
+// processor given to several Init calls (the same Config passed twice, say)
+// is registered once, or it would see every span twice.
+func (st *state) addProcessor(p sdktrace.SpanProcessor) bool {
+	if p == nil {
+		return false
+	}
+	for _, have := range st.processors {
+		if sameProcessor(have, p) {
+			return false
+		}
+	}
+	st.processors = append(st.processors, p)
+	return true
+}
+
+// sameProcessor reports whether a and b are the same processor: equal
+// pointers, or equal values of a comparable type. Values of a type that
+// cannot be compared are never the same (comparing them would panic).
+func sameProcessor(a, b sdktrace.SpanProcessor) bool {
+	ta, tb := reflect.TypeOf(a), reflect.TypeOf(b)
+	return ta == tb && ta.Comparable() && a == b
 }
 
 // buildResource describes the service: the standard OTEL_RESOURCE_ATTRIBUTES

@@ -294,3 +294,30 @@ func TestInvalidAPIURLFromEnvFallsBackToDefault(t *testing.T) {
 		t.Errorf("Init(invalid BaseURL) = %v", err)
 	}
 }
+
+// uncomparableProcessor is a processor whose type cannot be compared.
+type uncomparableProcessor struct {
+	sdktrace.SpanProcessor
+	tags []string
+}
+
+func TestInitTwiceRegistersProcessorsOnce(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	cfg := Config{SpanProcessors: []sdktrace.SpanProcessor{rec, rec}} // listed twice, too
+	initForTest(t, cfg)
+	if err := Init(cfg); err != nil { // the same Config again
+		t.Fatal(err)
+	}
+	rec2 := tracetest.NewSpanRecorder()
+	odd := uncomparableProcessor{SpanProcessor: rec2, tags: []string{"x"}}
+	if err := Init(Config{SpanProcessors: []sdktrace.SpanProcessor{rec, odd}}); err != nil {
+		t.Fatal(err)
+	}
+	webSearch("once")
+	if n := len(rec.Ended()); n != 1 {
+		t.Fatalf("one span ended, the processor saw %d", n)
+	}
+	if n := len(rec2.Ended()); n != 1 {
+		t.Fatalf("a new processor added by a later Init saw %d spans, want 1", n)
+	}
+}
