@@ -84,7 +84,8 @@ type Config struct {
 	Sampler sdktrace.Sampler
 	// SpanProcessors are added to the tracer provider, after the runtime's
 	// own: for example a tracetest.SpanRecorder in tests, or a processor
-	// feeding another exporter.
+	// feeding another exporter. Each processor is registered once, however
+	// many Init calls (or entries of the list) name it.
 	SpanProcessors []sdktrace.SpanProcessor
 	// SkipGlobalProvider leaves OpenTelemetry's global TracerProvider and
 	// propagator alone. By default Init installs its provider, and the W3C
