@@ -244,7 +244,7 @@ func (c *Call) exit(recovered any, err error, outputs func(*Values)) {
 			attrs = append(attrs, attribute.String(attrOutputs, encodeOutputs(v.values, c.st.jsonOpts)))
 			putValues(v)
 		}
-		if !hasFailed(span) {
+		if !hasFailed(span) && !wasCancelled(span) {
 			attrs = append(attrs, attribute.String(attrStatus, statusSuccess))
 		}
 	}

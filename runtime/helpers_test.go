@@ -3,6 +3,7 @@ package overmind
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -363,4 +364,32 @@ func TestHelpersInsideSpanProcessors(t *testing.T) {
 	// While a span starts, the goroutine's current span is still its parent.
 	wantAttr(t, spans["handle_request"], "processor.saw_start", "research")
 	wantAttr(t, spans["research"], "processor.saw_start", "web_search")
+}
+
+func TestCaptureExceptionCancellation(t *testing.T) {
+	rec := recordForTest(t, Config{})
+	func() {
+		om := Enter(SpanTypeFunction, "cancelled", "p.cancelled", nil)
+		defer func() { om.Exit(recover(), nil, nil) }() // returns normally
+		CaptureException(context.Background(), fmt.Errorf("waiting: %w", context.Canceled))
+	}()
+	func() {
+		om := Enter(SpanTypeFunction, "failed_then_cancelled", "p.failed", nil)
+		defer func() { om.Exit(recover(), nil, nil) }()
+		CaptureException(context.Background(), errors.New("upstream 500"))
+		CaptureException(context.Background(), context.DeadlineExceeded) // does not undo the failure
+	}()
+	spans := endedByName(t, rec.Ended())
+	s := spans["cancelled"]
+	wantAttr(t, s, "overmind.status", "cancelled") // as for a function returning the error
+	wantAttr(t, s, "overmind.error.message", "waiting: context canceled")
+	if s.Status().Code == codes.Error || len(s.Events()) != 0 {
+		t.Errorf("a cancellation made the span an OTel error: status %+v, events %+v", s.Status(), s.Events())
+	}
+	f := spans["failed_then_cancelled"]
+	wantAttr(t, f, "overmind.status", "failed")
+	wantAttr(t, f, "overmind.error.message", "upstream 500")
+	if f.Status().Code != codes.Error {
+		t.Errorf("OTel status = %+v", f.Status())
+	}
 }

@@ -287,6 +287,8 @@ func Shutdown(ctx context.Context) error {
 	// their labels would never be deleted: forget them all.
 	spanLabels.Clear()
 	spanLabelsCount.Store(0)
+	cancelledSpans.Clear()
+	cancelledCount.Store(0)
 	if st.debug != nil {
 		st.debug.flushPending()
 	}

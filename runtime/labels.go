@@ -108,7 +108,8 @@ func deleteSpanLabels(id trace.SpanID) {
 // labelProcessor stamps labels on every span as it starts, whoever starts
 // it (generated code, StartSpan, Tracer(), or the provider capture): the
 // labels of its parent span, overlaid with those its parent context
-// carries. It runs first among the tracer provider's processors.
+// carries. It runs first among the tracer provider's processors. When a
+// span ends it forgets the span's labels and CaptureException's mark.
 type labelProcessor struct{}
 
 func (labelProcessor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
@@ -129,7 +130,10 @@ func (labelProcessor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) 
 	setSpanLabels(s.SpanContext().SpanID(), l)
 }
 
-func (labelProcessor) OnEnd(s sdktrace.ReadOnlySpan) { deleteSpanLabels(s.SpanContext().SpanID()) }
+func (labelProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
+	deleteSpanLabels(s.SpanContext().SpanID())
+	forgetCancelled(s.SpanContext().SpanID())
+}
 
 func (labelProcessor) Shutdown(context.Context) error   { return nil }
 func (labelProcessor) ForceFlush(context.Context) error { return nil }
