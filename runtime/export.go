@@ -2,6 +2,7 @@ package overmind
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net/url"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
@@ -42,10 +44,12 @@ type sinkPlan struct {
 
 // planExport decides the export destinations:
 //
-//   - Overmind, when an API key is set: OTLP/HTTP protobuf to
-//     BaseURL+TracesPath with the X-Api-Key header. The standard
-//     OTEL_EXPORTER_OTLP_* endpoint and headers do not apply to it (the key
-//     is never sent elsewhere); timeout, compression and TLS settings do.
+//   - Overmind, when an API key is set: OTLP/HTTP protobuf, gzipped, to
+//     BaseURL+TracesPath with the X-Api-Key header. None of the standard
+//     OTEL_EXPORTER_OTLP_* variables apply to it (they describe the user's
+//     collector): not the endpoint or headers (the key is never sent
+//     elsewhere), nor the protocol, compression, timeout, certificates or
+//     client certificate; see newOvermindExporter.
 //   - the standard OTLP endpoint, when OTEL_EXPORTER_OTLP_ENDPOINT or
 //     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set, configured entirely by the
 //     OTEL_EXPORTER_OTLP_* variables as in any OpenTelemetry SDK.
@@ -134,10 +138,29 @@ func displayURL(raw string) string {
 	return redact.Message(u.String())
 }
 
+// overmindExportTimeout bounds one export request to Overmind.
+const overmindExportTimeout = 10 * time.Second
+
+// newOvermindExporter builds the exporter to Overmind. otlptracehttp reads
+// every OTEL_EXPORTER_OTLP_* variable, which describe the user's own
+// collector; each setting they could change is given explicitly here, so
+// that none of them applies: protobuf encoding, gzip, its own timeout, the
+// X-Api-Key header alone, and TLS verified against the system's roots with
+// no client certificate (or no TLS at all for an http:// URL, which the
+// exporter requires).
 func newOvermindExporter(s settings) (sdktrace.SpanExporter, error) {
+	endpoint := s.baseURL + s.tracesPath
+	var tlsConfig *tls.Config
+	if strings.HasPrefix(endpoint, "https://") {
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
 	return otlptracehttp.New(context.Background(),
-		otlptracehttp.WithEndpointURL(s.baseURL+s.tracesPath),
+		otlptracehttp.WithEndpointURL(endpoint),
 		otlptracehttp.WithHeaders(map[string]string{"X-Api-Key": s.apiKey}),
+		otlptracehttp.WithEncoding(otlptracehttp.EncodingProtobuf),
+		otlptracehttp.WithCompression(otlptracehttp.GzipCompression),
+		otlptracehttp.WithTimeout(overmindExportTimeout),
+		otlptracehttp.WithTLSClientConfig(tlsConfig),
 	)
 }
 
