@@ -84,20 +84,29 @@ func currentCall() *Call {
 
 // enter is the shared implementation of the Enter functions. It returns a
 // nil *Call when tracing is off: before Init, that is a single atomic load.
+// A nil or unusable ctx (see parentOf) is returned as it is, so that the
+// instrumented function sees the context it was given; the span still
+// becomes the goroutine's current one, for callees to nest under.
 func enter(ctx context.Context, typ SpanType, name, function string, inputs func(*Values)) (context.Context, *Call) {
 	st := active.Load()
 	if st == nil {
 		return ctx, nil
 	}
-	return st.enter(ctx, typ, name, function, inputs, nil)
+	spanCtx, c, usable := st.enter(ctx, typ, name, function, inputs, nil)
+	if !usable {
+		return ctx, c
+	}
+	return spanCtx, c
 }
 
 // enter opens a span and makes it the goroutine's current one. The parent
 // is ctx's span if ctx carries one, else the goroutine's current span.
 // The call joins the goroutine's stack only once its span exists: span
-// processors run inside Start and may call the helpers.
-func (st *state) enter(ctx context.Context, typ SpanType, name, function string, inputs func(*Values), extra []attribute.KeyValue) (context.Context, *Call) {
-	parent := parentOf(ctx)
+// processors run inside Start and may call the helpers. usable is
+// parentOf's: false when ctx is nil or unusable, and the returned context
+// then derives from the fallback parent instead of ctx.
+func (st *state) enter(ctx context.Context, typ SpanType, name, function string, inputs func(*Values), extra []attribute.KeyValue) (_ context.Context, _ *Call, usable bool) {
+	parent, usable := parentOf(ctx)
 
 	var buf [4]attribute.KeyValue
 	attrs := append(buf[:0], attribute.String(attrSpanType, string(spanType(typ))))
@@ -121,25 +130,43 @@ func (st *state) enter(ctx context.Context, typ SpanType, name, function string,
 		span.SetAttributes(attribute.String(attrInputs, jsonvalue.Object(v.names, v.values, st.jsonOpts)))
 		putValues(v)
 	}
-	return spanCtx, c
+	return spanCtx, c, usable
 }
 
 // parentOf returns the context a new span's parent is taken from: ctx if it
-// carries a span, else the goroutine's current call on top of ctx.
-func parentOf(ctx context.Context) context.Context {
-	if ctx != nil && trace.SpanContextFromContext(ctx).IsValid() {
-		return ctx
+// carries a span, else the goroutine's current call on top of ctx. usable
+// reports whether ctx could be used at all: when ctx is nil, or its Value
+// method panics (a struct embedding a nil context.Context, a nil pointer
+// of a type implementing context.Context), the parent is the goroutine's
+// current call's context, or context.Background().
+func parentOf(ctx context.Context) (parent context.Context, usable bool) {
+	if ctx != nil {
+		if sc, ok := spanContextOf(ctx); ok {
+			if sc.IsValid() {
+				return ctx, true
+			}
+			if below := calls.Top(liveCall); below != nil {
+				return trace.ContextWithSpan(ctx, below.Value.span), true
+			}
+			return ctx, true
+		}
 	}
 	if below := calls.Top(liveCall); below != nil {
-		if ctx == nil {
-			return below.Value.ctx
+		return below.Value.ctx, false
+	}
+	return context.Background(), false
+}
+
+// spanContextOf returns the span context ctx carries; ok is false when
+// ctx's Value method panics. The runtime asks every context it is given
+// this way first, so that a broken context never makes it panic.
+func spanContextOf(ctx context.Context) (sc trace.SpanContext, ok bool) {
+	defer func() {
+		if recover() != nil {
+			sc, ok = trace.SpanContext{}, false
 		}
-		return trace.ContextWithSpan(ctx, below.Value.span)
-	}
-	if ctx == nil {
-		return context.Background()
-	}
-	return ctx
+	}()
+	return trace.SpanContextFromContext(ctx), true
 }
 
 func spanType(t SpanType) SpanType {

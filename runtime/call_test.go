@@ -546,3 +546,81 @@ func TestEscapedNamespaceRecorded(t *testing.T) {
 	wantAttr(t, s, "code.namespace", "github.com/nats-io/nats.go")
 	wantAttr(t, s, "code.function.name", "Connect")
 }
+
+// brokenCtx implements context.Context by embedding one; its zero value,
+// and a nil *brokenCtx, panic in every method.
+type brokenCtx struct{ context.Context }
+
+// Shaped like generated code for parameters of a type that only
+// implements context.Context: passed as the parent, not reassigned.
+func withBrokenValue(c brokenCtx, n int) (_omr0 int) {
+	_, om := EnterContext(c, SpanTypeFunction, "with_broken_value", "example.com/p.withBrokenValue", func(in *Values) { in.Add("n", n) })
+	if om != nil {
+		defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", _omr0) }) }()
+	}
+	return n + 1
+}
+
+func withBrokenPointer(c *brokenCtx, n int) (_omr0 int) {
+	_, om := EnterContext(c, SpanTypeFunction, "with_broken_pointer", "example.com/p.withBrokenPointer", func(in *Values) { in.Add("n", n) })
+	if om != nil {
+		defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", _omr0) }) }()
+	}
+	return n + 2
+}
+
+func TestContextWhoseValuePanics(t *testing.T) {
+	rec := recordForTest(t, Config{})
+	var gotCtx context.Context
+	func() {
+		om := Enter(SpanTypeEntryPoint, "outer", "p.outer", nil)
+		defer func() { om.Exit(recover(), nil, nil) }()
+		if got := withBrokenValue(brokenCtx{}, 1); got != 2 {
+			t.Errorf("withBrokenValue = %d", got)
+		}
+		if got := withBrokenPointer(nil, 1); got != 3 {
+			t.Errorf("withBrokenPointer = %d", got)
+		}
+		// A context.Context parameter holding a broken context is given
+		// back unchanged, so the function behaves as it would without
+		// instrumentation.
+		var broken context.Context = brokenCtx{}
+		ctx, c := EnterContext(broken, SpanTypeTool, "ctx_param", "p.ctxParam", nil)
+		gotCtx = ctx
+		c.Exit(nil, nil, nil)
+		// The helpers fall back to the goroutine's span.
+		SetTag(broken, "tag", "on outer")
+		CaptureException(brokenCtx{}, errors.New("handled"))
+		SetUser(broken, User{ID: "u1"})
+		_, raw := Tracer().Start(broken, "raw")
+		raw.End()
+		_, s := StartSpan((*brokenCtx)(nil), SpanTypeFunction, "block")
+		s.End()
+	}()
+	if gotCtx != (brokenCtx{}) {
+		t.Errorf("EnterContext replaced a broken context with %T", gotCtx)
+	}
+	if got, want := tree(rec.Ended()), "outer\n  with_broken_value\n  with_broken_pointer\n  ctx_param\n  raw\n  block\n"; got != want {
+		t.Fatalf("tree:\n%s\nwant:\n%s", got, want)
+	}
+	outer := endedByName(t, rec.Ended())["outer"]
+	wantAttr(t, outer, "tag", "on outer")
+	wantAttr(t, outer, "overmind.status", "failed")
+	wantAttr(t, outer, "user.id", "u1")
+}
+
+func TestNilContextGivenBack(t *testing.T) {
+	rec := recordForTest(t, Config{})
+	ctx, c := EnterContext(nil, SpanTypeTool, "nil_ctx", "p.nilCtx", nil) //nolint:staticcheck // a nil context is tolerated
+	if ctx != nil {
+		t.Errorf("EnterContext(nil) returned %v: a nil context must stay nil, as the function would see it", ctx)
+	}
+	if c == nil {
+		t.Fatal("no span for a nil context")
+	}
+	webSearch("below") // nests through the goroutine
+	c.Exit(nil, nil, nil)
+	if got, want := tree(rec.Ended()), "nil_ctx\n  web_search\n"; got != want {
+		t.Fatalf("tree:\n%s\nwant:\n%s", got, want)
+	}
+}

@@ -50,7 +50,12 @@ type Call struct {
 // include a context. The span's parent is the span in ctx if it carries one,
 // else the calling goroutine's current span. The returned context carries
 // the new span; generated code assigns it back to the function's context
-// parameter so that callees nest.
+// parameter so that callees nest. A nil ctx, or one whose Value method
+// panics (a struct embedding a nil context.Context, a nil pointer of a
+// type implementing context.Context), is returned unchanged, so that the
+// function sees the context it was given; its span is then a child of the
+// goroutine's current span, and callees nest under it through the
+// goroutine.
 //
 // typ is the span type, name the span name, and function the Go function's
 // qualified name, "pkg/path.Func" or "pkg/path.Recv.Method", with each dot

@@ -22,7 +22,7 @@ import (
 // one, else the goroutine's current span, else nil.
 func targetSpan(ctx context.Context) trace.Span {
 	if ctx != nil {
-		if span := trace.SpanFromContext(ctx); span.SpanContext().IsValid() {
+		if span, ok := spanOf(ctx); ok && span.SpanContext().IsValid() {
 			return span
 		}
 	}
@@ -30,6 +30,17 @@ func targetSpan(ctx context.Context) trace.Span {
 		return c.span
 	}
 	return nil
+}
+
+// spanOf returns the span ctx carries; ok is false when ctx's Value
+// method panics (see spanContextOf).
+func spanOf(ctx context.Context) (span trace.Span, ok bool) {
+	defer func() {
+		if recover() != nil {
+			span, ok = nil, false
+		}
+	}()
+	return trace.SpanFromContext(ctx), true
 }
 
 // SetTag attaches key=value to the current span: ctx's span if ctx carries

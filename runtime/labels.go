@@ -120,7 +120,7 @@ func (labelProcessor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) 
 	if psc := trace.SpanContextFromContext(parent); psc.IsValid() {
 		l = labelsOfSpan(psc.SpanID())
 	}
-	if cl, _ := parent.Value(labelsKey{}).(*labels); cl != nil {
+	if cl, _ := carriedLabels(parent); cl != nil {
 		l = l.merge(cl)
 	}
 	if l == nil {
@@ -158,14 +158,29 @@ func applyLabels(ctx context.Context, l labels) context.Context {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	carried, _ := ctx.Value(labelsKey{}).(*labels)
-	ctx = context.WithValue(ctx, labelsKey{}, carried.merge(&l))
+	// A context whose Value panics is given back as it is; the labels
+	// still go on the goroutine's span.
+	if carried, ok := carriedLabels(ctx); ok {
+		ctx = context.WithValue(ctx, labelsKey{}, carried.merge(&l))
+	}
 	if span := targetSpan(ctx); span != nil && span.IsRecording() {
 		id := span.SpanContext().SpanID()
 		setSpanLabels(id, labelsOfSpan(id).merge(&l))
 		span.SetAttributes(l.attributes()...)
 	}
 	return ctx
+}
+
+// carriedLabels returns the labels ctx carries; ok is false when ctx's
+// Value method panics.
+func carriedLabels(ctx context.Context) (l *labels, ok bool) {
+	defer func() {
+		if recover() != nil {
+			l, ok = nil, false
+		}
+	}()
+	l, _ = ctx.Value(labelsKey{}).(*labels)
+	return l, true
 }
 
 // SetWorkflowName labels the current span, and every span started below

@@ -35,7 +35,7 @@ func StartSpan(ctx context.Context, typ SpanType, name string, attrs ...attribut
 	if st == nil {
 		return ctx, nil
 	}
-	ctx, c := st.enter(ctx, typ, name, "", nil, attrs)
+	ctx, c, _ := st.enter(ctx, typ, name, "", nil, attrs)
 	return ctx, (*Span)(c)
 }
 
