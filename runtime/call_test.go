@@ -624,3 +624,19 @@ func TestNilContextGivenBack(t *testing.T) {
 		t.Fatalf("tree:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+func TestEnterRequestNotRecording(t *testing.T) {
+	recordForTest(t, Config{Sampler: sdktrace.NeverSample()})
+	req := httptest.NewRequest("GET", "/", nil)
+	r2, c := EnterRequest(req, SpanTypeEntryPoint, "h", "p.h", nil)
+	if c == nil {
+		t.Fatal("tracing is on: want a *Call even for a span that does not record")
+	}
+	defer c.Exit(nil, nil, nil)
+	if r2 == req {
+		t.Fatal("want a copy of the request carrying the span")
+	}
+	if got := trace.SpanContextFromContext(r2.Context()); !got.Equal(c.span.SpanContext()) {
+		t.Fatal("the copy's context does not carry the span")
+	}
+}

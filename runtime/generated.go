@@ -79,11 +79,13 @@ func Enter(typ SpanType, name, function string, inputs func(*Values)) *Call {
 }
 
 // EnterRequest opens the span of an instrumented HTTP handler. The parent is
-// the span in r's context, else the goroutine's current span. It returns r
-// itself when the span is not recording, and otherwise a shallow copy of r
-// whose context carries the new span; generated code assigns it back to the
-// handler's request parameter. A nil r stays nil, and the span is parented
-// as for [Enter].
+// the span in r's context, else the goroutine's current span. When tracing
+// is off it returns r itself and a nil *Call; otherwise it returns a
+// shallow copy of r whose context is the one [EnterContext] would return
+// for r's context (a sampled-out span is carried too, so that callees
+// share the sampling decision), and generated code assigns it back to the
+// handler's request parameter. A nil r stays nil, and the span is then
+// parented as for [Enter].
 func EnterRequest(r *http.Request, typ SpanType, name, function string, inputs func(*Values)) (*http.Request, *Call) {
 	if r == nil { // a handler called directly with no request: nothing to carry the span
 		_, c := enter(nil, typ, name, function, inputs)
