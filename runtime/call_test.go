@@ -32,7 +32,9 @@ type Order struct {
 
 func lookupOrder(ctx context.Context, orderID string) (order Order, err error) {
 	ctx, om := EnterContext(ctx, SpanTypeTool, "lookup_order", "example.com/shop.LookupOrder", func(in *Values) { in.Add("orderID", orderID) })
-	defer func() { om.Exit(recover(), err, func(out *Values) { out.Add("", order) }) }()
+	if om != nil {
+		defer func() { om.Exit(recover(), err, func(out *Values) { out.Add("", order) }) }()
+	}
 	_ = ctx
 	if orderID == "" {
 		return Order{}, errors.New("empty order id")
@@ -43,7 +45,9 @@ func lookupOrder(ctx context.Context, orderID string) (order Order, err error) {
 // failWith returns err, or panics with p when p is not nil.
 func failWith(ctx context.Context, err error, p any) (n int, e error) {
 	ctx, om := EnterContext(ctx, SpanTypeFunction, "fail_with", "example.com/shop.failWith", nil)
-	defer func() { om.Exit(recover(), e, func(out *Values) { out.Add("", n) }) }()
+	if om != nil {
+		defer func() { om.Exit(recover(), e, func(out *Values) { out.Add("", n) }) }()
+	}
 	_ = ctx
 	if p != nil {
 		panic(p)
@@ -55,9 +59,11 @@ type Cart struct{ items []string }
 
 func (c *Cart) Add(item string, qty int) (count int, total int) {
 	om := Enter(SpanTypeFunction, "Cart.Add", "example.com/shop.Cart.Add", func(in *Values) { in.Add("item", item); in.Add("qty", qty) })
-	defer func() {
-		om.Exit(recover(), nil, func(out *Values) { out.Add("count", count); out.Add("total", total) })
-	}()
+	if om != nil {
+		defer func() {
+			om.Exit(recover(), nil, func(out *Values) { out.Add("count", count); out.Add("total", total) })
+		}()
+	}
 	c.items = append(c.items, item)
 	return len(c.items), len(c.items) * qty
 }
@@ -66,39 +72,51 @@ func (c *Cart) Add(item string, qty int) (count int, total int) {
 // -> web_search.
 func webSearch(query string) (results []string) {
 	om := Enter(SpanTypeTool, "web_search", "example.com/agent.webSearch", func(in *Values) { in.Add("query", query) })
-	defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", results) }) }()
+	if om != nil {
+		defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", results) }) }()
+	}
 	return []string{"result for " + query}
 }
 
 func research(topic string) (summary string) {
 	om := Enter(SpanTypeWorkflow, "research", "example.com/agent.research", func(in *Values) { in.Add("topic", topic) })
-	defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", summary) }) }()
+	if om != nil {
+		defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", summary) }) }()
+	}
 	return strings.Join(webSearch(topic), ";")
 }
 
 func handleRequest(topic string) (answer string) {
 	om := Enter(SpanTypeEntryPoint, "handle_request", "example.com/agent.handleRequest", func(in *Values) { in.Add("topic", topic) })
-	defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", answer) }) }()
+	if om != nil {
+		defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", answer) }) }()
+	}
 	return research(topic)
 }
 
 // The same with contexts.
 func webSearchCtx(ctx context.Context, query string) (results []string) {
 	ctx, om := EnterContext(ctx, SpanTypeTool, "web_search", "example.com/agent.webSearch", func(in *Values) { in.Add("query", query) })
-	defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", results) }) }()
+	if om != nil {
+		defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", results) }) }()
+	}
 	_ = ctx
 	return []string{"result for " + query}
 }
 
 func researchCtx(ctx context.Context, topic string) (summary string) {
 	ctx, om := EnterContext(ctx, SpanTypeWorkflow, "research", "example.com/agent.research", func(in *Values) { in.Add("topic", topic) })
-	defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", summary) }) }()
+	if om != nil {
+		defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", summary) }) }()
+	}
 	return strings.Join(webSearchCtx(ctx, topic), ";")
 }
 
 func handleRequestCtx(ctx context.Context, topic string) (answer string) {
 	ctx, om := EnterContext(ctx, SpanTypeEntryPoint, "handle_request", "example.com/agent.handleRequest", func(in *Values) { in.Add("topic", topic) })
-	defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", answer) }) }()
+	if om != nil {
+		defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", answer) }) }()
+	}
 	return researchCtx(ctx, topic)
 }
 
@@ -309,7 +327,9 @@ func TestNilCallExitRepanics(t *testing.T) {
 func TestEnterRequest(t *testing.T) {
 	handler := func(w http.ResponseWriter, r *http.Request) {
 		r, om := EnterRequest(r, SpanTypeEntryPoint, "orders_handler", "example.com/shop.ordersHandler", nil)
-		defer func() { om.Exit(recover(), nil, nil) }()
+		if om != nil {
+			defer func() { om.Exit(recover(), nil, nil) }()
+		}
 		order, _ := lookupOrder(r.Context(), r.URL.Query().Get("id"))
 		fmt.Fprint(w, order.Status)
 	}
@@ -399,7 +419,9 @@ func TestContextWithoutSpanFallsBackToGoroutine(t *testing.T) {
 	rec := recordForTest(t, Config{})
 	func() {
 		om := Enter(SpanTypeEntryPoint, "outer", "p.outer", nil)
-		defer func() { om.Exit(recover(), nil, nil) }()
+		if om != nil {
+			defer func() { om.Exit(recover(), nil, nil) }()
+		}
 		lookupOrder(context.Background(), "x") // a context, but no span in it
 	}()
 	if got, want := tree(rec.Ended()), "outer\n  lookup_order\n"; got != want {
@@ -411,7 +433,9 @@ func TestNewGoroutineStartsWithoutCurrentSpan(t *testing.T) {
 	rec := recordForTest(t, Config{})
 	func() {
 		om := Enter(SpanTypeEntryPoint, "outer", "p.outer", nil)
-		defer func() { om.Exit(recover(), nil, nil) }()
+		if om != nil {
+			defer func() { om.Exit(recover(), nil, nil) }()
+		}
 		done := make(chan struct{})
 		go func() { defer close(done); webSearch("in goroutine") }()
 		<-done
@@ -574,7 +598,9 @@ func TestContextWhoseValuePanics(t *testing.T) {
 	var gotCtx context.Context
 	func() {
 		om := Enter(SpanTypeEntryPoint, "outer", "p.outer", nil)
-		defer func() { om.Exit(recover(), nil, nil) }()
+		if om != nil {
+			defer func() { om.Exit(recover(), nil, nil) }()
+		}
 		if got := withBrokenValue(brokenCtx{}, 1); got != 2 {
 			t.Errorf("withBrokenValue = %d", got)
 		}

@@ -19,8 +19,15 @@
 //
 // Functions annotated with //overmind: directives are expanded by the
 // overmind command into calls to [EnterContext], [Enter] or [EnterRequest]
-// and [Call.Exit]; that small API is meant for generated code. People call
-// the rest: [StartSpan] for blocks, [SetTag], [SetUser], [CaptureException],
+// and a deferred [Call.Exit], deferred only when tracing is on:
+//
+//	ctx, _om := overmind.EnterContext(ctx, overmind.SpanTypeTool, "lookup_order", "example.com/shop.LookupOrder",
+//		func(in *overmind.Values) { in.Add("orderID", orderID) })
+//	if _om != nil {
+//		defer func() { _om.Exit(recover(), err, func(out *overmind.Values) { out.Add("", order) }) }()
+//	}
+//
+// That small API is meant for generated code. People call the rest: [StartSpan] for blocks, [SetTag], [SetUser], [CaptureException],
 // [SetWorkflowName], [SetAgentName], [SetConversationID], [PromptString],
 // and [Tracer] for raw OpenTelemetry spans.
 //
