@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/overmind-core/overmind-go/runtime/internal/redact"
@@ -664,5 +665,52 @@ func TestEnterRequestNotRecording(t *testing.T) {
 	}
 	if got := trace.SpanContextFromContext(r2.Context()); !got.Equal(c.span.SpanContext()) {
 		t.Fatal("the copy's context does not carry the span")
+	}
+}
+
+// A span left open on a goroutine that has exited (End forgotten, a return
+// that skips it, a panic recovered higher up) must not become the parent of
+// later goroutines that run on the same g structure.
+func TestSpanLeftOpenOnExitedGoroutine(t *testing.T) {
+	rec := recordForTest(t, Config{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		StartSpan(context.Background(), SpanTypeWorkflow, "never_ended")
+	}()
+	<-done
+	const fresh = 200
+	for range fresh {
+		done := make(chan struct{})
+		go func() { defer close(done); handleRequest("q") }()
+		<-done
+	}
+	spans := rec.Ended()
+	if len(spans) != 3*fresh {
+		t.Fatalf("%d spans ended, want %d", len(spans), 3*fresh)
+	}
+	for _, s := range spans {
+		if s.Name() == "handle_request" && s.Parent().IsValid() {
+			t.Fatalf("handle_request nested under a span of an exited goroutine")
+		}
+	}
+}
+
+// Shutdown forgets the spans still open, so that after a later Init they
+// are nobody's parent.
+func TestShutdownForgetsOpenSpans(t *testing.T) {
+	recordForTest(t, Config{})
+	StartSpan(context.Background(), SpanTypeWorkflow, "open_at_shutdown") // on this goroutine, never ended
+	shutdownForTest(t)
+	if n := calls.Len(); n != 0 {
+		t.Fatalf("%d goroutine stacks survive Shutdown", n)
+	}
+	rec := tracetest.NewSpanRecorder()
+	if err := Init(Config{SpanProcessors: []sdktrace.SpanProcessor{rec}}); err != nil {
+		t.Fatal(err)
+	}
+	webSearch("after")
+	if s := onlySpan(t, rec.Ended()); s.Parent().IsValid() {
+		t.Fatal("a span after Shutdown and Init nested under one opened before")
 	}
 }

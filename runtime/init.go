@@ -284,7 +284,10 @@ func Shutdown(ctx context.Context) error {
 	}
 	err := st.tp.Shutdown(ctx)
 	// Spans still open will end on a provider without processors, so
-	// their labels would never be deleted: forget them all.
+	// their labels would never be deleted: forget them all. Forget the
+	// goroutines' stacks of open spans too, so that a span never ended
+	// is not the parent of spans after a later Init.
+	calls.Clear()
 	spanLabels.Clear()
 	spanLabelsCount.Store(0)
 	cancelledSpans.Clear()
