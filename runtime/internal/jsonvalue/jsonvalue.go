@@ -11,6 +11,11 @@
 //   - byte slices over 256 bytes become "<bytes N>";
 //   - nesting deeper than MaxDepth becomes "<truncated:T>";
 //   - cycles become "<cycle:T>";
+//   - a value whose data a lock guards (a struct holding, by value, a
+//     sync.Mutex, sync.RWMutex, sync.Map, sync.Once, sync.WaitGroup,
+//     sync.Cond, sync.Pool or a sync/atomic type, or one of those itself)
+//     becomes "<guarded:T>": its fields are not read and its methods not
+//     called, since the program may hold the lock and be writing;
 //   - funcs, channels and unsafe pointers become "<func ...>", "<chan ...>",
 //     "<unsafe.Pointer>";
 //   - a MarshalJSON, MarshalText or Error method that panics, fails or
