@@ -125,10 +125,9 @@ func (st *state) enter(ctx context.Context, typ SpanType, name, function string,
 	calls.Push(&c.node, nil)
 	c.start = time.Now()
 	if inputs != nil && span.IsRecording() {
-		v := getValues()
+		v := getValues(true, st.jsonOpts)
 		inputs(v)
-		span.SetAttributes(attribute.String(attrInputs, jsonvalue.Object(v.names, v.values, st.jsonOpts)))
-		putValues(v)
+		span.SetAttributes(attribute.String(attrInputs, v.finish()))
 	}
 	return spanCtx, c, usable
 }
@@ -266,10 +265,9 @@ func (c *Call) exit(recovered any, err error, outputs func(*Values)) {
 		attrs = recordError(span, err, attrs)
 	default:
 		if outputs != nil {
-			v := getValues()
+			v := getValues(false, c.st.jsonOpts)
 			outputs(v)
-			attrs = append(attrs, attribute.String(attrOutputs, encodeOutputs(v.values, c.st.jsonOpts)))
-			putValues(v)
+			attrs = append(attrs, attribute.String(attrOutputs, v.finish()))
 		}
 		if !hasFailed(span) && !wasCancelled(span) {
 			attrs = append(attrs, attribute.String(attrStatus, statusSuccess))
@@ -278,15 +276,6 @@ func (c *Call) exit(recovered any, err error, outputs func(*Values)) {
 	attrs = append(attrs, attribute.Float64(attrDuration, duration))
 	span.SetAttributes(attrs...)
 	span.End()
-}
-
-// encodeOutputs encodes results: one result as its own JSON value, several
-// as an array in order.
-func encodeOutputs(values []any, o jsonvalue.Options) string {
-	if len(values) == 1 {
-		return jsonvalue.Marshal(values[0], o)
-	}
-	return jsonvalue.Array(values, o)
 }
 
 // hasFailed reports whether span's status was already set to Error, by
@@ -395,17 +384,22 @@ func typeName(v any) string {
 	return reflect.TypeOf(v).String()
 }
 
-// Values are pooled: an instrumented call reuses one instead of growing
-// two slices.
+// Values are pooled: an instrumented call reuses one, with its buffer.
 var valuesPool = sync.Pool{New: func() any { return &Values{} }}
 
-func getValues() *Values { return valuesPool.Get().(*Values) }
+// getValues returns a Values ready to collect a function's parameters
+// (object true: a JSON object by name) or its results (one result as its
+// own JSON value, several as an array in order).
+func getValues(object bool, o jsonvalue.Options) *Values {
+	v := valuesPool.Get().(*Values)
+	v.w.Begin(object, o)
+	return v
+}
 
-func putValues(v *Values) {
-	if cap(v.values) > 64 {
-		return
-	}
-	clear(v.values) // drop references to the program's values
-	v.names, v.values = v.names[:0], v.values[:0]
+// finish returns the JSON of the values collected and puts v back in the
+// pool.
+func (v *Values) finish() string {
+	s := v.w.Finish()
 	valuesPool.Put(v)
+	return s
 }

@@ -19,7 +19,9 @@
 //   - funcs, channels and unsafe pointers become "<func ...>", "<chan ...>",
 //     "<unsafe.Pointer>";
 //   - a MarshalJSON, MarshalText or Error method that panics, fails or
-//     returns invalid JSON becomes "<unserializable:T>";
+//     returns invalid JSON becomes "<unserializable:T>", and so does a
+//     value whose method would be handed memory of the caller's stack
+//     that cannot be copied away (see stack.go);
 //   - output beyond MaxBytes is cut and ends with [TruncationMark].
 //
 // Otherwise the output follows encoding/json: struct tags (name, "-",
@@ -36,8 +38,6 @@ import (
 	"strconv"
 	"sync"
 	"unicode/utf8"
-
-	"github.com/overmind-core/overmind-go/runtime/internal/redact"
 )
 
 const (
@@ -74,8 +74,8 @@ type Options struct {
 // Marshal encodes v as JSON under the rules of the package.
 func Marshal(v any, o Options) string {
 	e := newEncoder(o)
-	e.guard(func() { e.value(v, 0) }, v)
-	return e.finish()
+	e.guard(func() { e.value(v, 0) }, v, 0)
+	return e.finish(0)
 }
 
 // Object encodes names and values as one JSON object, in order, as for a
@@ -83,50 +83,15 @@ func Marshal(v any, o Options) string {
 // empty name becomes "argN" (N counting from 0). Extra values without a
 // name are ignored.
 func Object(names []string, values []any, o Options) string {
-	e := newEncoder(o)
-	e.guard(func() {
-		e.buf = append(e.buf, '{')
-		for i, name := range names {
-			if i >= len(values) || e.full() {
-				break
-			}
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			if name == "" {
-				name = "arg" + strconv.Itoa(i)
-			}
-			e.str(name)
-			e.buf = append(e.buf, ':')
-			if redact.IsSecretKey(name) {
-				e.str(redact.Placeholder)
-				continue
-			}
-			e.value(values[i], 0)
+	var w Writer
+	w.Begin(true, o)
+	for i, name := range names {
+		if i >= len(values) {
+			break
 		}
-		e.buf = append(e.buf, '}')
-	}, nil)
-	return e.finish()
-}
-
-// Array encodes values as one JSON array, in order, as for a function's
-// results.
-func Array(values []any, o Options) string {
-	e := newEncoder(o)
-	e.guard(func() {
-		e.buf = append(e.buf, '[')
-		for i, v := range values {
-			if e.full() {
-				break
-			}
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			e.value(v, 0)
-		}
-		e.buf = append(e.buf, ']')
-	}, nil)
-	return e.finish()
+		w.Add(name, values[i])
+	}
+	return w.Finish()
 }
 
 // encoder accumulates one encoding. Encoders are pooled.
@@ -160,12 +125,12 @@ func newEncoder(o Options) *encoder {
 }
 
 // guard runs f and, should the encoder itself ever panic on some value,
-// replaces the whole output with a placeholder rather than let the panic
-// reach the instrumented program.
-func (e *encoder) guard(f func(), v any) {
+// replaces what f wrote (the output from mark on) with a placeholder
+// rather than let the panic reach the instrumented program.
+func (e *encoder) guard(f func(), v any, mark int) {
 	defer func() {
 		if recover() != nil {
-			e.buf = e.buf[:0]
+			e.buf = e.buf[:mark]
 			e.path = e.path[:0]
 			e.placeholder("<unserializable:" + typeString(v) + ">")
 		}
@@ -173,18 +138,19 @@ func (e *encoder) guard(f func(), v any) {
 	f()
 }
 
-// finish returns the output, cut to max bytes if needed, and returns the
-// encoder to the pool.
-func (e *encoder) finish() string {
+// finish returns the output from byte start on, cut to max bytes if
+// needed, and returns the encoder to the pool.
+func (e *encoder) finish(start int) string {
+	out := e.buf[start:]
 	var s string
-	if len(e.buf) > e.max {
+	if len(out) > e.max {
 		n := e.max
-		for n > 0 && !utf8.RuneStart(e.buf[n]) {
+		for n > 0 && !utf8.RuneStart(out[n]) {
 			n--
 		}
-		s = string(e.buf[:n]) + TruncationMark
+		s = string(out[:n]) + TruncationMark
 	} else {
-		s = string(e.buf)
+		s = string(out)
 	}
 	if cap(e.buf) <= 64<<10 {
 		e.buf = e.buf[:0]
