@@ -405,3 +405,51 @@ func TestCaptureExceptionCancellation(t *testing.T) {
 		t.Errorf("OTel status = %+v", f.Status())
 	}
 }
+
+// brokenError's Error method panics.
+type brokenError struct{}
+
+func (*brokenError) Error() string { panic("broken Error") }
+
+// No public entry point panics on odd input: nil contexts, nil and broken
+// errors, empty names, nil processors.
+func TestOddInputsDoNotPanic(t *testing.T) {
+	var nilErr *brokenError // a typed nil error: its Error panics too
+	rec := recordForTest(t, Config{SpanProcessors: []sdktrace.SpanProcessor{nil}})
+	if err := Init(Config{SpanProcessors: []sdktrace.SpanProcessor{nil}}); err != nil {
+		t.Fatal(err)
+	}
+	//nolint:staticcheck // nil contexts are the point
+	func() {
+		ctx, c := EnterContext(nil, "", "", "", nil)
+		_ = ctx
+		c.Exit(nil, &brokenError{}, func(*Values) {})
+		_, c = EnterContext(context.Background(), "", "", ".", func(in *Values) { in.Add("", nil) })
+		c.Exit(nil, nilErr, nil)
+		_, s := StartSpan(nil, "", "")
+		SetTag[any](nil, "nil", nil)
+		SetTag(nil, "nilptr", (*Order)(nil))
+		SetTag(nil, "err", error(&brokenError{}))
+		CaptureException(nil, &brokenError{})
+		CaptureException(nil, nilErr)
+		CaptureException(nil, nil)
+		SetUser(nil, User{})
+		SetWorkflowName(nil, "")
+		_, raw := Tracer().Start(nil, "")
+		raw.End()
+		s.SetError(&brokenError{})
+		s.End()
+		s.End()
+		PromptString("", "{x} {", map[string]any{"x": nilErr})
+		PromptString("", "", nil)
+		if err := ForceFlush(nil); err != nil {
+			t.Error(err)
+		}
+	}()
+	if n := len(rec.Ended()); n != 4 {
+		t.Errorf("%d spans ended, want 4", n)
+	}
+	if err := Shutdown(nil); err != nil { //nolint:staticcheck
+		t.Error(err)
+	}
+}

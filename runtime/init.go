@@ -265,7 +265,7 @@ const shutdownTimeout = 10 * time.Second
 // Shutdown flushes every ended span to its destinations and stops tracing;
 // call it before the program exits (defer it in main). It waits until the
 // spans are delivered or ctx is done, and at most 10 seconds when ctx has
-// no deadline. Spans dropped because a queue was full, or that could not be
+// no deadline (a nil ctx is taken as context.Background()). Spans dropped because a queue was full, or that could not be
 // delivered, are counted and reported on stderr. After Shutdown every
 // function of the package is a no-op again until the next Init.
 func Shutdown(ctx context.Context) error {
@@ -276,6 +276,9 @@ func Shutdown(ctx context.Context) error {
 	st := active.Swap(nil)
 	if st == nil {
 		return nil
+	}
+	if ctx == nil {
+		ctx = context.Background()
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -307,12 +310,16 @@ func Shutdown(ctx context.Context) error {
 }
 
 // ForceFlush exports every span ended so far, waiting until they are
-// delivered or ctx is done. Call it at the end of a short-lived job (a
-// serverless handler, a script) that does not call Shutdown.
+// delivered or ctx is done (a nil ctx never is). Call it at the end of a
+// short-lived job (a serverless handler, a script) that does not call
+// Shutdown.
 func ForceFlush(ctx context.Context) error {
 	st := active.Load()
 	if st == nil {
 		return nil
+	}
+	if ctx == nil {
+		ctx = context.Background()
 	}
 	flushCapture()
 	if err := st.tp.ForceFlush(ctx); err != nil {
