@@ -30,7 +30,13 @@
 // An instrumented function starts with two statements:
 //
 //	ctx, _om := overmind.EnterContext(ctx, overmind.SpanTypeTool, "lookup_order", "example.com/shop.LookupOrder", func(in *overmind.Values) { in.Add("orderID", orderID) })
-//	defer func() { _om.Exit(recover(), _omr1, func(out *overmind.Values) { out.Add("", _omr0) }) }()
+//	if _om != nil {
+//		defer func() { _om.Exit(recover(), _omr1, func(out *overmind.Values) { out.Add("", _omr0) }) }()
+//	}
+//
+// The runtime returns a nil _om when tracing is off (before Init), and then
+// nothing is deferred and nothing recovers: a panic goes through untouched,
+// with the same message and stack as without instrumentation.
 //
 // Unnamed and blank parameters and results that the code must refer to are
 // renamed _ompN and _omrN (with a trailing _ when they were blank), and the

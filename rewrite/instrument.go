@@ -170,8 +170,8 @@ func (p *plan) assignRoles(cc *contextChecker, capture Capture) {
 func (rw *fileRewriter) checkReserved(fn *dst.FuncDecl, d *Directive) bool {
 	ok := true
 	dst.Inspect(fn, func(n dst.Node) bool {
-		id, isIdent := n.(*dst.Ident)
-		if isIdent && isReserved(id.Name) {
+		id, isID := n.(*dst.Ident)
+		if isID && isReserved(id.Name) {
 			pos := rw.astPos(id)
 			if !pos.IsValid() {
 				pos = d.Pos
@@ -281,10 +281,17 @@ func (rw *fileRewriter) emit(p *plan, alias string) {
 			valuesFunc(alias, "out", p.results, p.outputs, outputKeys(p)),
 		},
 	}
-	exit := &dst.DeferStmt{Call: &dst.CallExpr{Fun: &dst.FuncLit{
+	deferExit := &dst.DeferStmt{Call: &dst.CallExpr{Fun: &dst.FuncLit{
 		Type: &dst.FuncType{Func: true, Params: &dst.FieldList{Opening: true, Closing: true}},
 		Body: &dst.BlockStmt{List: []dst.Stmt{&dst.ExprStmt{X: exitCall}}},
 	}}}
+	deferExit.Decs.Before, deferExit.Decs.After = dst.NewLine, dst.NewLine
+	// With no span (tracing off) nothing is deferred and nothing recovers,
+	// so a panic goes through exactly as it would without instrumentation.
+	exit := &dst.IfStmt{
+		Cond: &dst.BinaryExpr{X: dst.NewIdent(callVar), Op: token.NEQ, Y: dst.NewIdent("nil")},
+		Body: &dst.BlockStmt{List: []dst.Stmt{deferExit}},
+	}
 	exit.Decs.Before, exit.Decs.After = dst.NewLine, dst.NewLine
 	if p.oneline {
 		exit.Decs.End = dst.Decorations{onelineMarker}
