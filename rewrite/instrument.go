@@ -233,7 +233,7 @@ func (rw *fileRewriter) emit(p *plan, alias string) {
 	nameSlots(p.params, paramRole, p.fn.Type.Params)
 	nameSlots(p.results, resultRole, p.fn.Type.Results)
 
-	funcName := rw.in.Pkg.Path() + "." + DefaultName(p.afn)
+	funcName := symbolPath(rw.in.Pkg.Path()) + "." + DefaultName(p.afn)
 	args := []dst.Expr{
 		spanTypeExpr(alias, p.dir.Type),
 		strLit(p.dir.SpanName()),
