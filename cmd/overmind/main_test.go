@@ -40,8 +40,13 @@ func Plain() int { return 1 }
 // module writes a throwaway module with the shop package and makes it the
 // working directory, with the go command set up to work offline.
 func module(t *testing.T, files map[string]string) string {
+	return moduleAt(t, "example.com/shop", files)
+}
+
+// moduleAt is module with another module path.
+func moduleAt(t *testing.T, modPath string, files map[string]string) string {
 	dir := t.TempDir()
-	gentest.WriteModule(t, dir, "example.com/shop")
+	gentest.WriteModule(t, dir, modPath)
 	bs := map[string][]byte{}
 	for name, src := range files {
 		bs[name] = []byte(src)
@@ -241,4 +246,89 @@ func TestTestFiles(t *testing.T) {
 	if code, out, _ := runCLI(t, "list", "-test", "./..."); code != 0 || !strings.Contains(out, "shop/shop_test.go:5:1 function helper\n") {
 		t.Fatalf("list -test: code %d, %q", code, out)
 	}
+}
+
+// TestExternalTestPackage instruments, with -test, a package whose
+// external test package (package shop_test) has a directive, in a module
+// whose path mentions overmind (so that the test's generated main does
+// too): both are loaded by the path of the package under test.
+func TestExternalTestPackage(t *testing.T) {
+	ext := `package shop_test
+
+import (
+	"context"
+	"testing"
+
+	"example.com/overmind-shop/shop"
+)
+
+//overmind:function
+func lookup(id string) (shop.Order, error) {
+	return shop.LookupOrder(context.Background(), id)
+}
+
+func TestLookup(t *testing.T) {
+	if o, err := lookup("A-1"); err != nil || o.ID != "A-1" {
+		t.Fatal(o, err)
+	}
+}
+`
+	dir := moduleAt(t, "example.com/overmind-shop", map[string]string{"shop/shop.go": shopSrc, "shop/ext_test.go": ext})
+	code, out, errOut := runCLI(t, "instrument", "-l", "-test", "./...")
+	if code != 1 || out != "shop/ext_test.go\nshop/shop.go\n" || errOut != "" {
+		t.Fatalf("-l -test: code %d, stdout %q, stderr:\n%s", code, out, errOut)
+	}
+	if code, _, errOut := runCLI(t, "instrument", "-test", "./..."); code != 0 {
+		t.Fatalf("instrument -test: code %d\n%s", code, errOut)
+	}
+	if got := read(t, filepath.Join(dir, "shop", "ext_test.go")); !strings.Contains(got, `overmind.Enter(overmind.SpanTypeFunction, "lookup", "example.com/overmind-shop/shop_test.lookup"`) {
+		t.Fatalf("ext_test.go not instrumented:\n%s", got)
+	}
+	gentest.Go(t, dir, "vet", "./...")
+	if code, out, errOut := runCLI(t, "instrument", "-l", "-test", "./..."); code != 0 || out != "" {
+		t.Fatalf("second -l -test: code %d, stdout %q, stderr:\n%s", code, out, errOut)
+	}
+}
+
+// TestFilePatterns instruments files named on the command line, which go
+// list puts in a package of their own (command-line-arguments).
+func TestFilePatterns(t *testing.T) {
+	dir := module(t, map[string]string{"shop/shop.go": shopSrc, "shop/plain.go": plainSrc})
+	if code, _, errOut := runCLI(t, "instrument", "shop/shop.go", "shop/plain.go"); code != 0 {
+		t.Fatalf("instrument files: code %d\n%s", code, errOut)
+	}
+	if got := read(t, filepath.Join(dir, "shop", "shop.go")); !strings.Contains(got, "overmind.EnterContext(") {
+		t.Fatalf("shop.go not instrumented:\n%s", got)
+	}
+	gentest.Go(t, dir, "build", "./...")
+}
+
+// TestRegenerateRenamedParameterWithTests renames a parameter of an
+// instrumented function whose file is also part of the package's test
+// variant: the stale prologue's type errors, reported by both variants,
+// must not stop regenerating it.
+func TestRegenerateRenamedParameterWithTests(t *testing.T) {
+	test := "package shop\n\nimport \"testing\"\n\nfunc TestShop(t *testing.T) {}\n"
+	dir := module(t, map[string]string{"shop/shop.go": shopSrc, "shop/shop_test.go": test})
+	if code, _, errOut := runCLI(t, "instrument", "-test", "./..."); code != 0 {
+		t.Fatalf("instrument -test: code %d\n%s", code, errOut)
+	}
+	shop := filepath.Join(dir, "shop", "shop.go")
+	src := read(t, shop)
+	renamed := strings.Replace(src, "id string", "key string", 1)
+	renamed = strings.Replace(renamed, "if id == \"\"", "if key == \"\"", 1)
+	renamed = strings.Replace(renamed, "Order{ID: id}", "Order{ID: key}", 1)
+	if err := os.WriteFile(shop, []byte(renamed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gentest.GoErr(dir, "build", "./..."); err == nil {
+		t.Fatal("the edited file builds: the test does not break the prologue")
+	}
+	if code, _, errOut := runCLI(t, "instrument", "-test", "./..."); code != 0 {
+		t.Fatalf("instrument -test after renaming: code %d\n%s", code, errOut)
+	}
+	if got := read(t, shop); !strings.Contains(got, `in.Add("key", key)`) {
+		t.Fatalf("not regenerated:\n%s", got)
+	}
+	gentest.Go(t, dir, "vet", "./...")
 }
