@@ -58,4 +58,8 @@
 // Func.Prologue lists the statements it inserted in each function. Together
 // they are what a printer needs to emit //line directives that keep every
 // original statement at its original file:line.
+//
+// The input's own //line directives are kept: dst lays the file out by its
+// physical lines, and [Result.Format] prints every //line comment that was
+// at column 1, where it is a directive, at column 1 again.
 package rewrite

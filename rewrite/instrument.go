@@ -91,7 +91,8 @@ func (rw *fileRewriter) plan(d *Directive) *plan {
 	if f := rw.funcs[fn]; f != nil && f.Stripped {
 		p.oneline = f.oneline
 	} else {
-		lb, rb := rw.in.Fset.Position(d.Decl.Body.Lbrace), rw.in.Fset.Position(d.Decl.Body.Rbrace)
+		// Physical lines: a /*line*/ comment in the body must not count.
+		lb, rb := rw.in.Fset.PositionFor(d.Decl.Body.Lbrace, false), rw.in.Fset.PositionFor(d.Decl.Body.Rbrace, false)
 		p.oneline = lb.Line == rb.Line
 	}
 	return p

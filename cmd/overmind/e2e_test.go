@@ -57,7 +57,11 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("the instrumented program prints\n%s\nbut the plain one prints\n%s", instOut, plainOut)
 	}
 
-	spans := recv.WaitForSpans(18, 10*time.Second)
+	if !strings.Contains(plainOut, "positions: template.tmpl:42 other.tmpl:7\n") {
+		t.Errorf("the plain program does not report the positions its //line directives set:\n%s", plainOut)
+	}
+
+	spans := recv.WaitForSpans(19, 10*time.Second)
 	wantTree := `handle_query [entry_point]
   research [workflow]
     web_search [tool_call]
@@ -75,6 +79,7 @@ Sum [function]
 serve_order [entry_point]
   lookup_order [tool_call]
 login [function]
+Templated [function]
 `
 	if got := otlptest.Tree(spans); got != wantTree {
 		t.Errorf("span tree:\n%s\nwant:\n%s", got, wantTree)
