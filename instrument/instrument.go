@@ -261,7 +261,7 @@ func rewritePackages(opts Options, c *candidates, res *Result) error {
 		}
 	}
 	for _, pkg := range pkgs {
-		res.Diagnostics = append(res.Diagnostics, packageErrors(pkg, stripped)...)
+		res.Diagnostics = append(res.Diagnostics, packageErrors(pkg, stripped, opts.Remove)...)
 	}
 	// Files the loader did not parse as they are (cgo) cannot be rewritten.
 	for name, src := range c.files {
@@ -343,7 +343,13 @@ func rewriteFile(j job, remove bool) *fileResult {
 	if remove {
 		mode = rewrite.Remove
 	}
-	res, err := rewrite.File(rewrite.Input{Fset: j.pkg.Fset, File: j.file, Pkg: j.pkg.Types, Info: j.pkg.TypesInfo}, mode)
+	in := rewrite.Input{Fset: j.pkg.Fset, File: j.file, Pkg: j.pkg.Types, Info: j.pkg.TypesInfo}
+	if remove && len(j.pkg.Errors) > 0 {
+		// Type information may be missing or wrong; removal tells from
+		// the syntax whether the runtime import is still used.
+		in.Pkg, in.Info = nil, nil
+	}
+	res, err := rewrite.File(in, mode)
 	if err != nil {
 		r.err = err
 		return r
@@ -372,8 +378,11 @@ func (r posRange) contains(p token.Position) bool {
 // packageErrors turns the package's load and type errors into diagnostics,
 // leaving out those inside generated code about to be replaced (stripped,
 // in any file): a user who renames a parameter of an instrumented function
-// breaks its prologue, and regenerating is the fix.
-func packageErrors(pkg *packages.Package, stripped []posRange) []rewrite.Diagnostic {
+// breaks its prologue, and regenerating is the fix. Removing generated
+// code needs the files' syntax only, so with remove set only syntax errors
+// are kept: a package that does not compile, or whose module no longer
+// provides the runtime, can still have its instrumentation removed.
+func packageErrors(pkg *packages.Package, stripped []posRange, remove bool) []rewrite.Diagnostic {
 	inStripped := func(p token.Position) bool {
 		for _, r := range stripped {
 			if r.contains(p) {
@@ -384,6 +393,9 @@ func packageErrors(pkg *packages.Package, stripped []posRange) []rewrite.Diagnos
 	}
 	var out []rewrite.Diagnostic
 	for _, e := range pkg.Errors {
+		if remove && e.Kind != packages.ParseError {
+			continue
+		}
 		if e.Kind == packages.ListError && strings.HasPrefix(e.Msg, "# ") {
 			// The go command's compiler output, from building export data.
 			// The package's own type errors, checked from source, say the

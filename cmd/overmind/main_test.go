@@ -332,3 +332,62 @@ func TestRegenerateRenamedParameterWithTests(t *testing.T) {
 	}
 	gentest.Go(t, dir, "vet", "./...")
 }
+
+// TestRemoveDespiteTypeErrors takes instrumentation out of a package that
+// no longer compiles for reasons of its own, and out of one whose module
+// no longer provides the runtime: removing needs no type information.
+func TestRemoveDespiteTypeErrors(t *testing.T) {
+	broken := "package shop\n\n// Broken does not compile.\nfunc Broken() int { return \"one\" }\n"
+	dir := module(t, map[string]string{"shop/shop.go": shopSrc, "shop/plain.go": plainSrc})
+	if code, _, errOut := runCLI(t, "instrument", "./..."); code != 0 {
+		t.Fatalf("instrument: code %d\n%s", code, errOut)
+	}
+	gentest.WriteFiles(t, dir, map[string][]byte{"shop/broken.go": []byte(broken)})
+	shop := filepath.Join(dir, "shop", "shop.go")
+	if code, _, errOut := runCLI(t, "instrument", "-remove", "./..."); code != 0 {
+		t.Fatalf("-remove with a type error elsewhere: code %d\n%s", code, errOut)
+	}
+	if got := read(t, shop); got != shopSrc {
+		t.Fatalf("-remove did not restore the file:\n%s", got)
+	}
+	if got := read(t, filepath.Join(dir, "shop", "broken.go")); got != broken {
+		t.Fatalf("-remove touched an unrelated file:\n%s", got)
+	}
+
+	// Instrument again, then drop the runtime from go.mod.
+	if err := os.Remove(filepath.Join(dir, "shop", "broken.go")); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCLI(t, "instrument", "./..."); code != 0 {
+		t.Fatalf("instrument: code %d\n%s", code, errOut)
+	}
+	gentest.Go(t, dir, "mod", "edit", "-droprequire", gentest.RuntimeModule, "-dropreplace", gentest.RuntimeModule)
+	if code, _, errOut := runCLI(t, "instrument", "-remove", "./..."); code != 0 {
+		t.Fatalf("-remove without the runtime module: code %d\n%s", code, errOut)
+	}
+	if got := read(t, shop); got != shopSrc {
+		t.Fatalf("-remove did not restore the file:\n%s", got)
+	}
+	gentest.Go(t, dir, "build", "./...")
+}
+
+// TestRemoveKeepsSyntaxErrors refuses to rewrite a file that does not
+// parse: its syntax tree would be incomplete.
+func TestRemoveKeepsSyntaxErrors(t *testing.T) {
+	dir := module(t, map[string]string{"shop/shop.go": shopSrc})
+	if code, _, errOut := runCLI(t, "instrument", "./..."); code != 0 {
+		t.Fatalf("instrument: code %d\n%s", code, errOut)
+	}
+	shop := filepath.Join(dir, "shop", "shop.go")
+	broken := strings.Replace(read(t, shop), "return Order{ID: id}, ctx.Err()", "return Order{ID: id}, ctx.Err(", 1)
+	if err := os.WriteFile(shop, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, "instrument", "-remove", "./...")
+	if code != 2 || !strings.Contains(errOut, "shop/shop.go:") {
+		t.Fatalf("-remove on a file that does not parse: code %d\n%s", code, errOut)
+	}
+	if read(t, shop) != broken {
+		t.Fatal("a file that does not parse was rewritten")
+	}
+}
