@@ -487,7 +487,8 @@ func checkRuntimeAvailable(opts Options) (rewrite.Diagnostic, bool) {
 
 // Write writes every change atomically: each file goes to a temporary
 // file in its directory, with the original's permissions, that is then
-// renamed over it. A file is never left half written.
+// renamed over it. A file is never left half written. A file that is a
+// symbolic link is written through: its target changes, the link stays.
 func Write(changes []Change) error {
 	var errs []error
 	for _, c := range changes {
@@ -499,6 +500,9 @@ func Write(changes []Change) error {
 }
 
 func writeAtomic(path string, data []byte, mode fs.FileMode) error {
+	if target, err := filepath.EvalSymlinks(path); err == nil {
+		path = target
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".overmind-*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)

@@ -391,3 +391,34 @@ func TestRemoveKeepsSyntaxErrors(t *testing.T) {
 		t.Fatal("a file that does not parse was rewritten")
 	}
 }
+
+// TestSymlinkedFile writes through a source file that is a symbolic link:
+// the target changes and the link stays a link.
+func TestSymlinkedFile(t *testing.T) {
+	dir := module(t, map[string]string{"shop/plain.go": plainSrc, "templates/shop.go.in": shopSrc})
+	link := filepath.Join(dir, "shop", "shop.go")
+	target := filepath.Join(dir, "templates", "shop.go.in")
+	if err := os.Symlink(filepath.Join("..", "templates", "shop.go.in"), link); err != nil {
+		t.Skipf("no symbolic links here: %v", err)
+	}
+	if err := os.Chmod(target, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCLI(t, "instrument", "./..."); code != 0 {
+		t.Fatalf("instrument: code %d\n%s", code, errOut)
+	}
+	info, err := os.Lstat(link)
+	if err != nil || info.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("shop/shop.go is no longer a symbolic link (%v, %v)", info.Mode(), err)
+	}
+	if got := read(t, target); !strings.Contains(got, "overmind.EnterContext(") {
+		t.Fatalf("the link's target was not instrumented:\n%s", got)
+	}
+	if info, _ := os.Stat(target); info.Mode().Perm() != 0o600 {
+		t.Errorf("the target's mode changed to %v", info.Mode().Perm())
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, "shop")); len(entries) != 2 {
+		t.Errorf("shop/ holds %d entries, want shop.go and plain.go", len(entries))
+	}
+	gentest.Go(t, dir, "build", "./...")
+}
