@@ -481,7 +481,7 @@ func checkRuntimeAvailable(opts Options) (rewrite.Diagnostic, bool) {
 	return rewrite.Diagnostic{
 		Pos:      token.Position{Filename: rewrite.RuntimePath},
 		Severity: rewrite.Warning,
-		Message:  "generated code imports this package, which the module cannot load; add it with: go get github.com/overmind-core/overmind-go",
+		Message:  "generated code imports this package, which the module cannot load; add it with: go get github.com/overmind-core/overmind-go/runtime",
 	}, false
 }
 

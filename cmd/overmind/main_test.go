@@ -422,3 +422,45 @@ func TestSymlinkedFile(t *testing.T) {
 	}
 	gentest.Go(t, dir, "build", "./...")
 }
+
+// TestInstallFlow follows the README's instructions for a module of its
+// own: the command as a tool, the runtime as a requirement, and a
+// go:generate line that runs go tool overmind. This repository stands in
+// for the published module through a replace directive.
+func TestInstallFlow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command as a tool")
+	}
+	const (
+		getTool    = "go get -tool github.com/overmind-core/overmind-go/cmd/overmind"
+		getRuntime = "go get github.com/overmind-core/overmind-go/runtime"
+		generate   = "//go:generate go tool overmind instrument"
+	)
+	root := gentest.RepoRoot(t)
+	readme := read(t, filepath.Join(root, "README.md"))
+	for _, s := range []string{getTool, getRuntime, generate} {
+		if !strings.Contains(readme, s+"\n") {
+			t.Fatalf("the README no longer says %q: update this test with it", s)
+		}
+	}
+	dir := t.TempDir()
+	gentest.Go(t, dir, "mod", "init", "example.com/app")
+	gentest.Go(t, dir, "mod", "edit", "-replace", gentest.RuntimeModule+"="+root)
+	gentest.Go(t, dir, strings.Fields(getTool)[1:]...)
+	gentest.Go(t, dir, strings.Fields(getRuntime)[1:]...)
+	app := "package main\n\nimport (\n\t\"context\"\n\t\"fmt\"\n)\n\n" + generate + "\n\n" +
+		"// Greet greets.\n//\n//overmind:tool greet\nfunc Greet(ctx context.Context, name string) (string, error) {\n\treturn \"hello \" + name, nil\n}\n\n" +
+		"func main() {\n\tfmt.Println(Greet(context.Background(), \"ada\"))\n}\n"
+	gentest.WriteFiles(t, dir, map[string][]byte{"main.go": []byte(app)})
+	gentest.Go(t, dir, "generate", "./...")
+	if got := read(t, filepath.Join(dir, "main.go")); !strings.Contains(got, "overmind.EnterContext(") {
+		t.Fatalf("go generate did not instrument:\n%s", got)
+	}
+	gentest.Go(t, dir, "mod", "tidy")
+	if mod := read(t, filepath.Join(dir, "go.mod")); !strings.Contains(mod, "tool github.com/overmind-core/overmind-go/cmd/overmind\n") {
+		t.Fatalf("go.mod lost the tool:\n%s", mod)
+	}
+	if out := gentest.Go(t, dir, "run", "."); out != "hello ada <nil>\n" {
+		t.Fatalf("the instrumented program prints %q", out)
+	}
+}
