@@ -17,6 +17,11 @@
 // ignore; the options are type= (observe) and capture= (all, none, inputs,
 // outputs). Problems come back as [Diagnostic] values.
 //
+// Captured inputs are read at entry and outputs at return, without any of
+// the program's locks: functions handed shared mutable state (a map or
+// slice other goroutines change under a mutex) should use capture=none, or
+// capture=outputs when only their parameters reach it (see [Capture]).
+//
 // # Rewriting
 //
 // [File] takes an [Input] (a file parsed with comments, its package's
