@@ -18,9 +18,8 @@ var enterFuncs = map[string]bool{"Enter": true, "EnterContext": true, "EnterRequ
 // prologue is the generated code found at the top of a function body.
 type prologue struct {
 	enter *dst.AssignStmt // [ctx, ]_om := overmind.Enter...(...)
-	// exit is "if _om != nil { defer func() { _om.Exit(recover(), ...) }() }",
-	// or the bare defer that earlier versions generated.
-	exit    dst.Stmt
+	// exit is "if _om != nil { defer func() { _om.Exit(recover(), ...) }() }".
+	exit    *dst.IfStmt
 	oneline bool
 }
 
@@ -32,9 +31,7 @@ type prologue struct {
 //		defer func() { _om.Exit(recover(), ...) }()
 //	}
 //
-// where P is a name the file imports the runtime as. The second statement
-// may also be the defer alone, as earlier versions generated it, so that
-// their code is replaced rather than left in place. The reserved name _om
+// where P is a name the file imports the runtime as. The reserved name _om
 // is what makes this unambiguous: instrumenting refuses functions whose
 // own code uses it.
 func findPrologue(body *dst.BlockStmt, runtimeNames map[string]bool) (prologue, bool) {
@@ -45,17 +42,8 @@ func findPrologue(body *dst.BlockStmt, runtimeNames map[string]bool) (prologue, 
 	if !ok || !isEnter(enter, runtimeNames) {
 		return prologue{}, false
 	}
-	exit := body.List[1]
-	switch s := exit.(type) {
-	case *dst.IfStmt:
-		if !isGuardedExit(s) {
-			return prologue{}, false
-		}
-	case *dst.DeferStmt:
-		if !isExit(s) {
-			return prologue{}, false
-		}
-	default:
+	exit, ok := body.List[1].(*dst.IfStmt)
+	if !ok || !isGuardedExit(exit) {
 		return prologue{}, false
 	}
 	p := prologue{enter: enter, exit: exit}
@@ -149,11 +137,9 @@ func strip(fn *dst.FuncDecl, p prologue) {
 	// Comments attached to the prologue are the user's: those of an empty
 	// body print above it, and a user may have added others. Keep them.
 	var comments dst.Decorations
-	decs := []dst.Decorations{p.enter.Decs.Start, p.enter.Decs.End, p.exit.Decorations().Start, p.exit.Decorations().End}
-	if guard, ok := p.exit.(*dst.IfStmt); ok {
-		inner := guard.Body.List[0].Decorations()
-		decs = append(decs, guard.Decs.If, guard.Decs.Cond, guard.Body.Decs.Lbrace, inner.Start, inner.End)
-	}
+	inner := p.exit.Body.List[0].Decorations()
+	decs := []dst.Decorations{p.enter.Decs.Start, p.enter.Decs.End, p.exit.Decs.Start, p.exit.Decs.End,
+		p.exit.Decs.If, p.exit.Decs.Cond, p.exit.Body.Decs.Lbrace, inner.Start, inner.End}
 	for _, d := range decs {
 		for _, c := range d {
 			if c != onelineMarker {
