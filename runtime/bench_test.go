@@ -191,11 +191,6 @@ func BenchmarkBeforeInit(b *testing.B) {
 		{"uninstrumented", func() { plainNoop(ctx, "A-1", 1) }},
 		{"EnterContext+Exit", func() { instrumentedNoop(ctx, "A-1", 1) }},
 		{"Enter+Exit", func() { instrumentedNoCtx("A-1") }},
-		{"Enter+Exit pointer", func() {
-			v := vec{X: 3, Y: 4}
-			instrumentedNorm(&v)
-		}},
-		{"Enter+Exit variadic", func() { instrumentedTotal("sum", 1, 2, 3) }},
 		{"StartSpan+End", func() {
 			_, s := StartSpan(ctx, SpanTypeFunction, "block", attribute.Int("i", i))
 			s.End()

@@ -125,9 +125,10 @@ func (st *state) enter(ctx context.Context, typ SpanType, name, function string,
 	calls.Push(&c.node, nil)
 	c.start = time.Now()
 	if inputs != nil && span.IsRecording() {
-		v := getValues(true, st.jsonOpts)
+		v := getValues()
 		inputs(v)
-		span.SetAttributes(attribute.String(attrInputs, v.finish()))
+		span.SetAttributes(attribute.String(attrInputs, jsonvalue.Object(v.names, v.values, st.jsonOpts)))
+		putValues(v)
 	}
 	return spanCtx, c, usable
 }
@@ -265,9 +266,10 @@ func (c *Call) exit(recovered any, err error, outputs func(*Values)) {
 		attrs = recordError(span, err, attrs)
 	default:
 		if outputs != nil {
-			v := getValues(false, c.st.jsonOpts)
+			v := getValues()
 			outputs(v)
-			attrs = append(attrs, attribute.String(attrOutputs, v.finish()))
+			attrs = append(attrs, attribute.String(attrOutputs, encodeOutputs(v.values, c.st.jsonOpts)))
+			putValues(v)
 		}
 		if !hasFailed(span) && !wasCancelled(span) {
 			attrs = append(attrs, attribute.String(attrStatus, statusSuccess))
@@ -276,6 +278,15 @@ func (c *Call) exit(recovered any, err error, outputs func(*Values)) {
 	attrs = append(attrs, attribute.Float64(attrDuration, duration))
 	span.SetAttributes(attrs...)
 	span.End()
+}
+
+// encodeOutputs encodes results: one result as its own JSON value, several
+// as an array in order.
+func encodeOutputs(values []any, o jsonvalue.Options) string {
+	if len(values) == 1 {
+		return jsonvalue.Marshal(values[0], o)
+	}
+	return jsonvalue.Array(values, o)
 }
 
 // hasFailed reports whether span's status was already set to Error, by
@@ -384,22 +395,17 @@ func typeName(v any) string {
 	return reflect.TypeOf(v).String()
 }
 
-// Values are pooled: an instrumented call reuses one, with its buffer.
+// Values are pooled: an instrumented call reuses one instead of growing
+// two slices.
 var valuesPool = sync.Pool{New: func() any { return &Values{} }}
 
-// getValues returns a Values ready to collect a function's parameters
-// (object true: a JSON object by name) or its results (one result as its
-// own JSON value, several as an array in order).
-func getValues(object bool, o jsonvalue.Options) *Values {
-	v := valuesPool.Get().(*Values)
-	v.w.Begin(object, o)
-	return v
-}
+func getValues() *Values { return valuesPool.Get().(*Values) }
 
-// finish returns the JSON of the values collected and puts v back in the
-// pool.
-func (v *Values) finish() string {
-	s := v.w.Finish()
+func putValues(v *Values) {
+	if cap(v.values) > 64 {
+		return
+	}
+	clear(v.values) // drop references to the program's values
+	v.names, v.values = v.names[:0], v.values[:0]
 	valuesPool.Put(v)
-	return s
 }

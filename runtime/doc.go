@@ -27,7 +27,8 @@
 //		defer func() { _om.Exit(recover(), err, func(out *overmind.Values) { out.Add("", order) }) }()
 //	}
 //
-// That small API is meant for generated code. People call the rest: [StartSpan] for blocks, [SetTag], [SetUser], [CaptureException],
+// That small API is meant for generated code. People call the rest:
+// [StartSpan] for blocks, [SetTag], [SetUser], [CaptureException],
 // [SetWorkflowName], [SetAgentName], [SetConversationID], [PromptString],
 // and [Tracer] for raw OpenTelemetry spans.
 //
@@ -37,12 +38,9 @@
 // without a context.Context therefore still nest, as decorated functions
 // do in the Python SDK. A context that carries a span always wins.
 //
-// Until [Init] runs, and after [Shutdown], instrumented functions and the
-// helpers are cheap no-ops that allocate nothing ([PromptString] still
-// renders its template). On the gc toolchain for amd64 and arm64 that
-// includes an instrumented function's pointer, slice and variadic
-// arguments, and SetTag's: [Values.Add] and [SetTag] keep what they point
-// to from escaping to the heap. On other platforms such an argument, when
-// it points to the caller's local variables, moves them to the heap: one
-// allocation in the caller per argument.
+// Until [Init] runs, and after [Shutdown], every function in this package
+// is a cheap no-op that allocates nothing, but [PromptString], which still
+// renders its text. A pointer, slice or variadic argument of an
+// instrumented function does escape to the heap at compile time, as it
+// would if the function passed it to fmt or log/slog.
 package overmind

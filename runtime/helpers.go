@@ -6,18 +6,14 @@ import (
 	"encoding/json"
 	"math"
 	"reflect"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/embedded"
 	"go.opentelemetry.io/otel/trace/noop"
 
-	"github.com/overmind-core/overmind-go/runtime/internal/gls"
 	"github.com/overmind-core/overmind-go/runtime/internal/jsonvalue"
 	"github.com/overmind-core/overmind-go/runtime/internal/redact"
 )
@@ -53,11 +49,8 @@ func spanOf(ctx context.Context) (span trace.Span, ok bool) {
 // structs, ...) as JSON, under the same redaction rules as inputs. A key
 // that names a secret (password, token, api_key, ...) gets "<redacted>".
 //
-// SetTag is generic so that passing a value does not box it, and the value
-// is hidden from escape analysis (as for [Values.Add]) so that a pointer or
-// slice passed to it stays on the caller's stack: before Init it costs
-// nothing and allocates nothing. The attribute keeps no reference to the
-// caller's memory.
+// SetTag is generic so that passing a value does not box it: before Init it
+// costs nothing and allocates nothing.
 func SetTag[T any](ctx context.Context, key string, value T) {
 	st := active.Load()
 	if st == nil || key == "" {
@@ -67,19 +60,17 @@ func SetTag[T any](ctx context.Context, key string, value T) {
 	if span == nil || !span.IsRecording() {
 		return
 	}
-	span.SetAttributes(tagAttribute(key, gls.Hide(value), st.jsonOpts))
+	span.SetAttributes(tagAttribute(key, value, st.jsonOpts))
 }
 
-// tagAttribute converts a tag to an attribute. value may refer to the
-// caller's stack (see SetTag): the attribute, which the span keeps, holds
-// copies of its slices, and of its strings when they lie on the stack.
+// tagAttribute converts a tag to an attribute.
 func tagAttribute(key string, value any, o jsonvalue.Options) attribute.KeyValue {
 	if redact.IsSecretKey(key) {
 		return attribute.String(key, redact.Placeholder)
 	}
 	switch v := value.(type) {
 	case string:
-		return attribute.String(key, offStack(v))
+		return attribute.String(key, v)
 	case bool:
 		return attribute.Bool(key, v)
 	case int:
@@ -89,8 +80,8 @@ func tagAttribute(key string, value any, o jsonvalue.Options) attribute.KeyValue
 	case float64:
 		return attribute.Float64(key, v)
 	case []string:
-		return attribute.StringSlice(key, offStackSlice(v))
-	case []bool: // the slice attributes copy their elements
+		return attribute.StringSlice(key, v)
+	case []bool:
 		return attribute.BoolSlice(key, v)
 	case []int:
 		return attribute.IntSlice(key, v)
@@ -99,7 +90,7 @@ func tagAttribute(key string, value any, o jsonvalue.Options) attribute.KeyValue
 	case []float64:
 		return attribute.Float64Slice(key, v)
 	case attribute.Value:
-		return attribute.KeyValue{Key: attribute.Key(key), Value: offStackValue(v)}
+		return attribute.KeyValue{Key: attribute.Key(key), Value: v}
 	}
 	// Named and other basic types (type Tier string, uint16, float32, ...),
 	// unless they encode themselves.
@@ -107,7 +98,7 @@ func tagAttribute(key string, value any, o jsonvalue.Options) attribute.KeyValue
 	if rv.IsValid() && !encodesItself(rv.Type()) {
 		switch rv.Kind() {
 		case reflect.String:
-			return attribute.String(key, offStack(rv.String()))
+			return attribute.String(key, rv.String())
 		case reflect.Bool:
 			return attribute.Bool(key, rv.Bool())
 		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
@@ -121,62 +112,6 @@ func tagAttribute(key string, value any, o jsonvalue.Options) attribute.KeyValue
 		}
 	}
 	return attribute.String(key, jsonvalue.Marshal(value, o))
-}
-
-// offStack returns s, or a copy of it when its bytes lie on the calling
-// goroutine's stack, for an attribute that outlives the call.
-func offStack(s string) string {
-	if gls.OnStack(unsafe.Pointer(unsafe.StringData(s))) {
-		return strings.Clone(s)
-	}
-	return s
-}
-
-// offStackSlice returns ss, or a copy whose strings are off the stack.
-// (attribute.StringSlice copies the slice, not the strings' bytes.)
-func offStackSlice(ss []string) []string {
-	for i, s := range ss {
-		if gls.OnStack(unsafe.Pointer(unsafe.StringData(s))) {
-			cp := slices.Clone(ss)
-			for j := i; j < len(cp); j++ {
-				cp[j] = offStack(cp[j])
-			}
-			return cp
-		}
-	}
-	return ss
-}
-
-// offStackValue returns v rebuilt from copies, so that it refers to no
-// memory of the caller's. The slice accessors return fresh slices.
-func offStackValue(v attribute.Value) attribute.Value {
-	switch v.Type() {
-	case attribute.STRING:
-		return attribute.StringValue(offStack(v.AsString()))
-	case attribute.STRINGSLICE:
-		return attribute.StringSliceValue(offStackSlice(v.AsStringSlice()))
-	case attribute.BOOLSLICE:
-		return attribute.BoolSliceValue(v.AsBoolSlice())
-	case attribute.INT64SLICE:
-		return attribute.Int64SliceValue(v.AsInt64Slice())
-	case attribute.FLOAT64SLICE:
-		return attribute.Float64SliceValue(v.AsFloat64Slice())
-	case attribute.BYTESLICE:
-		return attribute.ByteSliceValue(v.AsByteSlice())
-	case attribute.SLICE:
-		vals := v.AsSlice()
-		for i := range vals {
-			vals[i] = offStackValue(vals[i])
-		}
-		return attribute.SliceValue(vals...)
-	case attribute.MAP:
-		kvs := v.AsMap()
-		for i := range kvs {
-			kvs[i] = attribute.KeyValue{Key: attribute.Key(offStack(string(kvs[i].Key))), Value: offStackValue(kvs[i].Value)}
-		}
-		return attribute.MapValue(kvs...)
-	}
-	return v // a number or a bool, held in the Value itself
 }
 
 var (

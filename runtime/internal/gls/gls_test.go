@@ -5,7 +5,6 @@ import (
 	"runtime"
 	"sync"
 	"testing"
-	"unsafe"
 )
 
 type entry struct {
@@ -266,26 +265,3 @@ func BenchmarkPushRemoveParallel(b *testing.B) {
 		}
 	})
 }
-
-func TestStackBounds(t *testing.T) {
-	if !StackBoundsKnown() {
-		t.Fatal("the goroutine's stack bounds were not found: has the g structure changed?")
-	}
-	if !HidesValues {
-		t.Skip("values are not hidden on this platform")
-	}
-	var local [16]byte
-	if !OnStack(unsafe.Pointer(&local)) {
-		t.Error("a local variable is not on the stack")
-	}
-	heap := new([16]byte)
-	sink = heap
-	if OnStack(unsafe.Pointer(heap)) {
-		t.Error("a heap object is on the stack")
-	}
-	if OnStack(nil) {
-		t.Error("nil is on the stack")
-	}
-}
-
-var sink any

@@ -19,9 +19,7 @@
 //   - funcs, channels and unsafe pointers become "<func ...>", "<chan ...>",
 //     "<unsafe.Pointer>";
 //   - a MarshalJSON, MarshalText or Error method that panics, fails or
-//     returns invalid JSON becomes "<unserializable:T>", and so does a
-//     value whose method would be handed memory of the caller's stack
-//     that cannot be copied away (see stack.go);
+//     returns invalid JSON becomes "<unserializable:T>";
 //   - output beyond MaxBytes is cut and ends with [TruncationMark].
 //
 // Otherwise the output follows encoding/json: struct tags (name, "-",
@@ -38,6 +36,8 @@ import (
 	"strconv"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/overmind-core/overmind-go/runtime/internal/redact"
 )
 
 const (
@@ -74,8 +74,8 @@ type Options struct {
 // Marshal encodes v as JSON under the rules of the package.
 func Marshal(v any, o Options) string {
 	e := newEncoder(o)
-	e.guard(func() { e.value(v, 0) }, v, 0)
-	return e.finish(0)
+	e.guard(func() { e.value(v, 0) }, v)
+	return e.finish()
 }
 
 // Object encodes names and values as one JSON object, in order, as for a
@@ -83,15 +83,50 @@ func Marshal(v any, o Options) string {
 // empty name becomes "argN" (N counting from 0). Extra values without a
 // name are ignored.
 func Object(names []string, values []any, o Options) string {
-	var w Writer
-	w.Begin(true, o)
-	for i, name := range names {
-		if i >= len(values) {
-			break
+	e := newEncoder(o)
+	e.guard(func() {
+		e.buf = append(e.buf, '{')
+		for i, name := range names {
+			if i >= len(values) || e.full() {
+				break
+			}
+			if i > 0 {
+				e.buf = append(e.buf, ',')
+			}
+			if name == "" {
+				name = "arg" + strconv.Itoa(i)
+			}
+			e.str(name)
+			e.buf = append(e.buf, ':')
+			if redact.IsSecretKey(name) {
+				e.str(redact.Placeholder)
+				continue
+			}
+			e.value(values[i], 0)
 		}
-		w.Add(name, values[i])
-	}
-	return w.Finish()
+		e.buf = append(e.buf, '}')
+	}, nil)
+	return e.finish()
+}
+
+// Array encodes values as one JSON array, in order, as for a function's
+// results.
+func Array(values []any, o Options) string {
+	e := newEncoder(o)
+	e.guard(func() {
+		e.buf = append(e.buf, '[')
+		for i, v := range values {
+			if e.full() {
+				break
+			}
+			if i > 0 {
+				e.buf = append(e.buf, ',')
+			}
+			e.value(v, 0)
+		}
+		e.buf = append(e.buf, ']')
+	}, nil)
+	return e.finish()
 }
 
 // encoder accumulates one encoding. Encoders are pooled.
@@ -125,12 +160,12 @@ func newEncoder(o Options) *encoder {
 }
 
 // guard runs f and, should the encoder itself ever panic on some value,
-// replaces what f wrote (the output from mark on) with a placeholder
-// rather than let the panic reach the instrumented program.
-func (e *encoder) guard(f func(), v any, mark int) {
+// replaces the whole output with a placeholder rather than let the panic
+// reach the instrumented program.
+func (e *encoder) guard(f func(), v any) {
 	defer func() {
 		if recover() != nil {
-			e.buf = e.buf[:mark]
+			e.buf = e.buf[:0]
 			e.path = e.path[:0]
 			e.placeholder("<unserializable:" + typeString(v) + ">")
 		}
@@ -138,19 +173,18 @@ func (e *encoder) guard(f func(), v any, mark int) {
 	f()
 }
 
-// finish returns the output from byte start on, cut to max bytes if
-// needed, and returns the encoder to the pool.
-func (e *encoder) finish(start int) string {
-	out := e.buf[start:]
+// finish returns the output, cut to max bytes if needed, and returns the
+// encoder to the pool.
+func (e *encoder) finish() string {
 	var s string
-	if len(out) > e.max {
+	if len(e.buf) > e.max {
 		n := e.max
-		for n > 0 && !utf8.RuneStart(out[n]) {
+		for n > 0 && !utf8.RuneStart(e.buf[n]) {
 			n--
 		}
-		s = string(out[:n]) + TruncationMark
+		s = string(e.buf[:n]) + TruncationMark
 	} else {
-		s = string(out)
+		s = string(e.buf)
 	}
 	if cap(e.buf) <= 64<<10 {
 		e.buf = e.buf[:0]

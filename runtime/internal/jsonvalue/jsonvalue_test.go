@@ -257,44 +257,8 @@ func TestObjectAndArray(t *testing.T) {
 	if got := Object(nil, nil, Options{}); got != `{}` {
 		t.Fatalf("empty Object: %s", got)
 	}
-}
-
-func TestWriterResults(t *testing.T) {
-	results := func(o Options, values ...any) string {
-		var w Writer
-		w.Begin(false, o)
-		for _, v := range values {
-			w.Add("", v)
-		}
-		return w.Finish()
-	}
-	for _, c := range []struct {
-		values []any
-		want   string
-	}{
-		{nil, `[]`},
-		{[]any{Customer{Name: "Ann"}}, `{"name":"Ann","password":"<redacted>","APIKey":"<redacted>","tags":null}`},
-		{[]any{1, "a", nil}, `[1,"a",null]`},
-		{[]any{"password"}, `"password"`}, // a result has no name to redact by
-	} {
-		if got := results(Options{}, c.values...); got != c.want {
-			t.Errorf("results %v = %s, want %s", c.values, got, c.want)
-		}
-	}
-	if got := results(Options{MaxBytes: 8}, strings.Repeat("x", 50)); got != `"xxxxxxx`+TruncationMark {
-		t.Errorf("one long result cut to %q", got)
-	}
-	// A Writer is reused: nothing of the last document remains.
-	var w Writer
-	w.Begin(true, Options{})
-	w.Add("a", 1)
-	if got := w.Finish(); got != `{"a":1}` {
-		t.Fatalf("first %s", got)
-	}
-	w.Begin(false, Options{})
-	w.Add("", 2)
-	if got := w.Finish(); got != `2` {
-		t.Fatalf("second %s", got)
+	if got := Array([]any{1, "a", nil}, Options{}); got != `[1,"a",null]` {
+		t.Fatalf("Array: %s", got)
 	}
 }
 

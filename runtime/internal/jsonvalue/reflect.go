@@ -40,8 +40,6 @@ type typeInfo struct {
 	// isGuarded), and for pointers to them: their fields are never read
 	// and their methods never called.
 	guarded bool
-	// pointers is set for the types whose values hold pointers.
-	pointers bool
 }
 
 // field is one encoded struct field.
@@ -59,7 +57,7 @@ func infoFor(t reflect.Type) *typeInfo {
 	if ti, ok := typeCache.Load(t); ok {
 		return ti.(*typeInfo)
 	}
-	ti := &typeInfo{method: methodFor(t), guarded: isGuarded(t), pointers: hasPointers(t)}
+	ti := &typeInfo{method: methodFor(t), guarded: isGuarded(t)}
 	if t.Kind() == reflect.Pointer {
 		ti.guarded = isGuarded(t.Elem())
 	}
@@ -261,32 +259,26 @@ func (e *encoder) viaMethod(rv reflect.Value, m method, depth int) bool {
 	if !rv.CanInterface() {
 		return false
 	}
-	typ := rv.Type()
-	rv, ok := detach(rv)
-	if !ok {
-		e.placeholder("<unserializable:" + typ.String() + ">")
-		return true
-	}
 	v := rv.Interface()
 	switch m {
 	case methodJSON, methodJSONAddr:
 		out, ok := callMarshalJSON(v.(json.Marshaler))
 		if !ok {
-			e.placeholder("<unserializable:" + typ.String() + ">")
+			e.placeholder("<unserializable:" + rv.Type().String() + ">")
 			return true
 		}
 		e.rawJSON(out, depth)
 	case methodError:
 		msg, ok := callError(v.(error))
 		if !ok {
-			e.placeholder("<unserializable:" + typ.String() + ">")
+			e.placeholder("<unserializable:" + rv.Type().String() + ">")
 			return true
 		}
 		e.stringValue(msg)
 	case methodText, methodTextAddr:
 		out, ok := callMarshalText(v.(encoding.TextMarshaler))
 		if !ok {
-			e.placeholder("<unserializable:" + typ.String() + ">")
+			e.placeholder("<unserializable:" + rv.Type().String() + ">")
 			return true
 		}
 		e.stringValue(string(out))
