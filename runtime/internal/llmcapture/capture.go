@@ -1,0 +1,636 @@
+package llmcapture
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/sdk/instrumentation"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// retryCountHeader is the header in which openai-go and anthropic-sdk-go
+// number the attempts of a call from 0.
+const retryCountHeader = "X-Stainless-Retry-Count"
+
+// anthropicScope is the instrumentation scope of anthropic-sdk-go's own
+// spans ("com.anthropic.sdk.go", with ".bedrock" and the like for other
+// platforms).
+const anthropicScope = "com.anthropic.sdk.go"
+
+// Retry grace periods: how long a span parked after a retryable failure
+// waits for the next attempt.
+const (
+	defaultGrace = 15 * time.Second
+	graceMargin  = 5 * time.Second
+	maxGrace     = 2 * time.Minute
+	// maxParked bounds the parked spans; past it a failure ends its span.
+	maxParked = 10000
+)
+
+// markKey marks the context of a request the engine has taken, so that
+// the transports and middlewares under it pass it through.
+type markKey struct{}
+
+// roundTrip sends a request.
+type roundTrip = func(*http.Request) (*http.Response, error)
+
+// Transport returns a RoundTripper that sends requests through base and
+// captures those of the enabled providers. A nil base means the value of
+// http.DefaultTransport now, when Transport is called.
+func (e *Engine) Transport(base http.RoundTripper) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return &transport{engine: e, base: base}
+}
+
+type transport struct {
+	engine *Engine
+	base   http.RoundTripper
+}
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return t.engine.RoundTrip(t.base, req)
+}
+
+// CloseIdleConnections closes the idle connections of the wrapped
+// transport, as http.Client.CloseIdleConnections expects.
+func (t *transport) CloseIdleConnections() {
+	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+// Unwrap returns the wrapped transport.
+func (t *transport) Unwrap() http.RoundTripper { return t.base }
+
+// RoundTrip sends req through base, capturing it if it calls an enabled
+// provider. base must not be nil.
+func (e *Engine) RoundTrip(base http.RoundTripper, req *http.Request) (*http.Response, error) {
+	return e.do(req, base.RoundTrip)
+}
+
+// Middleware sends req through next, capturing it if it calls an enabled
+// provider. Its signature is that of option.Middleware in openai-go and
+// anthropic-sdk-go, so e.Middleware can be passed to option.WithMiddleware.
+func (e *Engine) Middleware(req *http.Request, next func(*http.Request) (*http.Response, error)) (*http.Response, error) {
+	return e.do(req, next)
+}
+
+func (e *Engine) do(req *http.Request, next roundTrip) (*http.Response, error) {
+	if e == nil || req == nil || req.Context().Value(markKey{}) != nil {
+		return next(req)
+	}
+	cfg := e.config.Load()
+	ep, ok := cfg.match(req)
+	if !ok {
+		return next(req)
+	}
+	tracer := e.deps.Tracer()
+	if tracer == nil {
+		return next(req)
+	}
+	return e.capture(req, ep, cfg, tracer, next)
+}
+
+// capture sends one attempt of a captured call.
+func (e *Engine) capture(req *http.Request, ep endpoint, cfg *config, tracer trace.Tracer, next roundTrip) (*http.Response, error) {
+	body, send := readRequestBody(req, cfg.maxBody)
+	a := e.begin(req, ep, cfg, tracer, body)
+	ctx := req.Context()
+	if a != nil {
+		ctx = trace.ContextWithSpan(ctx, a.c.span)
+	}
+	out := req.WithContext(context.WithValue(ctx, markKey{}, true))
+	out.Body = send
+	resp, err := next(out)
+	if a != nil {
+		a.after(resp, err)
+	}
+	return resp, err
+}
+
+// readRequestBody reads req's body up to max bytes. It returns the bytes
+// (nil when the body is absent, larger than max, or failed to read) and
+// the body to send in its place, which yields exactly what the original
+// would have: the bytes read, then the rest of the original or the error
+// the read ended with. Closing it closes the original.
+func readRequestBody(req *http.Request, max int64) ([]byte, io.ReadCloser) {
+	orig := req.Body
+	if orig == nil || orig == http.NoBody {
+		return []byte{}, orig
+	}
+	if req.ContentLength > max {
+		return nil, orig
+	}
+	var data []byte
+	var err error
+	if n := req.ContentLength; n > 0 {
+		// The transport sends ContentLength bytes: read those, leaving any
+		// more to fail in the transport as they would have.
+		data = make([]byte, n)
+		var got int
+		got, err = io.ReadFull(orig, data)
+		data = data[:got]
+		if err == io.ErrUnexpectedEOF || err == io.EOF {
+			err = nil
+		}
+	} else {
+		buf := bytes.NewBuffer(make([]byte, 0, 512))
+		_, err = buf.ReadFrom(io.LimitReader(orig, max+1))
+		data = buf.Bytes()
+	}
+	switch {
+	case err != nil:
+		return nil, readCloser{io.MultiReader(bytes.NewReader(data), errReader{err}), orig}
+	case int64(len(data)) > max:
+		return nil, readCloser{io.MultiReader(bytes.NewReader(data), orig), orig}
+	}
+	return data, readCloser{bytes.NewReader(data), orig}
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
+
+// callKey is the fingerprint that ties the attempts of a call together.
+type callKey struct {
+	trace trace.TraceID
+	span  trace.SpanID
+	hash  uint64
+}
+
+var fingerprintSeed = maphash.MakeSeed()
+
+// fingerprint hashes what every attempt of a call has in common: method,
+// URL and body.
+func fingerprint(req *http.Request, body []byte) uint64 {
+	var h maphash.Hash
+	h.SetSeed(fingerprintSeed)
+	h.WriteString(req.Method)
+	h.WriteByte(0)
+	h.WriteString(req.URL.Host)
+	h.WriteString(req.URL.Path)
+	h.WriteByte('?')
+	h.WriteString(req.URL.RawQuery)
+	h.WriteByte(0)
+	if body == nil {
+		h.WriteString(strconv.FormatInt(req.ContentLength, 10))
+	}
+	h.Write(body)
+	return h.Sum64()
+}
+
+// call is one logical call: a span and its attempts.
+type call struct {
+	e       *Engine
+	cfg     *config
+	ep      endpoint
+	span    trace.Span
+	adopted bool // the span is anthropic-sdk-go's
+	start   time.Time
+	key     callKey
+	host    string
+	port    int
+	// reqBody is the request body, parsed when the call completes; nil
+	// when it was not read.
+	reqBody []byte
+
+	mu       sync.Mutex
+	attempts int
+	timer    *time.Timer
+	finished bool
+	last     outcome // the latest attempt's
+}
+
+// outcome is how an attempt ended, as it was seen on the caller's path;
+// the bodies are parsed when the call completes.
+type outcome struct {
+	end       time.Time
+	status    int       // HTTP status; 0 without a response
+	err       error     // a transport or body read error
+	closed    bool      // the body was closed before its end, or its caller gave up
+	body      []byte    // a JSON body; nil when larger than the cap
+	acc       stream    // a stream's events
+	firstData time.Time // a stream's first event
+	cancelled bool      // the caller gave up
+}
+
+// attempt is one attempt of a call.
+type attempt struct {
+	c         *call
+	ctx       context.Context
+	stainless bool // the request has X-Stainless-Retry-Count
+}
+
+// begin starts an attempt: it resumes the call parked under the request's
+// fingerprint, or starts a new one. It returns nil if anything panics.
+func (e *Engine) begin(req *http.Request, ep endpoint, cfg *config, tracer trace.Tracer, body []byte) (a *attempt) {
+	defer func() {
+		if recover() != nil {
+			a = nil
+		}
+	}()
+	start := time.Now()
+	ctx := req.Context()
+	sdk, parent := e.parentOf(ctx)
+	psc := trace.SpanContextFromContext(parent)
+	key := callKey{trace: psc.TraceID(), span: psc.SpanID(), hash: fingerprint(req, body)}
+	retryCount := req.Header.Get(retryCountHeader)
+	var c *call
+	if retryCount != "0" {
+		c = e.resume(key)
+	}
+	if c == nil {
+		c = e.newCall(req, parent, sdk, ep, cfg, tracer, body, key, start)
+	}
+	c.mu.Lock()
+	c.attempts++
+	c.mu.Unlock()
+	return &attempt{c: c, ctx: ctx, stainless: retryCount != ""}
+}
+
+// newCall starts the span of a call, or adopts anthropic-sdk-go's. A span
+// of its own starts with the attributes known without parsing, so that the
+// caller does not wait for the parsing; the rest are set when the call
+// completes. An adopted span gets them all now, as anthropic-sdk-go ends it
+// as soon as the response body ends.
+func (e *Engine) newCall(req *http.Request, parent context.Context, sdk trace.Span, ep endpoint, cfg *config, tracer trace.Tracer, body []byte, key callKey, start time.Time) *call {
+	c := &call{e: e, cfg: cfg, ep: ep, start: start, key: key, reqBody: body, host: req.URL.Hostname()}
+	c.port, _ = strconv.Atoi(req.URL.Port())
+	if c.port == 0 {
+		c.port = 443
+		if req.URL.Scheme == "http" {
+			c.port = 80
+		}
+	}
+	if sdk != nil {
+		c.span, c.adopted = sdk, true
+		r := parseRequest(ep, body)
+		sdk.SetName(spanName(ep.op, r.model))
+		sdk.SetAttributes(append(c.baseAttrs(), e.requestAttrs(ep, r, cfg)...)...)
+		return c
+	}
+	_, c.span = tracer.Start(parent, spanName(ep.op, ep.pathModel),
+		trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithTimestamp(start),
+		trace.WithAttributes(c.baseAttrs()...))
+	return c
+}
+
+// baseAttrs are the attributes known from the endpoint alone.
+func (c *call) baseAttrs() []attribute.KeyValue {
+	return []attribute.KeyValue{
+		keySpanType.String(spanTypeLLM),
+		keyOperation.String(c.ep.op.name()),
+		keyProvider.String(c.ep.provider),
+		keyServerAddress.String(c.host),
+		keyServerPort.Int(c.port),
+	}
+}
+
+// parentOf returns the span of anthropic-sdk-go to adopt for a request
+// with context ctx, if any, and the context the call's span starts from
+// otherwise. anthropic-sdk-go starts its span from the context the
+// application passed, which knows nothing of the goroutine's current span:
+// called with context.Background() inside an instrumented function, it
+// starts a root span. Adopting that span would take the call out of the
+// function's trace, so the engine then starts its own span under the
+// goroutine's current span instead, and the SDK's stays as it is.
+func (e *Engine) parentOf(ctx context.Context) (sdk trace.Span, parent context.Context) {
+	s := trace.SpanFromContext(ctx)
+	if !s.IsRecording() || !isAnthropicSDKSpan(s) {
+		return nil, e.deps.Parent(ctx)
+	}
+	if ro, ok := s.(interface{ Parent() trace.SpanContext }); ok && !ro.Parent().IsValid() {
+		current := e.deps.Parent(trace.ContextWithSpanContext(ctx, trace.SpanContext{}))
+		if trace.SpanContextFromContext(current).IsValid() {
+			return nil, current
+		}
+	}
+	return s, ctx
+}
+
+// isAnthropicSDKSpan reports whether s was started by anthropic-sdk-go's
+// instrumentation. Only spans of the OpenTelemetry SDK tell their scope.
+func isAnthropicSDKSpan(s trace.Span) bool {
+	ro, ok := s.(interface {
+		InstrumentationScope() instrumentation.Scope
+	})
+	if !ok {
+		return false
+	}
+	name := ro.InstrumentationScope().Name
+	return name == anthropicScope || strings.HasPrefix(name, anthropicScope+".")
+}
+
+// after handles what next returned for the attempt: it ends or parks the
+// call on a transport error, and otherwise wraps the response body, whose
+// end ends the attempt.
+func (a *attempt) after(resp *http.Response, err error) {
+	defer func() { _ = recover() }()
+	c := a.c
+	if !c.span.IsRecording() {
+		if !c.adopted {
+			c.span.End()
+		}
+		return
+	}
+	if err != nil || resp == nil {
+		if err == nil {
+			err = errors.New("no response")
+		}
+		o := outcome{end: time.Now(), err: err}
+		if a.cancelled(err) {
+			o.cancelled = true
+			c.end(o)
+			return
+		}
+		// openai-go and anthropic-sdk-go retry transport errors; other
+		// clients are not known to.
+		if a.stainless {
+			c.park(o, defaultGrace)
+			return
+		}
+		c.end(o)
+		return
+	}
+	resp.Body = newBody(a, resp)
+}
+
+// cancelled reports whether err ends the attempt because its caller gave
+// up.
+func (a *attempt) cancelled(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(a.ctx.Err(), context.Canceled)
+}
+
+// end records o as the call's last outcome and ends the call.
+func (c *call) end(o outcome) {
+	c.mu.Lock()
+	c.last = o
+	c.mu.Unlock()
+	c.finish()
+}
+
+// park records o and leaves the call waiting for a retry for at most grace.
+func (c *call) park(o outcome, grace time.Duration) {
+	c.mu.Lock()
+	c.last = o
+	c.mu.Unlock()
+	e := c.e
+	e.mu.Lock()
+	if len(e.pending) >= maxParked {
+		e.mu.Unlock()
+		c.finish()
+		return
+	}
+	old := e.pending[c.key]
+	e.pending[c.key] = c
+	c.mu.Lock()
+	c.timer = time.AfterFunc(grace, func() { e.expire(c) })
+	c.mu.Unlock()
+	e.mu.Unlock()
+	if old != nil && old != c {
+		old.stopTimer()
+		old.finish()
+	}
+}
+
+// resume takes the call parked under key, if any, and records on its span
+// that its last attempt was retried.
+func (e *Engine) resume(key callKey) *call {
+	e.mu.Lock()
+	c := e.pending[key]
+	if c != nil {
+		delete(e.pending, key)
+	}
+	e.mu.Unlock()
+	if c == nil {
+		return nil
+	}
+	c.stopTimer()
+	c.mu.Lock()
+	if c.finished {
+		c.mu.Unlock()
+		return nil
+	}
+	o, n := c.last, c.attempts
+	c.mu.Unlock()
+	attrs := []attribute.KeyValue{attribute.Int("overmind.llm.attempt", n)}
+	if o.status > 0 {
+		attrs = append(attrs, keyHTTPStatus.Int(o.status))
+	}
+	kind, msg := c.errorOf(o, "", "")
+	attrs = append(attrs, keyErrorTypeOTel.String(kind), keyErrorMessage.String(msg))
+	c.span.AddEvent(retryEvent, trace.WithTimestamp(o.end), trace.WithAttributes(attrs...))
+	return c
+}
+
+// expire ends a parked call that no retry resumed.
+func (e *Engine) expire(c *call) {
+	e.mu.Lock()
+	if e.pending[c.key] != c {
+		e.mu.Unlock()
+		return
+	}
+	delete(e.pending, c.key)
+	e.mu.Unlock()
+	c.finish()
+}
+
+func (c *call) stopTimer() {
+	c.mu.Lock()
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
+	c.mu.Unlock()
+}
+
+// errorOf returns the error type and message of a failed outcome, given
+// the provider's (kind and msg, empty when unknown).
+func (c *call) errorOf(o outcome, kind, msg string) (string, string) {
+	if o.err != nil {
+		if kind == "" {
+			kind = goErrorKind(o.err)
+		}
+		if msg == "" {
+			msg = o.err.Error()
+		}
+	}
+	if o.status >= 400 {
+		if kind == "" {
+			kind = statusKind(o.status)
+		}
+		if msg == "" {
+			msg = strconv.Itoa(o.status) + " " + http.StatusText(o.status)
+		}
+	}
+	if kind == "" {
+		kind = "error"
+	}
+	return kind, c.e.deps.ErrorMessage(msg)
+}
+
+// finish ends the call with its last outcome, once. A span of the
+// engine's own is completed off the caller's path, by the engine's worker;
+// an adopted span at once.
+func (c *call) finish() {
+	c.mu.Lock()
+	if c.finished {
+		c.mu.Unlock()
+		return
+	}
+	c.finished = true
+	o, attempts := c.last, c.attempts
+	c.mu.Unlock()
+	if o.end.IsZero() {
+		o.end = time.Now()
+	}
+	if c.adopted {
+		c.complete(o, attempts)
+		return
+	}
+	c.e.submit(int64(len(c.reqBody)+len(o.body)), func() { c.complete(o, attempts) })
+}
+
+// complete parses what the call sent and received, sets the span's
+// attributes and status, and ends it (an adopted span is left for
+// anthropic-sdk-go to end).
+func (c *call) complete(o outcome, attempts int) {
+	defer func() { _ = recover() }()
+	e, span := c.e, c.span
+	attrs := make([]attribute.KeyValue, 0, 24)
+	if !c.adopted {
+		r := parseRequest(c.ep, c.reqBody)
+		if r.model != c.ep.pathModel {
+			span.SetName(spanName(c.ep.op, r.model))
+		}
+		attrs = append(attrs, e.requestAttrs(c.ep, r, c.cfg)...)
+	}
+	attrs = append(attrs, keyAttempts.Int(attempts))
+	if o.status > 0 {
+		attrs = append(attrs, keyHTTPStatus.Int(o.status))
+	}
+	failed := o.err != nil && !o.cancelled
+	cancelled := o.cancelled
+	var kind, msg string
+	var resp *response
+	switch {
+	case o.status >= 400:
+		failed, cancelled = true, false
+		if o.body != nil {
+			kind, msg = parseError(o.body)
+		}
+	case o.acc != nil:
+		resp = safeResult(o.acc)
+		switch {
+		case resp != nil && resp.errType != "":
+			failed, cancelled = true, false
+			kind, msg = resp.errType, resp.errMessage
+		case o.err == nil && o.closed && (resp == nil || !resp.complete):
+			// The caller closed the stream before its end, or gave up.
+			cancelled = true
+		}
+	case o.err == nil && o.body != nil && o.status >= 200 && o.status < 300:
+		resp = parseResponse(c.ep.op, o.body)
+		if resp != nil && resp.errType != "" {
+			failed = true
+			kind, msg = resp.errType, resp.errMessage
+		}
+	}
+	if resp != nil {
+		attrs = append(attrs, e.responseAttrs(c.ep.op, resp, c.cfg.content)...)
+	}
+	if !o.firstData.IsZero() {
+		attrs = append(attrs, keyTimeToFirst.Float64(o.firstData.Sub(c.start).Seconds()))
+	}
+	attrs = append(attrs, keyDuration.Float64(o.end.Sub(c.start).Seconds()))
+	switch {
+	case cancelled:
+		attrs = append(attrs, keyStatus.String(statusCancelled))
+	case failed:
+		kind, msg = c.errorOf(o, kind, msg)
+		attrs = append(attrs,
+			keyStatus.String(statusFailed),
+			keyErrorTypeOTel.String(kind),
+			keyErrorType.String(kind),
+			keyErrorMessage.String(msg))
+		span.SetStatus(codes.Error, msg)
+	default:
+		attrs = append(attrs, keyStatus.String(statusSuccess))
+	}
+	span.SetAttributes(attrs...)
+	if !c.adopted {
+		span.End(trace.WithTimestamp(o.end))
+	}
+}
+
+// retryable reports whether openai-go and anthropic-sdk-go would retry a
+// response: x-should-retry decides if set, else the status.
+func retryable(resp *http.Response) bool {
+	switch resp.Header.Get("X-Should-Retry") {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	s := resp.StatusCode
+	return s == http.StatusRequestTimeout || s == http.StatusConflict || s == http.StatusTooManyRequests || s >= 500
+}
+
+// retryGrace is how long to wait for the retry of resp: what the server
+// asks the client to wait, plus a margin.
+func retryGrace(resp *http.Response) time.Duration {
+	var wait time.Duration
+	if v := resp.Header.Get("Retry-After-Ms"); v != "" {
+		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms > 0 {
+			wait = time.Duration(ms * float64(time.Millisecond))
+		}
+	} else if v := resp.Header.Get("Retry-After"); v != "" {
+		if s, err := strconv.ParseFloat(v, 64); err == nil && s > 0 {
+			wait = time.Duration(s * float64(time.Second))
+		} else if t, err := http.ParseTime(v); err == nil {
+			wait = time.Until(t)
+		}
+	}
+	grace := max(defaultGrace, wait+graceMargin)
+	return min(grace, maxGrace)
+}
+
+// goErrorKind names a Go error for error.type: the sentinel it is, else
+// its type, looking through wrappers that have no type of interest.
+func goErrorKind(err error) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "context.DeadlineExceeded"
+	case errors.Is(err, context.Canceled):
+		return "context.Canceled"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "io.ErrUnexpectedEOF"
+	case errors.Is(err, io.EOF):
+		return "io.EOF"
+	}
+	var op *net.OpError
+	if errors.As(err, &op) {
+		return "*net.OpError"
+	}
+	return fmt.Sprintf("%T", err)
+}

@@ -1,0 +1,88 @@
+// Package llmcapture turns HTTP calls to LLM providers into OpenTelemetry
+// spans: one llm_call span per logical call, with the request's model,
+// parameters and messages, the response's messages, finish reasons and token
+// usage, latency, time to first chunk for streams, and errors.
+//
+// Go has no monkey-patching, so the capture happens at the HTTP layer. An
+// [Engine] recognises the requests of the supported endpoints by host and
+// path (OpenAI chat completions, responses and embeddings; Anthropic
+// messages; Gemini generateContent and streamGenerateContent; plus any base
+// URL named in [Options.BaseURLs]) and leaves every other request untouched.
+// It is reached three ways: [Engine.Transport] wraps an [http.RoundTripper]
+// (the runtime wraps [http.DefaultTransport] with it), [Engine.Middleware]
+// has the shape of the openai-go and anthropic-sdk-go option.WithMiddleware
+// functions, and [Engine.RoundTrip] is the shared entry point. Whichever way
+// a request arrives, it is captured once: the request passed on carries a
+// context mark that makes the layers below pass it through.
+//
+// The package parses the providers' JSON itself and imports no provider
+// SDK; what it needs from the runtime it receives through [Deps].
+//
+// # Never breaking the call
+//
+// The caller gets exactly the bytes and errors it would get without capture.
+// The request body is read (up to [Options.MaxBodyBytes]) and replaced by a
+// reader that yields the same bytes followed by the rest of the original
+// body, whose Close it forwards. The response body is wrapped by a reader
+// that observes what the caller reads and never reads ahead of it, so a
+// stream's first chunk reaches the caller as soon as the server sends it. A
+// body that cannot be parsed, or is larger than the cap, gives a span with
+// less detail; a panic in the capture code is recovered and the call goes
+// on uncaptured.
+//
+// # Off the caller's path
+//
+// On the caller's path the engine only copies the request body, starts the
+// span with the attributes the endpoint gives (so that samplers and child
+// spans see it), and watches the response body. When the call ends, a
+// worker goroutine parses the bodies, sets the rest of the attributes and
+// ends the span with the time the call ended; when its queue is full the
+// caller does that work itself. [Engine.Flush] waits for the worker. An
+// adopted span (see below) is completed on the caller's path, since its
+// owner ends it at once.
+//
+// # One span per logical call
+//
+// The SDKs retry by sending the request again through the same transport
+// and middleware chain, so each attempt arrives as its own request. The
+// attempts of one call are tied together by a fingerprint: the parent span
+// (from [Deps.Parent]), the method, the URL and a hash of the request body,
+// which are the same for every attempt. An attempt that fails in a way the
+// SDKs retry (status 408, 409, 429 or 5xx, unless x-should-retry says
+// false, or a transport error) does not end the span at once: the span is
+// parked under its fingerprint. The SDKs close the body of a response they
+// are about to retry without reading it, and read the body of the response
+// that ends the call (to build their error), so a retryable response whose
+// body is read ends the span, and one whose body is closed unread parks it.
+// The next attempt with the same fingerprint resumes the parked span and
+// counts one more attempt (overmind.llm.attempts); the failed attempt is
+// recorded as an overmind.llm.retry event. When openai-go and
+// anthropic-sdk-go send X-Stainless-Retry-Count, "0" always starts a new
+// call, so two identical calls in a row are never merged. A parked span
+// that no attempt resumes ends after a grace period (the server's
+// Retry-After plus a margin, else 15 seconds) or at [Engine.Flush], with the
+// end time of its last attempt, so its duration is exact even when it is
+// exported late.
+//
+// anthropic-sdk-go (v1.84 and later) starts an OpenTelemetry span of its
+// own for each call, through the global tracer provider, and sends every
+// attempt in its context. When the request's context carries a recording
+// span of that SDK's instrumentation scope (com.anthropic.sdk.go), the
+// engine starts no span: it adopts the SDK's span, renames it
+// "{operation} {model}" and sets the same attributes on it as on its own, so
+// a call gives one span, not two. The SDK ends that span. The exception is
+// a root span of the SDK's while the goroutine has a current span (the call
+// was made with context.Background() inside an instrumented function):
+// adopting it would take the call out of the function's trace, so the
+// engine starts its own span there, and the SDK's stays a trace of its own.
+//
+// # Streams
+//
+// A response with Content-Type text/event-stream is parsed incrementally
+// as the caller reads it. The span stays open until the stream is read to
+// the end, closed, or fails; usage comes from the final events (OpenAI chat
+// sends it only when the request sets stream_options.include_usage), and
+// gen_ai.response.time_to_first_chunk records the seconds from the start of
+// the call to the first server-sent event. A stream closed before its final
+// event ends the span with overmind.status "cancelled".
+package llmcapture

@@ -1,0 +1,333 @@
+package llmcapture
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"go.opentelemetry.io/otel/trace"
+)
+
+// The wire protocols, which are also the names [Options.Providers] accepts.
+const (
+	ProviderOpenAI    = "openai"
+	ProviderAnthropic = "anthropic"
+	ProviderGoogle    = "google"
+	// ProviderAll in [Options.Providers] enables every provider.
+	ProviderAll = "all"
+)
+
+// DefaultMaxBodyBytes is the largest request or response body parsed when
+// [Options.MaxBodyBytes] is zero. Larger bodies pass through untouched and
+// give a span without their content.
+const DefaultMaxBodyBytes = 4 << 20
+
+// DefaultMaxAttributeBytes is the cap of a content attribute when Deps
+// has no Truncate.
+const DefaultMaxAttributeBytes = 32 << 10
+
+// Deps is what the engine needs from the runtime.
+type Deps struct {
+	// Tracer returns the tracer that starts the llm_call spans, or nil
+	// while tracing is off, when requests pass through. Required; it is
+	// called once per captured request.
+	Tracer func() trace.Tracer
+	// Parent returns the context a span for a request with context ctx
+	// starts in: ctx itself when it carries a span, else ctx with the
+	// calling goroutine's current span. Nil means ctx itself.
+	Parent func(ctx context.Context) context.Context
+	// Encode serializes the application's data found in a call to JSON,
+	// applying the redaction rules: tool call arguments and results, tool
+	// schemas and embeddings inputs (decoded JSON: maps, slices, strings,
+	// float64s, booleans and nil), and inline media data (a string). The
+	// messages' structure and text are written by the engine. Nil means
+	// encoding/json without redaction.
+	Encode func(v any) string
+	// Truncate caps the value of a content attribute at the runtime's
+	// attribute size limit, with a visible mark. Nil means a cap of
+	// DefaultMaxAttributeBytes.
+	Truncate func(s string) string
+	// Prompt reports the PromptString whose rendered text is text, if any.
+	// The engine calls it with each text part of a request's system
+	// instructions and messages, in order, and records the first match.
+	// Nil means no prompt lookup.
+	Prompt func(text string) (Prompt, bool)
+	// ErrorMessage scrubs secrets from a provider's error message and
+	// truncates it. Nil means truncation to 1024 bytes.
+	ErrorMessage func(msg string) string
+}
+
+// Prompt identifies a rendered PromptString found in a request.
+type Prompt struct {
+	ID       string // overmind.prompt.id
+	Hash     string // overmind.prompt.hash
+	Kwargs   string // overmind.prompt.kwargs, a JSON object; content
+	Template string // overmind.prompt.template; content
+}
+
+// BaseURL names one more endpoint to capture: a server that speaks a
+// provider's protocol at another address, such as Azure OpenAI, an
+// OpenAI-compatible local server or a proxy.
+type BaseURL struct {
+	// URL is the base URL the client is configured with, such as
+	// "http://localhost:11434/v1". A request is captured when its scheme and
+	// host match and its path starts with URL's path and ends with one of
+	// the protocol's endpoints (/chat/completions, /responses, /embeddings;
+	// /messages; :generateContent, :streamGenerateContent).
+	URL string
+	// Protocol is the API the server speaks: ProviderOpenAI (the default),
+	// ProviderAnthropic or ProviderGoogle.
+	Protocol string
+	// Name is recorded as gen_ai.provider.name. It defaults to the
+	// protocol's ("openai", "anthropic", "gcp.gemini").
+	Name string
+}
+
+// Options are the engine's settings; [Engine.Configure] replaces them.
+type Options struct {
+	// Providers are the providers whose own hosts are captured:
+	// ProviderOpenAI (api.openai.com and *.openai.azure.com),
+	// ProviderAnthropic (api.anthropic.com), ProviderGoogle
+	// (generativelanguage.googleapis.com and Vertex AI), or ProviderAll.
+	Providers []string
+	// BaseURLs are further endpoints, captured whatever Providers says.
+	BaseURLs []BaseURL
+	// NoContent leaves prompts, completions, tool definitions and prompt
+	// kwargs out of the spans. Content is captured by default.
+	NoContent bool
+	// MaxBodyBytes caps the bodies parsed; 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+}
+
+// Engine captures provider calls. Its methods are safe for concurrent use,
+// and a nil *Engine passes every request through.
+type Engine struct {
+	deps   Deps
+	config atomic.Pointer[config]
+
+	mu      sync.Mutex
+	pending map[callKey]*call
+
+	// The worker completes calls off the callers' paths.
+	workerOnce  sync.Once
+	jobs        chan func()
+	queuedBytes atomic.Int64
+}
+
+// The worker's queue bounds: past them a call completes on its caller's
+// path rather than hold more memory.
+const (
+	maxQueuedJobs  = 256
+	maxQueuedBytes = 32 << 20
+)
+
+// submit runs job on the engine's worker, or at once when the queue is
+// full. size is the memory the job holds.
+func (e *Engine) submit(size int64, job func()) {
+	if e.queuedBytes.Add(size) > maxQueuedBytes {
+		e.queuedBytes.Add(-size)
+		job()
+		return
+	}
+	e.startWorker()
+	select {
+	case e.jobs <- func() { job(); e.queuedBytes.Add(-size) }:
+	default:
+		e.queuedBytes.Add(-size)
+		job()
+	}
+}
+
+func (e *Engine) startWorker() {
+	e.workerOnce.Do(func() {
+		e.jobs = make(chan func(), maxQueuedJobs)
+		go func() {
+			for job := range e.jobs {
+				job()
+			}
+		}()
+	})
+}
+
+// drain waits until the worker has completed every call queued before.
+func (e *Engine) drain() {
+	e.startWorker()
+	done := make(chan struct{})
+	e.jobs <- func() { close(done) }
+	<-done
+}
+
+// New returns an engine with deps and opts. It fails if deps has no
+// tracer or opts names an unknown provider or a malformed base URL.
+func New(deps Deps, opts Options) (*Engine, error) {
+	if deps.Tracer == nil {
+		return nil, fmt.Errorf("llmcapture: Deps.Tracer is nil")
+	}
+	if deps.Parent == nil {
+		deps.Parent = func(ctx context.Context) context.Context { return ctx }
+	}
+	if deps.Encode == nil {
+		deps.Encode = encodeJSON
+	}
+	if deps.Truncate == nil {
+		deps.Truncate = func(s string) string { return truncate(s, DefaultMaxAttributeBytes) }
+	}
+	if deps.ErrorMessage == nil {
+		deps.ErrorMessage = func(s string) string { return truncate(s, 1024) }
+	}
+	e := &Engine{deps: deps, pending: make(map[callKey]*call)}
+	if err := e.Configure(opts); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Configure replaces the engine's options. Requests already under way keep
+// the options they started with. On error the options are left unchanged.
+func (e *Engine) Configure(opts Options) error {
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return err
+	}
+	e.config.Store(cfg)
+	return nil
+}
+
+// Options returns the engine's current options.
+func (e *Engine) Options() Options {
+	return e.config.Load().opts
+}
+
+// Flush ends every span parked for a retry that has not come, with the end
+// time of its last attempt, and waits until every call that has ended has
+// its span ended. The runtime calls it before flushing or shutting down the
+// exporter.
+func (e *Engine) Flush() {
+	if e == nil {
+		return
+	}
+	defer e.drain()
+	e.mu.Lock()
+	parked := make([]*call, 0, len(e.pending))
+	for k, c := range e.pending {
+		parked = append(parked, c)
+		delete(e.pending, k)
+	}
+	e.mu.Unlock()
+	for _, c := range parked {
+		c.stopTimer()
+		c.finish()
+	}
+}
+
+// config is the parsed form of Options.
+type config struct {
+	opts      Options
+	openai    bool
+	anthropic bool
+	google    bool
+	content   bool
+	maxBody   int64
+	bases     []base
+}
+
+// base is a parsed BaseURL.
+type base struct {
+	scheme, host, path string
+	protocol, name     string
+}
+
+func newConfig(opts Options) (*config, error) {
+	cfg := &config{opts: opts, content: !opts.NoContent, maxBody: opts.MaxBodyBytes}
+	if cfg.maxBody <= 0 {
+		cfg.maxBody = DefaultMaxBodyBytes
+	}
+	for _, p := range opts.Providers {
+		switch strings.ToLower(strings.TrimSpace(p)) {
+		case ProviderOpenAI:
+			cfg.openai = true
+		case ProviderAnthropic:
+			cfg.anthropic = true
+		case ProviderGoogle, "gemini":
+			cfg.google = true
+		case ProviderAll:
+			cfg.openai, cfg.anthropic, cfg.google = true, true, true
+		default:
+			return nil, fmt.Errorf("llmcapture: unknown provider %q (want %q, %q, %q or %q)", p, ProviderOpenAI, ProviderAnthropic, ProviderGoogle, ProviderAll)
+		}
+	}
+	for _, b := range opts.BaseURLs {
+		parsed, err := parseBase(b)
+		if err != nil {
+			return nil, err
+		}
+		cfg.bases = append(cfg.bases, parsed)
+	}
+	return cfg, nil
+}
+
+func parseBase(b BaseURL) (base, error) {
+	u, err := url.Parse(strings.TrimSpace(b.URL))
+	if err != nil {
+		return base{}, fmt.Errorf("llmcapture: base URL %q: %w", b.URL, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return base{}, fmt.Errorf("llmcapture: base URL %q: want http(s)://host[:port][/path]", b.URL)
+	}
+	protocol := strings.ToLower(b.Protocol)
+	if protocol == "" {
+		protocol = ProviderOpenAI
+	}
+	name := b.Name
+	switch protocol {
+	case ProviderOpenAI:
+		if name == "" {
+			name = "openai"
+		}
+	case ProviderAnthropic:
+		if name == "" {
+			name = "anthropic"
+		}
+	case ProviderGoogle, "gemini":
+		protocol = ProviderGoogle
+		if name == "" {
+			name = "gcp.gemini"
+		}
+	default:
+		return base{}, fmt.Errorf("llmcapture: base URL %q: unknown protocol %q (want %q, %q or %q)", b.URL, b.Protocol, ProviderOpenAI, ProviderAnthropic, ProviderGoogle)
+	}
+	return base{
+		scheme:   u.Scheme,
+		host:     strings.ToLower(u.Host),
+		path:     strings.TrimSuffix(u.Path, "/"),
+		protocol: protocol,
+		name:     name,
+	}, nil
+}
+
+// encodeJSON is the Encode used when Deps has none.
+func encodeJSON(v any) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprintf("<unserializable: %v>", err)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// truncate cuts s to at most n bytes on a rune boundary, marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && cut < len(s) && s[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return s[:cut] + "...(truncated)"
+}

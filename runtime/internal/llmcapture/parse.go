@@ -1,0 +1,181 @@
+package llmcapture
+
+import (
+	"encoding/json"
+	"strconv"
+)
+
+// This file dispatches the parsing of requests, responses, streams and
+// errors to the provider parsers. Every function here recovers from a
+// panic of a parser and returns less, never more: a body the engine does
+// not understand gives a span with less detail.
+
+// stream accumulates the events of a server-sent event stream.
+type stream interface {
+	// event handles one event; data is only valid during the call.
+	event(name, data []byte)
+	// result returns what the stream said so far.
+	result() *response
+}
+
+// parseRequest parses a request body. body is nil when the body was not
+// read (too large); the result then has what the path says.
+func parseRequest(ep endpoint, body []byte) (r *request) {
+	r = &request{}
+	defer func() {
+		if recover() != nil {
+			r = &request{}
+		}
+		if r.model == "" {
+			r.model = ep.pathModel
+		}
+		if ep.pathStream {
+			r.stream = true
+		}
+	}()
+	if body == nil {
+		return r
+	}
+	switch ep.op {
+	case opOpenAIChat:
+		parseOpenAIChatRequest(body, r)
+	case opOpenAIResponses:
+		parseOpenAIResponsesRequest(body, r)
+	case opOpenAIEmbeddings:
+		parseOpenAIEmbeddingsRequest(body, r)
+	case opAnthropicMessages:
+		parseAnthropicRequest(body, r)
+	case opGeminiGenerate:
+		parseGeminiRequest(body, r)
+	}
+	normalizeRoles(r.messages)
+	return r
+}
+
+// normalizeRoles gives the role "tool" to a message made only of tool
+// results, as Anthropic and Gemini send them in user messages.
+func normalizeRoles(msgs []message) {
+	for i := range msgs {
+		m := &msgs[i]
+		if len(m.parts) == 0 || m.role == "tool" {
+			continue
+		}
+		all := true
+		for _, p := range m.parts {
+			if p.kind != "tool_call_response" {
+				all = false
+				break
+			}
+		}
+		if all {
+			m.role = "tool"
+		}
+	}
+}
+
+// parseResponse parses a whole successful response body; nil if it does
+// not parse.
+func parseResponse(op operation, body []byte) (r *response) {
+	defer func() {
+		if recover() != nil {
+			r = nil
+		}
+	}()
+	switch op {
+	case opOpenAIChat:
+		return parseOpenAIChatResponse(body)
+	case opOpenAIResponses:
+		return parseOpenAIResponsesResponse(body)
+	case opOpenAIEmbeddings:
+		return parseOpenAIEmbeddingsResponse(body)
+	case opAnthropicMessages:
+		return parseAnthropicResponse(body)
+	case opGeminiGenerate:
+		return parseGeminiResponse(body)
+	}
+	return nil
+}
+
+// newStream returns the accumulator for op's streams.
+func newStream(op operation) stream {
+	switch op {
+	case opOpenAIChat:
+		return &oaChatStream{}
+	case opOpenAIResponses:
+		return &oaResponsesStream{}
+	case opAnthropicMessages:
+		return &anStream{}
+	case opGeminiGenerate:
+		return &gmStream{}
+	}
+	return nil
+}
+
+// safeEvent passes one event to s, recovering from a panic.
+func safeEvent(s stream, name, data []byte) {
+	defer func() { _ = recover() }()
+	s.event(name, data)
+}
+
+// safeResult returns s's result, or nil if it panics.
+func safeResult(s stream) (r *response) {
+	defer func() {
+		if recover() != nil {
+			r = nil
+		}
+	}()
+	return s.result()
+}
+
+// errorBody is the union of the providers' error bodies:
+// OpenAI {"error": {"message", "type", "code"}}, Anthropic {"type":
+// "error", "error": {"type", "message"}}, Gemini {"error": {"code",
+// "message", "status"}}. Gemini sends it as a one-element array in
+// streamGenerateContent without alt=sse.
+type errorBody struct {
+	Error *struct {
+		Message string          `json:"message"`
+		Type    string          `json:"type"`
+		Status  string          `json:"status"`
+		Code    json.RawMessage `json:"code"`
+	} `json:"error"`
+	Message string `json:"message"`
+}
+
+// parseError returns the error type and message of an error response
+// body, as the provider reports them; empty if the body says neither.
+func parseError(body []byte) (kind, msg string) {
+	defer func() {
+		if recover() != nil {
+			kind, msg = "", ""
+		}
+	}()
+	var in errorBody
+	if len(body) > 0 && body[0] == '[' {
+		var list []errorBody
+		if json.Unmarshal(body, &list) != nil || len(list) == 0 {
+			return "", ""
+		}
+		in = list[0]
+	} else if json.Unmarshal(body, &in) != nil {
+		return "", ""
+	}
+	if e := in.Error; e != nil {
+		kind = e.Type
+		if kind == "" {
+			kind = e.Status
+		}
+		if kind == "" {
+			if s, ok := rawString(e.Code); ok {
+				kind = s
+			}
+		}
+		return kind, e.Message
+	}
+	return "", in.Message
+}
+
+// statusKind is the error type of an HTTP status without a better one.
+func statusKind(status int) string {
+	return strconv.Itoa(status)
+}
