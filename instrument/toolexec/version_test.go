@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fakeTool writes an executable shell script called name into a new
@@ -42,6 +43,9 @@ func parseToolID(t *testing.T, name, line string) string {
 
 func runVersion(t *testing.T, tool string, version string) (string, int) {
 	t.Helper()
+	if os.Getenv("OVERMIND_CACHE") == "" {
+		t.Setenv("OVERMIND_CACHE", t.TempDir())
+	}
 	var out, errb bytes.Buffer
 	code := Run(context.Background(), Config{Rewrite: noRewrite, Stdout: &out, Stderr: &errb, Version: version}, []string{tool, "-V=full"})
 	if errb.Len() > 0 {
@@ -82,6 +86,39 @@ func TestVersionAnswer(t *testing.T) {
 		if again != got {
 			t.Errorf("%s: answers differ between runs: %q, %q", name, got, again)
 		}
+	}
+}
+
+func TestVersionAnswerKept(t *testing.T) {
+	t.Setenv("OVERMIND_CACHE", t.TempDir())
+	dir := t.TempDir()
+	tool := filepath.Join(dir, "compile")
+	count := filepath.Join(dir, "count")
+	write := func(version string) {
+		os.WriteFile(tool, []byte("#!/bin/sh\necho x >> "+count+"\necho \"compile version "+version+"\"\n"), 0o755)
+	}
+	if runtime.GOOS == "windows" {
+		t.Skip("fake tools are shell scripts")
+	}
+	write("go1.99.1")
+	runs := func() int { data, _ := os.ReadFile(count); return strings.Count(string(data), "x") }
+	first, _ := runVersion(t, tool, "v1")
+	second, _ := runVersion(t, tool, "v1")
+	if first != second || !strings.HasPrefix(first, "compile version go1.99.1 ") || runs() != 1 {
+		t.Errorf("answers %q, %q; the tool ran %d times, want once", first, second, runs())
+	}
+	// Another GOEXPERIMENT asks the tool again.
+	t.Setenv("GOEXPERIMENT", "fieldtrack")
+	runVersion(t, tool, "v1")
+	if runs() != 2 {
+		t.Errorf("the tool ran %d times, want 2", runs())
+	}
+	// A new tool at the same path is asked again.
+	write("go1.99.2")
+	later := time.Now().Add(time.Hour)
+	os.Chtimes(tool, later, later)
+	if got, _ := runVersion(t, tool, "v1"); !strings.HasPrefix(got, "compile version go1.99.2 ") || runs() != 3 {
+		t.Errorf("after replacing the tool: %q, %d runs", got, runs())
 	}
 }
 
