@@ -56,13 +56,22 @@ Packages default to ".". Run "overmind <command> -h" for its flags.
 
 func main() {
 	args := os.Args[1:]
-	if len(args) > 0 && (args[0] == "toolexec" || args[0] == "go" || toolexec.IsTool(args[0])) {
+	if len(args) > 0 && (args[0] == "toolexec" || args[0] == "go" || !isCommand(args[0]) && toolexec.IsTool(args[0])) {
 		// Every tool of a build runs through here: pass-through replaces
 		// this process with the tool.
 		os.Exit(toolexecCmd(args, true, os.Stdout, os.Stderr))
 	}
 	debug.SetGCPercent(instrument.GCPercent)
 	os.Exit(run(args, os.Stdout, os.Stderr))
+}
+
+// isCommand reports whether name is one of run's commands.
+func isCommand(name string) bool {
+	switch name {
+	case "instrument", "list", "help", "-h", "-help", "--help":
+		return true
+	}
+	return false
 }
 
 // run executes one command line and returns the exit status.

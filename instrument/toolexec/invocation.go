@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -184,10 +185,19 @@ func (inv *Invocation) workDir() string {
 	return filepath.Dir(filepath.Dir(cfg))
 }
 
-// IsTool reports whether arg, the first argument of a command, is the
-// path of a tool cmd/go runs through -toolexec: an absolute path, as
-// cmd/go passes its tools. It lets "-toolexec=/path/to/overmind" work
-// without the "toolexec" word, which is handy in GOFLAGS.
+// IsTool reports whether arg, the first argument of a command, is a tool
+// cmd/go runs through -toolexec: an absolute path, as cmd/go passes the Go
+// tools, or, under a go command (which puts GOVERSION in the environment
+// of everything it runs), a program on $PATH, as it passes the C compiler.
+// It lets "-toolexec=/path/to/overmind" work without the "toolexec" word,
+// which is handy in GOFLAGS. Check the command's own subcommands first.
 func IsTool(arg string) bool {
-	return filepath.IsAbs(arg)
+	if filepath.IsAbs(arg) {
+		return true
+	}
+	if os.Getenv("GOVERSION") == "" || strings.ContainsAny(arg, `/\`) {
+		return false
+	}
+	_, err := exec.LookPath(arg)
+	return err == nil
 }

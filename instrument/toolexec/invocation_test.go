@@ -113,3 +113,18 @@ func TestParseInvocationResponseFile(t *testing.T) {
 		t.Error("a missing response file was not an error")
 	}
 }
+
+func TestIsTool(t *testing.T) {
+	t.Setenv("GOVERSION", "")
+	for arg, want := range map[string]bool{"/usr/local/go/pkg/tool/linux_amd64/compile": true, "sh": false, "instrument": false} {
+		if got := IsTool(arg); got != want {
+			t.Errorf("outside a go command: IsTool(%q) = %v, want %v", arg, got, want)
+		}
+	}
+	t.Setenv("GOVERSION", "go1.26.8")
+	for arg, want := range map[string]bool{"sh": true, "no-such-program-here": false, "./sh": false} {
+		if got := IsTool(arg); got != want {
+			t.Errorf("under a go command: IsTool(%q) = %v, want %v", arg, got, want)
+		}
+	}
+}
