@@ -285,7 +285,10 @@ func (e *Engine) newCall(req *http.Request, parent context.Context, sdk trace.Sp
 		c.span, c.adopted = sdk, true
 		r := parseRequest(ep, body)
 		sdk.SetName(spanName(ep.op, r.model))
-		sdk.SetAttributes(append(c.baseAttrs(), e.requestAttrs(ep, r, cfg)...)...)
+		w := e.writer()
+		defer w.release()
+		attrs := e.requestAttrs(c.baseAttrs(), w, ep, r, cfg)
+		sdk.SetAttributes(w.attrs(attrs)...)
 		return c
 	}
 	_, c.span = tracer.Start(parent, spanName(ep.op, ep.pathModel),
@@ -517,13 +520,15 @@ func (c *call) finish() {
 func (c *call) complete(o outcome, attempts int) {
 	defer func() { _ = recover() }()
 	e, span := c.e, c.span
-	attrs := make([]attribute.KeyValue, 0, 24)
+	w := e.writer()
+	defer w.release()
+	attrs := make([]attribute.KeyValue, 0, 32)
 	if !c.adopted {
 		r := parseRequest(c.ep, c.reqBody)
 		if r.model != c.ep.pathModel {
 			span.SetName(spanName(c.ep.op, r.model))
 		}
-		attrs = append(attrs, e.requestAttrs(c.ep, r, c.cfg)...)
+		attrs = e.requestAttrs(attrs, w, c.ep, r, c.cfg)
 	}
 	attrs = append(attrs, keyAttempts.Int(attempts))
 	if o.status > 0 {
@@ -557,8 +562,9 @@ func (c *call) complete(o outcome, attempts int) {
 		}
 	}
 	if resp != nil {
-		attrs = append(attrs, e.responseAttrs(c.ep.op, resp, c.cfg.content)...)
+		attrs = e.responseAttrs(attrs, w, resp, c.cfg.content)
 	}
+	attrs = w.attrs(attrs)
 	if !o.firstData.IsZero() {
 		attrs = append(attrs, keyTimeToFirst.Float64(o.firstData.Sub(c.start).Seconds()))
 	}
@@ -567,7 +573,7 @@ func (c *call) complete(o outcome, attempts int) {
 	case cancelled:
 		attrs = append(attrs, keyStatus.String(statusCancelled))
 	case failed:
-		kind, msg = c.errorOf(o, kind, msg)
+		kind, msg = c.errorOf(o, strings.Clone(kind), strings.Clone(msg))
 		attrs = append(attrs,
 			keyStatus.String(statusFailed),
 			keyErrorTypeOTel.String(kind),

@@ -1,9 +1,7 @@
 package llmcapture
 
 import (
-	"encoding/json"
 	"strings"
-	"unicode/utf8"
 )
 
 // This file is the provider-neutral form of a call that the provider
@@ -14,6 +12,10 @@ import (
 type part struct {
 	kind string // text, reasoning, tool_call, tool_call_response, blob, uri, file, or another type
 	text string // text and reasoning content
+	// lit is text's JSON string, quotes included, as the body had it: it
+	// is written out as it is rather than escaped again. Empty when text
+	// has none (it was built, or was not valid UTF-8).
+	lit  string
 	id   string // tool call id, or file id for a file part
 	name string // tool name
 	// args are a tool call's arguments: decoded JSON, or the raw string
@@ -45,10 +47,19 @@ type number struct {
 	ok bool
 }
 
-func (n *number) set(v *float64) {
-	if v != nil {
-		n.v, n.ok = *v, true
+// set takes v if it is present.
+func (n *number) set(v number) {
+	if v.ok {
+		*n = v
 	}
+}
+
+// or returns n if present, else o.
+func (n number) or(o number) number {
+	if n.ok {
+		return n
+	}
+	return o
 }
 
 // count is an optional integer.
@@ -57,17 +68,27 @@ type count struct {
 	ok bool
 }
 
-func (c *count) set(v *int64) {
-	if v != nil {
-		c.v, c.ok = *v, true
+// set takes v if it is present.
+func (c *count) set(v count) {
+	if v.ok {
+		*c = v
 	}
 }
 
-func (c *count) add(v *int64) {
-	if v != nil {
-		c.v += *v
+// add adds v if it is present.
+func (c *count) add(v count) {
+	if v.ok {
+		c.v += v.v
 		c.ok = true
 	}
+}
+
+// or returns c if present, else o.
+func (c count) or(o count) count {
+	if c.ok {
+		return c
+	}
+	return o
 }
 
 // request is what a request says.
@@ -83,7 +104,7 @@ type request struct {
 	system                        []part
 	messages                      []message
 	tools                         []toolDef
-	// embedInput is an embeddings request's input, as sent.
+	// embedInput is an embeddings request's input, decoded.
 	embedInput any
 }
 
@@ -133,47 +154,6 @@ func textOf(parts []part) string {
 	return b.String()
 }
 
-// decodeArgs decodes a tool call's arguments string; one that is not JSON
-// stays a string.
-func decodeArgs(s string) any {
-	if s == "" {
-		return map[string]any{}
-	}
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		return s
-	}
-	return v
-}
-
-// decodeRaw decodes a JSON value; one that does not decode is dropped.
-func decodeRaw(raw json.RawMessage) any {
-	if len(raw) == 0 {
-		return nil
-	}
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil
-	}
-	return v
-}
-
-// rawString returns raw as a string if it is a JSON string, else "".
-func rawString(raw json.RawMessage) (string, bool) {
-	n := len(raw)
-	if n < 2 || raw[0] != '"' || raw[n-1] != '"' {
-		return "", false
-	}
-	if inner := raw[1 : n-1]; plainString(inner) {
-		return string(inner), true
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", false
-	}
-	return s, true
-}
-
 // mediaPart returns the part for inline data or a URL of mime type mime.
 func mediaPart(mime, dataOrURL string) part {
 	modality := modalityOf(mime)
@@ -203,19 +183,4 @@ func modalityOf(mime string) string {
 		return "video"
 	}
 	return ""
-}
-
-// plainString reports whether b, the inside of a JSON string, needs no
-// unescaping: no backslash, quote or control byte, and valid UTF-8.
-func plainString(b []byte) bool {
-	ascii := true
-	for _, c := range b {
-		if c == '\\' || c == '"' || c < 0x20 {
-			return false
-		}
-		if c >= utf8.RuneSelf {
-			ascii = false
-		}
-	}
-	return ascii || utf8.Valid(b)
 }

@@ -1,7 +1,6 @@
 package llmcapture
 
 import (
-	"encoding/json"
 	"strconv"
 )
 
@@ -133,13 +132,51 @@ func safeResult(s stream) (r *response) {
 // "message", "status"}}. Gemini sends it as a one-element array in
 // streamGenerateContent without alt=sse.
 type errorBody struct {
-	Error *struct {
-		Message string          `json:"message"`
-		Type    string          `json:"type"`
-		Status  string          `json:"status"`
-		Code    json.RawMessage `json:"code"`
-	} `json:"error"`
-	Message string `json:"message"`
+	Error   *errorObject
+	Message string
+}
+
+type errorObject struct {
+	Message string
+	Type    string
+	Status  string
+	Code    string // JSON text
+}
+
+func (in *errorBody) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "error":
+			in.Error = decodeOptional(d, (*errorObject).decode)
+		case "message":
+			in.Message = d.Str()
+		default:
+			d.Skip()
+		}
+	}
+}
+
+func (e *errorObject) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "message":
+			e.Message = d.Str()
+		case "type":
+			e.Type = d.Str()
+		case "status":
+			e.Status = d.Str()
+		case "code":
+			e.Code = d.Raw()
+		default:
+			d.Skip()
+		}
+	}
 }
 
 // parseError returns the error type and message of an error response
@@ -153,11 +190,11 @@ func parseError(body []byte) (kind, msg string) {
 	var in errorBody
 	if len(body) > 0 && body[0] == '[' {
 		var list []errorBody
-		if json.Unmarshal(body, &list) != nil || len(list) == 0 {
+		if !decodeBody(string(body), func(d *decoder) { list = decodeList(d, (*errorBody).decode) }) || len(list) == 0 {
 			return "", ""
 		}
 		in = list[0]
-	} else if json.Unmarshal(body, &in) != nil {
+	} else if !decodeBody(string(body), in.decode) {
 		return "", ""
 	}
 	if e := in.Error; e != nil {

@@ -117,7 +117,9 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 		e := &Engine{deps: Deps{Encode: encodeJSON, Truncate: func(s string) string { return s }, ErrorMessage: func(s string) string { return s }}}
-		_ = e.requestAttrs(endpoint{op: opOpenAIChat}, &r, &config{content: true})
+		w := e.writer()
+		_ = w.attrs(e.requestAttrs(nil, w, endpoint{op: opOpenAIChat}, &r, &config{content: true}))
+		w.release()
 		_, _ = parseError(body)
 		_ = fmt.Sprint(r.model)
 	})
