@@ -3,6 +3,8 @@ package llmcapture
 import (
 	"sort"
 	"strings"
+
+	"github.com/overmind-core/overmind-go/runtime/internal/llmcapture/jsonscan"
 )
 
 // This file parses the Anthropic messages API.
@@ -101,8 +103,11 @@ func (m *anMessage) decode(d *decoder) {
 }
 
 type anBlock struct {
-	Type      string
+	Type string
+	// The text of a text block: as the body writes it (TextJSON), or as a
+	// stream built it (Text).
 	Text      string
+	TextJSON  jsonscan.Literal
 	Thinking  string
 	ID        string
 	Name      string
@@ -129,7 +134,7 @@ func (b *anBlock) decode(d *decoder) {
 		case "type":
 			b.Type = d.Str()
 		case "text":
-			b.Text = d.Str()
+			b.TextJSON, _ = d.StrLiteral()
 		case "thinking":
 			b.Thinking = d.Str()
 		case "id":
@@ -199,9 +204,9 @@ func (u *anUsage) decode(d *decoder) {
 	}
 }
 
-func parseAnthropicRequest(body []byte, r *request) {
+func parseAnthropicRequest(body string, r *request) {
 	var in anRequest
-	if !decodeBody(string(body), in.decode) {
+	if !decodeBody(body, in.decode) {
 		return
 	}
 	r.model = in.Model
@@ -243,6 +248,9 @@ func anContent(raw string) []part {
 func anPart(b anBlock) part {
 	switch b.Type {
 	case "text":
+		if b.TextJSON.JSON != "" {
+			return textPart("text", b.TextJSON)
+		}
 		return part{kind: "text", text: b.Text}
 	case "thinking":
 		return part{kind: "reasoning", text: b.Thinking}
@@ -332,9 +340,9 @@ func (m *anMessageObject) decode(d *decoder) {
 	}
 }
 
-func parseAnthropicResponse(body []byte) *response {
+func parseAnthropicResponse(body string) *response {
 	var in anMessageObject
-	if !decodeBody(string(body), in.decode) {
+	if !decodeBody(body, in.decode) {
 		return nil
 	}
 	r := &response{id: in.ID, model: in.Model}
@@ -487,7 +495,7 @@ func (s *anStream) event(_, data []byte) {
 				s.blocks = make(map[int]*anBlockAcc, 2)
 			}
 			acc := &anBlockAcc{block: *ev.ContentBlock}
-			acc.text.WriteString(ev.ContentBlock.Text)
+			acc.text.WriteString(ev.ContentBlock.TextJSON.Value())
 			acc.text.WriteString(ev.ContentBlock.Thinking)
 			s.blocks[ev.Index] = acc
 		}
@@ -526,7 +534,7 @@ func (s *anStream) result() *response {
 		b := acc.block
 		switch b.Type {
 		case "text":
-			b.Text = acc.text.String()
+			b.Text, b.TextJSON = acc.text.String(), jsonscan.Literal{}
 		case "thinking":
 			b.Thinking = acc.text.String()
 		case "tool_use", "server_tool_use", "mcp_tool_use":

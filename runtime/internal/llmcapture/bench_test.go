@@ -12,6 +12,7 @@ import (
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -27,6 +28,14 @@ import (
 //     ratio of at most 1.05).
 //   - BenchmarkHTTP: the same call with net/http alone, the smallest
 //     baseline, so the hardest ratio.
+//
+// Both also measure the floor under the capture: "span-ratio" is the same
+// call with a span written by hand with the OpenTelemetry API, carrying
+// the attributes the capture records (computed beforehand, so that it
+// costs only what the span itself does: start, attributes, end, the batch
+// processor and the garbage collector), against the call uncaptured; and
+// "vs-span-ratio" is the captured call against that hand-written span,
+// the cost of the capture's own work.
 //   - BenchmarkCaptureOverhead: the capture's own cost with no network, a
 //     transport answering from memory.
 //   - BenchmarkPassThrough: what a request to another endpoint pays for
@@ -35,8 +44,12 @@ import (
 // The "ratio" sub-benchmarks alternate the two sides in short rounds and
 // report the median of the per-round ratios: on a shared, busy machine the
 // separate ns/op figures drift with the load, the ratio of neighbouring
-// rounds does not. (Their B/op and allocs/op count a whole round of both
-// sides; read the allocations from the plain sub-benchmarks.)
+// rounds does not. "ratio" compares elapsed time; "cpu-ratio" compares
+// the CPU time the process spent (client, server, exporter and garbage
+// collector together, where the platform reports it), which other
+// processes on the machine disturb less. (Their B/op and allocs/op count a
+// whole round of both sides; read the allocations from the plain
+// sub-benchmarks.)
 
 // benchRequest is the request body of the net/http benchmarks, as openai-go
 // sends it for benchParams.
@@ -112,19 +125,96 @@ func benchServer(b *testing.B) (*httptest.Server, *Engine) {
 	return srv, e
 }
 
-// benchTransports returns an uncaptured and a captured transport to srv,
-// each with its own connections.
-func benchTransports(e *Engine) (uncaptured, captured http.RoundTripper) {
-	return &http.Transport{MaxIdleConnsPerHost: 4}, e.Transport(&http.Transport{MaxIdleConnsPerHost: 4})
+// benchTransports returns an uncaptured transport to srv, a captured
+// one, and one that records each call with a hand-written span, each with
+// its own connections.
+func benchTransports(b *testing.B, e *Engine) (uncaptured, captured, handWritten http.RoundTripper) {
+	return &http.Transport{MaxIdleConnsPerHost: 4},
+		e.Transport(&http.Transport{MaxIdleConnsPerHost: 4}),
+		newHandWrittenSpan(b, e, &http.Transport{MaxIdleConnsPerHost: 4})
 }
 
-// benchSides runs the "ratio", "uncaptured" and "captured" sub-benchmarks
-// of a call made by uncaptured and by captured. flush waits until the
-// captured calls' spans have ended, so that a round is charged with all
-// the work its calls caused.
-func benchSides(b *testing.B, uncaptured, captured, flush func()) {
+// handWrittenSpan records each call with a client span, as a developer
+// would by hand with the OpenTelemetry API, with the attributes the engine
+// records for the benchmarks' call, computed once beforehand.
+type handWrittenSpan struct {
+	base       http.RoundTripper
+	tracer     trace.Tracer
+	start, end []attribute.KeyValue
+}
+
+func newHandWrittenSpan(b *testing.B, e *Engine, base http.RoundTripper) *handWrittenSpan {
+	ep := endpoint{op: opOpenAIChat, provider: "openai"}
+	cfg := e.config.Load()
+	c := &call{ep: ep, host: "127.0.0.1", port: 80}
+	w := e.writer()
+	defer w.release()
+	end := e.requestAttrs(nil, w, ep, parseRequest(ep, bodyText{text: string(benchRequest), ok: true}), cfg)
+	end = e.responseAttrs(end, w, parseResponse(ep.op, string(benchResponse)), true)
+	end = w.attrs(end)
+	end = append(end, keyAttempts.Int(1), keyHTTPStatus.Int(200), keyDuration.Float64(0.25), keyStatus.String(statusSuccess))
+	if len(end) < 15 {
+		b.Fatalf("%d attributes", len(end))
+	}
+	return &handWrittenSpan{base: base, tracer: e.deps.Tracer(), start: c.baseAttrs(), end: end}
+}
+
+func (h *handWrittenSpan) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx, span := h.tracer.Start(req.Context(), "chat gpt-5-mini",
+		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(h.start...))
+	resp, err := h.base.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		span.End()
+		return resp, err
+	}
+	resp.Body = &spanBody{ReadCloser: resp.Body, span: span, attrs: h.end}
+	return resp, nil
+}
+
+// spanBody ends its span when the body ends.
+type spanBody struct {
+	io.ReadCloser
+	span  trace.Span
+	attrs []attribute.KeyValue
+	done  bool
+}
+
+func (b *spanBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil {
+		b.end()
+	}
+	return n, err
+}
+
+func (b *spanBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.end()
+	return err
+}
+
+func (b *spanBody) end() {
+	if !b.done {
+		b.done = true
+		b.span.SetAttributes(b.attrs...)
+		b.span.End()
+	}
+}
+
+// benchSides runs the sub-benchmarks of a call made uncaptured, captured
+// and with a hand-written span: the ratios, and each side alone for its
+// allocations. flush waits until the captured calls' spans have ended, so
+// that a round is charged with all the work its calls caused.
+func benchSides(b *testing.B, uncaptured, captured, handWritten, flush func()) {
+	nop := func() {}
 	b.Run("ratio", func(b *testing.B) {
 		benchRatio(b, captured, flush, uncaptured)
+	})
+	b.Run("span-ratio", func(b *testing.B) {
+		benchRatio(b, handWritten, nop, uncaptured)
+	})
+	b.Run("vs-span-ratio", func(b *testing.B) {
+		benchRatio(b, captured, flush, handWritten)
 	})
 	b.Run("uncaptured", func(b *testing.B) {
 		b.ReportAllocs()
@@ -139,12 +229,19 @@ func benchSides(b *testing.B, uncaptured, captured, flush func()) {
 		}
 		flush()
 	})
+	b.Run("hand-written-span", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			handWritten()
+		}
+	})
 }
 
 // benchRatio runs subject and baseline alternately, in rounds of about 5ms
 // of calls each (ABBA order, to cancel drift), and reports the median
-// per-round ratio of their times along with each side's median ns/op. A
-// round of subject ends with flush, which it is charged with.
+// per-round ratio of their times along with each side's median ns/op
+// (named captured and uncaptured whatever the sides are). A round of
+// subject ends with flush, which it is charged with.
 func benchRatio(b *testing.B, subject, flush, baseline func()) {
 	b.Helper()
 	b.ReportAllocs()
@@ -161,26 +258,35 @@ func benchRatio(b *testing.B, subject, flush, baseline func()) {
 		}
 		n *= 2
 	}
-	var ratios, subj, base []float64
-	run := func(f, after func()) float64 {
-		start := time.Now()
+	var ratios, cpuRatios, subj, base []float64
+	// run returns the elapsed and CPU time per call of a round of f.
+	run := func(f, after func()) (wall, cpu float64) {
+		start, startCPU := time.Now(), processCPU()
 		for range n {
 			f()
 		}
 		after()
-		return float64(time.Since(start).Nanoseconds()) / float64(n)
+		return float64(time.Since(start).Nanoseconds()) / float64(n), float64(processCPU()-startCPU) / float64(n)
 	}
 	nop := func() {}
 	for i := 0; b.Loop(); i++ {
-		var s, t float64
+		var s, t, sCPU, tCPU float64
 		if i%2 == 0 {
-			s, t = run(subject, flush), run(baseline, nop)
+			s, sCPU = run(subject, flush)
+			t, tCPU = run(baseline, nop)
 		} else {
-			t, s = run(baseline, nop), run(subject, flush)
+			t, tCPU = run(baseline, nop)
+			s, sCPU = run(subject, flush)
 		}
 		ratios, subj, base = append(ratios, s/t), append(subj, s), append(base, t)
+		if tCPU > 0 {
+			cpuRatios = append(cpuRatios, sCPU/tCPU)
+		}
 	}
 	b.ReportMetric(median(ratios), "ratio")
+	if len(cpuRatios) > 0 {
+		b.ReportMetric(median(cpuRatios), "cpu-ratio")
+	}
 	b.ReportMetric(median(subj), "captured-ns/op")
 	b.ReportMetric(median(base), "uncaptured-ns/op")
 	b.ReportMetric(0, "ns/op") // a round's time means nothing on its own
@@ -196,13 +302,10 @@ func median(xs []float64) float64 {
 // and without capture.
 func BenchmarkOpenAIChat(b *testing.B) {
 	srv, e := benchServer(b)
-	plain, wrapped := benchTransports(e)
-	client := func(rt http.RoundTripper) openai.Client {
-		return openai.NewClient(option.WithAPIKey("k"), option.WithBaseURL(srv.URL+"/v1"),
+	plain, wrapped, span := benchTransports(b, e)
+	call := func(rt http.RoundTripper) func() {
+		c := openai.NewClient(option.WithAPIKey("k"), option.WithBaseURL(srv.URL+"/v1"),
 			option.WithHTTPClient(&http.Client{Transport: rt}))
-	}
-	uncaptured, captured := client(plain), client(wrapped)
-	call := func(c openai.Client) func() {
 		return func() {
 			res, err := c.Chat.Completions.New(context.Background(), benchParams)
 			if err != nil || len(res.Choices) != 1 {
@@ -210,14 +313,14 @@ func BenchmarkOpenAIChat(b *testing.B) {
 			}
 		}
 	}
-	benchSides(b, call(uncaptured), call(captured), e.Flush)
+	benchSides(b, call(plain), call(wrapped), call(span), e.Flush)
 }
 
 // BenchmarkHTTP compares the same call made with net/http alone, the
 // smallest baseline: only the HTTP round trip and reading the body.
 func BenchmarkHTTP(b *testing.B) {
 	srv, e := benchServer(b)
-	plain, wrapped := benchTransports(e)
+	plain, wrapped, span := benchTransports(b, e)
 	call := func(rt http.RoundTripper) func() {
 		client := &http.Client{Transport: rt}
 		return func() {
@@ -231,7 +334,7 @@ func BenchmarkHTTP(b *testing.B) {
 			_ = res.Body.Close()
 		}
 	}
-	benchSides(b, call(plain), call(wrapped), e.Flush)
+	benchSides(b, call(plain), call(wrapped), call(span), e.Flush)
 }
 
 // BenchmarkPassThrough measures what a request to another host pays for

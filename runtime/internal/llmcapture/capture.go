@@ -122,43 +122,57 @@ func (e *Engine) capture(req *http.Request, ep endpoint, cfg *config, tracer tra
 	return resp, err
 }
 
-// readRequestBody reads req's body up to max bytes. It returns the bytes
-// (nil when the body is absent, larger than max, or failed to read) and
-// the body to send in its place, which yields exactly what the original
-// would have: the bytes read, then the rest of the original or the error
-// the read ended with. Closing it closes the original.
-func readRequestBody(req *http.Request, max int64) ([]byte, io.ReadCloser) {
+// bodyText is a request or response body as the engine keeps it.
+type bodyText struct {
+	text string
+	ok   bool // the body was read whole: it is not larger than the cap, nor failed
+}
+
+// readRequestBody reads req's body up to max bytes. It returns the body
+// and the body to send in its place, which yields exactly what the
+// original would have: the bytes read, then the rest of the original or
+// the error the read ended with. Closing it closes the original.
+func readRequestBody(req *http.Request, max int64) (bodyText, io.ReadCloser) {
 	orig := req.Body
 	if orig == nil || orig == http.NoBody {
-		return []byte{}, orig
+		return bodyText{ok: true}, orig
 	}
 	if req.ContentLength > max {
-		return nil, orig
+		return bodyText{}, orig
 	}
-	var data []byte
+	var text string
 	var err error
-	if n := req.ContentLength; n > 0 {
+	n := req.ContentLength
+	if wt, ok := orig.(io.WriterTo); ok && n > 0 {
+		// A body in memory (bytes.Reader, bytes.Buffer, strings.Reader,
+		// as http.NewRequest wraps them) writes itself into the string
+		// at once.
+		var b strings.Builder
+		b.Grow(int(n))
+		_, err = wt.WriteTo(&b)
+		text = b.String()
+	} else if n > 0 {
 		// The transport sends ContentLength bytes: read those, leaving any
 		// more to fail in the transport as they would have.
-		data = make([]byte, n)
+		data := make([]byte, n)
 		var got int
 		got, err = io.ReadFull(orig, data)
-		data = data[:got]
+		text = string(data[:got])
 		if err == io.ErrUnexpectedEOF || err == io.EOF {
 			err = nil
 		}
 	} else {
 		buf := bytes.NewBuffer(make([]byte, 0, 512))
 		_, err = buf.ReadFrom(io.LimitReader(orig, max+1))
-		data = buf.Bytes()
+		text = buf.String()
 	}
 	switch {
 	case err != nil:
-		return nil, readCloser{io.MultiReader(bytes.NewReader(data), errReader{err}), orig}
-	case int64(len(data)) > max:
-		return nil, readCloser{io.MultiReader(bytes.NewReader(data), orig), orig}
+		return bodyText{}, readCloser{io.MultiReader(strings.NewReader(text), errReader{err}), orig}
+	case int64(len(text)) > max:
+		return bodyText{}, readCloser{io.MultiReader(strings.NewReader(text), orig), orig}
 	}
-	return data, readCloser{bytes.NewReader(data), orig}
+	return bodyText{text: text, ok: true}, readCloser{strings.NewReader(text), orig}
 }
 
 type readCloser struct {
@@ -181,7 +195,7 @@ var fingerprintSeed = maphash.MakeSeed()
 
 // fingerprint hashes what every attempt of a call has in common: method,
 // URL and body.
-func fingerprint(req *http.Request, body []byte) uint64 {
+func fingerprint(req *http.Request, body bodyText) uint64 {
 	var h maphash.Hash
 	h.SetSeed(fingerprintSeed)
 	h.WriteString(req.Method)
@@ -191,10 +205,11 @@ func fingerprint(req *http.Request, body []byte) uint64 {
 	h.WriteByte('?')
 	h.WriteString(req.URL.RawQuery)
 	h.WriteByte(0)
-	if body == nil {
-		h.WriteString(strconv.FormatInt(req.ContentLength, 10))
+	if !body.ok {
+		var n [20]byte
+		h.Write(strconv.AppendInt(n[:0], req.ContentLength, 10))
 	}
-	h.Write(body)
+	h.WriteString(body.text)
 	return h.Sum64()
 }
 
@@ -209,9 +224,8 @@ type call struct {
 	key     callKey
 	host    string
 	port    int
-	// reqBody is the request body, parsed when the call completes; nil
-	// when it was not read.
-	reqBody []byte
+	// reqBody is the request body, parsed when the call completes.
+	reqBody bodyText
 
 	mu       sync.Mutex
 	attempts int
@@ -227,7 +241,7 @@ type outcome struct {
 	status    int       // HTTP status; 0 without a response
 	err       error     // a transport or body read error
 	closed    bool      // the body was closed before its end, or its caller gave up
-	body      []byte    // a JSON body; nil when larger than the cap
+	body      bodyText  // a JSON body
 	acc       stream    // a stream's events
 	firstData time.Time // a stream's first event
 	cancelled bool      // the caller gave up
@@ -242,7 +256,7 @@ type attempt struct {
 
 // begin starts an attempt: it resumes the call parked under the request's
 // fingerprint, or starts a new one. It returns nil if anything panics.
-func (e *Engine) begin(req *http.Request, ep endpoint, cfg *config, tracer trace.Tracer, body []byte) (a *attempt) {
+func (e *Engine) begin(req *http.Request, ep endpoint, cfg *config, tracer trace.Tracer, body bodyText) (a *attempt) {
 	defer func() {
 		if recover() != nil {
 			a = nil
@@ -272,7 +286,7 @@ func (e *Engine) begin(req *http.Request, ep endpoint, cfg *config, tracer trace
 // caller does not wait for the parsing; the rest are set when the call
 // completes. An adopted span gets them all now, as anthropic-sdk-go ends it
 // as soon as the response body ends.
-func (e *Engine) newCall(req *http.Request, parent context.Context, sdk trace.Span, ep endpoint, cfg *config, tracer trace.Tracer, body []byte, key callKey, start time.Time) *call {
+func (e *Engine) newCall(req *http.Request, parent context.Context, sdk trace.Span, ep endpoint, cfg *config, tracer trace.Tracer, body bodyText, key callKey, start time.Time) *call {
 	c := &call{e: e, cfg: cfg, ep: ep, start: start, key: key, reqBody: body, host: req.URL.Hostname()}
 	c.port, _ = strconv.Atoi(req.URL.Port())
 	if c.port == 0 {
@@ -492,9 +506,7 @@ func (c *call) errorOf(o outcome, kind, msg string) (string, string) {
 	return kind, c.e.deps.ErrorMessage(msg)
 }
 
-// finish ends the call with its last outcome, once. A span of the
-// engine's own is completed off the caller's path, by the engine's worker;
-// an adopted span at once.
+// finish ends the call with its last outcome, once.
 func (c *call) finish() {
 	c.mu.Lock()
 	if c.finished {
@@ -507,11 +519,7 @@ func (c *call) finish() {
 	if o.end.IsZero() {
 		o.end = time.Now()
 	}
-	if c.adopted {
-		c.complete(o, attempts)
-		return
-	}
-	c.e.submit(int64(len(c.reqBody)+len(o.body)), func() { c.complete(o, attempts) })
+	c.complete(o, attempts)
 }
 
 // complete parses what the call sent and received, sets the span's
@@ -522,7 +530,7 @@ func (c *call) complete(o outcome, attempts int) {
 	e, span := c.e, c.span
 	w := e.writer()
 	defer w.release()
-	attrs := make([]attribute.KeyValue, 0, 32)
+	attrs := w.kvBuffer()
 	if !c.adopted {
 		r := parseRequest(c.ep, c.reqBody)
 		if r.model != c.ep.pathModel {
@@ -541,8 +549,8 @@ func (c *call) complete(o outcome, attempts int) {
 	switch {
 	case o.status >= 400:
 		failed, cancelled = true, false
-		if o.body != nil {
-			kind, msg = parseError(o.body)
+		if o.body.ok {
+			kind, msg = parseError(o.body.text)
 		}
 	case o.acc != nil:
 		resp = safeResult(o.acc)
@@ -554,8 +562,8 @@ func (c *call) complete(o outcome, attempts int) {
 			// The caller closed the stream before its end, or gave up.
 			cancelled = true
 		}
-	case o.err == nil && o.body != nil && o.status >= 200 && o.status < 300:
-		resp = parseResponse(c.ep.op, o.body)
+	case o.err == nil && o.body.ok && o.status >= 200 && o.status < 300:
+		resp = parseResponse(c.ep.op, o.body.text)
 		if resp != nil && resp.errType != "" {
 			failed = true
 			kind, msg = resp.errType, resp.errMessage
@@ -584,6 +592,7 @@ func (c *call) complete(o outcome, attempts int) {
 		attrs = append(attrs, keyStatus.String(statusSuccess))
 	}
 	span.SetAttributes(attrs...)
+	w.keepKV(attrs, span)
 	if !c.adopted {
 		span.End(trace.WithTimestamp(o.end))
 	}

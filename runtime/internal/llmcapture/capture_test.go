@@ -350,7 +350,6 @@ func TestBaseURLs(t *testing.T) {
 	post(t, httpClient, local.URL+"/openai/deployments/my-gpt-4o/chat/completions?api-version=2024-10-21", strings.NewReader(`{"messages":[{"role":"user","content":"hi"}]}`))
 	post(t, httpClient, local.URL+"/other/chat/completions", strings.NewReader(`{}`))
 
-	e.drain()
 	spans := rec.Ended()
 	if len(spans) != 2 {
 		t.Fatalf("%d spans, want 2", len(spans))
@@ -377,7 +376,6 @@ func TestUnsampled(t *testing.T) {
 	if _, ok := res.Body.(*body); ok {
 		t.Error("an unsampled call's body was wrapped")
 	}
-	r.engine.drain()
 	if n := len(rec.Ended()); n != 0 {
 		t.Errorf("%d spans recorded", n)
 	}

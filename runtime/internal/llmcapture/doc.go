@@ -30,16 +30,19 @@
 // less detail; a panic in the capture code is recovered and the call goes
 // on uncaptured.
 //
-// # Off the caller's path
+// # On the caller's path
 //
-// On the caller's path the engine only copies the request body, starts the
-// span with the attributes the endpoint gives (so that samplers and child
-// spans see it), and watches the response body. When the call ends, a
-// worker goroutine parses the bodies, sets the rest of the attributes and
-// ends the span with the time the call ended; when its queue is full the
-// caller does that work itself. [Engine.Flush] waits for the worker. An
-// adopted span (see below) is completed on the caller's path, since its
-// owner ends it at once.
+// The engine works on the caller's goroutine and starts none of its own:
+// it copies the request body, starts the span with the attributes the
+// endpoint gives (so that samplers and child spans see it), and watches
+// the response body. When the body ends (the caller's last Read or its
+// Close), it parses the two bodies, sets the rest of the attributes and
+// ends the span before returning to the caller. The parsing is one pass
+// over each body that copies only the strings it must unescape, and the
+// content attributes are written into one buffer, so that the work costs
+// a few microseconds for a typical call: see BenchmarkOpenAIChat for the
+// figure against the same call uncaptured. A body is parsed only up to
+// [Options.MaxBodyBytes].
 //
 // # One span per logical call
 //

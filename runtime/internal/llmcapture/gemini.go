@@ -3,6 +3,8 @@ package llmcapture
 import (
 	"sort"
 	"strings"
+
+	"github.com/overmind-core/overmind-go/runtime/internal/llmcapture/jsonscan"
 )
 
 // This file parses Gemini's generateContent and streamGenerateContent, on
@@ -69,7 +71,7 @@ func (c *gmContent) decode(d *decoder) {
 
 // gmPart is a part; the fields with a 2 are the snake_case spellings.
 type gmPart struct {
-	Text              string
+	Text              jsonscan.Literal
 	HasText           bool
 	Thought           bool
 	InlineData        *gmBlob
@@ -91,7 +93,7 @@ func (p *gmPart) decode(d *decoder) {
 	for d.NextKey() {
 		switch d.Key() {
 		case "text":
-			p.Text, p.HasText = d.StrOK()
+			p.Text, p.HasText = d.StrLiteral()
 		case "thought":
 			p.Thought = d.Bool()
 		case "inlineData":
@@ -332,9 +334,9 @@ func (f *gmFunctionDecl) decode(d *decoder) {
 	}
 }
 
-func parseGeminiRequest(body []byte, r *request) {
+func parseGeminiRequest(body string, r *request) {
 	var in gmRequest
-	if !decodeBody(string(body), in.decode) {
+	if !decodeBody(body, in.decode) {
 		return
 	}
 	r.model = strings.TrimPrefix(in.Model, "models/")
@@ -395,9 +397,9 @@ func gmParts(in []gmPart) []part {
 	for _, p := range in {
 		switch {
 		case p.HasText && p.Thought:
-			parts = append(parts, part{kind: "reasoning", text: p.Text})
+			parts = append(parts, textPart("reasoning", p.Text))
 		case p.HasText:
-			parts = append(parts, part{kind: "text", text: p.Text})
+			parts = append(parts, textPart("text", p.Text))
 		case p.InlineData != nil || p.InlineData2 != nil:
 			b := firstNonNil(p.InlineData, p.InlineData2)
 			mime := b.MimeType + b.MimeType2
@@ -551,8 +553,8 @@ func (g *gmResponse) usage() (usage, bool) {
 	return u, true
 }
 
-func parseGeminiResponse(body []byte) *response {
-	text := string(body)
+func parseGeminiResponse(body string) *response {
+	text := body
 	if b := strings.TrimSpace(text); len(b) > 0 && b[0] == '[' {
 		// streamGenerateContent without alt=sse: a JSON array of the
 		// responses a stream's events would carry.
@@ -604,7 +606,7 @@ func (acc *gmCandidateAcc) add(p part) {
 			acc.flush()
 			acc.tailKind = p.kind
 		}
-		acc.tail.WriteString(p.text)
+		acc.tail.WriteString(p.content())
 		return
 	}
 	acc.flush()

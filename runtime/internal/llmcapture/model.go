@@ -2,6 +2,8 @@ package llmcapture
 
 import (
 	"strings"
+
+	"github.com/overmind-core/overmind-go/runtime/internal/llmcapture/jsonscan"
 )
 
 // This file is the provider-neutral form of a call that the provider
@@ -11,10 +13,12 @@ import (
 // message parts.
 type part struct {
 	kind string // text, reasoning, tool_call, tool_call_response, blob, uri, file, or another type
-	text string // text and reasoning content
-	// lit is text's JSON string, quotes included, as the body had it: it
-	// is written out as it is rather than escaped again. Empty when text
-	// has none (it was built, or was not valid UTF-8).
+	// text is the content of text and reasoning parts; read it with
+	// content, as it is left empty when lit holds it with escapes.
+	text string
+	// lit is the text's JSON string, quotes included, as the body had it:
+	// it is written out as it is rather than escaped again. Empty when the
+	// text has none (it was built, or was not valid UTF-8).
 	lit  string
 	id   string // tool call id, or file id for a file part
 	name string // tool name
@@ -129,26 +133,49 @@ type response struct {
 	complete bool
 }
 
+// textPart returns a part of kind with the text of a string as the body
+// writes it. Text with escapes is decoded only if it is read.
+func textPart(kind string, l jsonscan.Literal) part {
+	switch {
+	case l.Plain():
+		return part{kind: kind, text: l.Value(), lit: l.JSON}
+	case l.ValidUTF8():
+		return part{kind: kind, lit: l.JSON}
+	}
+	return part{kind: kind, text: l.Value()}
+}
+
+// content returns the part's text, decoding it from lit the first time
+// if the parser left it there.
+func (p *part) content() string {
+	if p.text == "" && len(p.lit) > 2 {
+		p.text, _ = jsonscan.Unquote(p.lit)
+	}
+	return p.text
+}
+
 // textOf joins the text parts of parts.
 func textOf(parts []part) string {
 	var n int
 	var only string
-	for _, p := range parts {
-		if p.kind == "text" {
+	for i := range parts {
+		if p := &parts[i]; p.kind == "text" {
 			n++
-			only = p.text
+			only = p.content()
 		}
 	}
 	if n <= 1 {
 		return only
 	}
 	var b strings.Builder
-	for _, p := range parts {
-		if p.kind == "text" {
-			if b.Len() > 0 {
+	first := true
+	for i := range parts {
+		if p := &parts[i]; p.kind == "text" {
+			if !first {
 				b.WriteByte('\n')
 			}
-			b.WriteString(p.text)
+			first = false
+			b.WriteString(p.content())
 		}
 	}
 	return b.String()

@@ -15,7 +15,7 @@ import (
 
 type oaChatRequest struct {
 	Model               string
-	Messages            []oaMessage
+	Messages            []message // converted as they are read
 	Temperature         number
 	TopP                number
 	MaxTokens           count
@@ -39,7 +39,14 @@ func (in *oaChatRequest) decode(d *decoder) {
 		case "model":
 			in.Model = d.Str()
 		case "messages":
-			in.Messages = decodeList(d, (*oaMessage).decode)
+			if d.Array() {
+				in.Messages = make([]message, 0, 4)
+				for d.NextElem() {
+					var m oaMessage
+					m.decode(d)
+					in.Messages = append(in.Messages, oaChatMessage(&m))
+				}
+			}
 		case "temperature":
 			in.Temperature = readNumber(d)
 		case "top_p":
@@ -214,8 +221,7 @@ func (f *oaFunctionDef) decode(d *decoder) {
 
 type oaContentPart struct {
 	Type       string
-	Text       string
-	TextLit    string // Text's JSON text, when valid UTF-8
+	Text       jsonscan.Literal
 	Refusal    string
 	ImageURL   string // image_url: {"url": ...} in chat, a string in responses
 	InputAudio *oaAudio
@@ -244,7 +250,7 @@ func (p *oaContentPart) decode(d *decoder) {
 		case "type":
 			p.Type = d.Str()
 		case "text":
-			p.Text, p.TextLit, _ = d.StrLit()
+			p.Text, _ = d.StrLiteral()
 		case "refusal":
 			p.Refusal = d.Str()
 		case "image_url":
@@ -382,9 +388,9 @@ func (u *oaUsage) toUsage() usage {
 	return out
 }
 
-func parseOpenAIChatRequest(body []byte, r *request) {
+func parseOpenAIChatRequest(body string, r *request) {
 	var in oaChatRequest
-	if !decodeBody(string(body), in.decode) {
+	if !decodeBody(body, in.decode) {
 		return
 	}
 	r.model = in.Model
@@ -398,9 +404,7 @@ func parseOpenAIChatRequest(body []byte, r *request) {
 	r.frequencyPenalty.set(in.FrequencyPenalty)
 	r.presPenalty.set(in.PresencePenalty)
 	r.stop = stopSequences(in.Stop)
-	for _, m := range in.Messages {
-		r.messages = append(r.messages, oaChatMessage(m))
-	}
+	r.messages = in.Messages
 	for _, t := range in.Tools {
 		r.tools = append(r.tools, oaToolDef(t))
 	}
@@ -429,7 +433,7 @@ func oaToolDef(t oaTool) toolDef {
 }
 
 // oaChatMessage converts one chat message.
-func oaChatMessage(m oaMessage) message {
+func oaChatMessage(m *oaMessage) message {
 	msg := message{role: m.Role}
 	switch m.Role {
 	case "tool":
@@ -459,14 +463,14 @@ func oaChatMessage(m oaMessage) message {
 // oaContent is a message's content: a string or a list of parts (chat
 // completions and responses both).
 type oaContent struct {
-	isText    bool
-	text, lit string // a string's value, and its JSON text when valid UTF-8
-	raw       string // the JSON text of a value that is not a string
+	isText bool
+	text   jsonscan.Literal // a string
+	raw    string           // the JSON text of a value that is not a string
 }
 
 func (c *oaContent) decode(d *decoder) {
 	if d.Kind() == jsonscan.String {
-		c.text, c.lit, c.isText = d.StrLit()
+		c.text, c.isText = d.StrLiteral()
 		return
 	}
 	c.raw = d.Raw()
@@ -475,7 +479,7 @@ func (c *oaContent) decode(d *decoder) {
 // oaContentValue is a tool message's content: its text, or its parts'.
 func oaContentValue(c oaContent) any {
 	if c.isText {
-		return c.text
+		return c.text.Value()
 	}
 	return textOf(oaContentParts(c))
 }
@@ -483,7 +487,7 @@ func oaContentValue(c oaContent) any {
 // oaContentParts converts a content.
 func oaContentParts(c oaContent) []part {
 	if c.isText {
-		return []part{{kind: "text", text: c.text, lit: c.lit}}
+		return []part{textPart("text", c.text)}
 	}
 	raw := c.raw
 	if raw == "" || raw == "null" {
@@ -497,7 +501,7 @@ func oaContentParts(c oaContent) []part {
 	for _, p := range list {
 		switch p.Type {
 		case "text", "input_text", "output_text":
-			parts = append(parts, part{kind: "text", text: p.Text, lit: p.TextLit})
+			parts = append(parts, textPart("text", p.Text))
 		case "refusal":
 			parts = append(parts, part{kind: "refusal", text: p.Refusal})
 		case "image_url", "input_image":
@@ -529,17 +533,24 @@ func oaContentParts(c oaContent) []part {
 				parts = append(parts, mediaPart("", p.FileData))
 			}
 		default:
-			parts = append(parts, part{kind: p.Type, text: p.Text})
+			parts = append(parts, part{kind: p.Type, text: p.Text.Value()})
 		}
 	}
 	return parts
 }
 
+// oaChatResponse is a chat completion, or a chunk of a stream of them.
 type oaChatResponse struct {
-	ID      string
-	Model   string
-	Choices []oaChoice
-	Usage   *oaUsage
+	ID    string
+	Model string
+	Usage *oaUsage
+	Error *oaErrObj
+	// chunk is set for a stream's chunk, whose choices are kept in Choices;
+	// a whole response's choices become output messages as they are read.
+	chunk         bool
+	Choices       []oaChoice
+	output        []message
+	finishReasons []string
 }
 
 // oaChoice is a choice of a response (with a message) or of a stream's
@@ -571,8 +582,7 @@ func (c *oaChoice) decode(d *decoder) {
 	}
 }
 
-// decode reads a chat completion, or a chunk of a stream of them.
-func (in *oaChatResponse) decode(d *decoder, errObj **oaErrObj) {
+func (in *oaChatResponse) decode(d *decoder) {
 	if !d.Object() {
 		return
 	}
@@ -583,37 +593,46 @@ func (in *oaChatResponse) decode(d *decoder, errObj **oaErrObj) {
 		case "model":
 			in.Model = d.Str()
 		case "choices":
-			in.Choices = decodeList(d, (*oaChoice).decode)
+			if d.Array() {
+				for d.NextElem() {
+					in.decodeChoice(d)
+				}
+			}
 		case "usage":
 			in.Usage = decodeOptional(d, (*oaUsage).decode)
 		case "error":
-			if errObj != nil {
-				*errObj = decodeOptional(d, (*oaErrObj).decode)
-			} else {
-				d.Skip()
-			}
+			in.Error = decodeOptional(d, (*oaErrObj).decode)
 		default:
 			d.Skip()
 		}
 	}
 }
 
-func parseOpenAIChatResponse(body []byte) *response {
+// decodeChoice reads a choice: a chunk's into Choices, a response's into
+// an output message.
+func (in *oaChatResponse) decodeChoice(d *decoder) {
+	if in.chunk {
+		in.Choices = append(in.Choices, oaChoice{})
+		in.Choices[len(in.Choices)-1].decode(d)
+		return
+	}
+	var c oaChoice
+	c.decode(d)
+	msg := oaChatMessage(&c.Message)
+	if msg.role == "" {
+		msg.role = "assistant"
+	}
+	msg.finish = c.FinishReason
+	in.output = append(in.output, msg)
+	in.finishReasons = append(in.finishReasons, c.FinishReason)
+}
+
+func parseOpenAIChatResponse(body string) *response {
 	var in oaChatResponse
-	if !decodeBody(string(body), func(d *decoder) { in.decode(d, nil) }) {
+	if !decodeBody(body, in.decode) {
 		return nil
 	}
-	r := &response{id: in.ID, model: in.Model, usage: in.Usage.toUsage()}
-	for _, c := range in.Choices {
-		msg := oaChatMessage(c.Message)
-		if msg.role == "" {
-			msg.role = "assistant"
-		}
-		msg.finish = c.FinishReason
-		r.output = append(r.output, msg)
-		r.finishReasons = append(r.finishReasons, c.FinishReason)
-	}
-	return r
+	return &response{id: in.ID, model: in.Model, usage: in.Usage.toUsage(), output: in.output, finishReasons: in.finishReasons}
 }
 
 // oaChatStream accumulates a chat completions stream.
@@ -641,13 +660,12 @@ func (s *oaChatStream) event(_, data []byte) {
 		s.r.complete = true
 		return
 	}
-	var c oaChatResponse
-	var errObj *oaErrObj
-	if !decodeBody(string(data), func(d *decoder) { c.decode(d, &errObj) }) {
+	c := oaChatResponse{chunk: true}
+	if !decodeBody(string(data), c.decode) {
 		return
 	}
-	if errObj != nil {
-		s.r.errType, s.r.errMessage = errObj.kind(), errObj.Message
+	if c.Error != nil {
+		s.r.errType, s.r.errMessage = c.Error.kind(), c.Error.Message
 	}
 	if c.ID != "" {
 		s.r.id = c.ID
@@ -672,7 +690,7 @@ func (s *oaChatStream) event(_, data []byte) {
 			acc.role = d.Role
 		}
 		if d.Content.isText {
-			acc.text.WriteString(d.Content.text)
+			acc.text.WriteString(d.Content.text.Value())
 		}
 		acc.refusal.WriteString(d.Refusal)
 		acc.reasoning.WriteString(d.ReasoningContent)
@@ -829,9 +847,9 @@ func (it *oaItem) decode(d *decoder) {
 	}
 }
 
-func parseOpenAIResponsesRequest(body []byte, r *request) {
+func parseOpenAIResponsesRequest(body string, r *request) {
 	var in oaResponsesRequest
-	if !decodeBody(string(body), in.decode) {
+	if !decodeBody(body, in.decode) {
 		return
 	}
 	r.model = in.Model
@@ -927,9 +945,9 @@ func (in *oaResponseObject) decode(d *decoder) {
 	}
 }
 
-func parseOpenAIResponsesResponse(body []byte) *response {
+func parseOpenAIResponsesResponse(body string) *response {
 	var in oaResponseObject
-	if !decodeBody(string(body), in.decode) {
+	if !decodeBody(body, in.decode) {
 		return nil
 	}
 	return in.toResponse()
@@ -1089,9 +1107,9 @@ func (in *oaEmbeddingsRequest) decode(d *decoder) {
 	}
 }
 
-func parseOpenAIEmbeddingsRequest(body []byte, r *request) {
+func parseOpenAIEmbeddingsRequest(body string, r *request) {
 	var in oaEmbeddingsRequest
-	if !decodeBody(string(body), in.decode) {
+	if !decodeBody(body, in.decode) {
 		return
 	}
 	r.model = in.Model
@@ -1142,9 +1160,9 @@ func (in *oaEmbeddingsResponse) decode(d *decoder) {
 	}
 }
 
-func parseOpenAIEmbeddingsResponse(body []byte) *response {
+func parseOpenAIEmbeddingsResponse(body string) *response {
 	var in oaEmbeddingsResponse
-	if !decodeBody(string(body), in.decode) {
+	if !decodeBody(body, in.decode) {
 		return nil
 	}
 	r := &response{model: in.Model, usage: in.Usage.toUsage(), embeddings: in.Count}

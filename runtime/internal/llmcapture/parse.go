@@ -17,9 +17,9 @@ type stream interface {
 	result() *response
 }
 
-// parseRequest parses a request body. body is nil when the body was not
-// read (too large); the result then has what the path says.
-func parseRequest(ep endpoint, body []byte) (r *request) {
+// parseRequest parses a request body. When the body was not read (too
+// large), the result has what the path says.
+func parseRequest(ep endpoint, body bodyText) (r *request) {
 	r = &request{}
 	defer func() {
 		if recover() != nil {
@@ -32,20 +32,20 @@ func parseRequest(ep endpoint, body []byte) (r *request) {
 			r.stream = true
 		}
 	}()
-	if body == nil {
+	if !body.ok {
 		return r
 	}
 	switch ep.op {
 	case opOpenAIChat:
-		parseOpenAIChatRequest(body, r)
+		parseOpenAIChatRequest(body.text, r)
 	case opOpenAIResponses:
-		parseOpenAIResponsesRequest(body, r)
+		parseOpenAIResponsesRequest(body.text, r)
 	case opOpenAIEmbeddings:
-		parseOpenAIEmbeddingsRequest(body, r)
+		parseOpenAIEmbeddingsRequest(body.text, r)
 	case opAnthropicMessages:
-		parseAnthropicRequest(body, r)
+		parseAnthropicRequest(body.text, r)
 	case opGeminiGenerate:
-		parseGeminiRequest(body, r)
+		parseGeminiRequest(body.text, r)
 	}
 	normalizeRoles(r.messages)
 	return r
@@ -74,7 +74,7 @@ func normalizeRoles(msgs []message) {
 
 // parseResponse parses a whole successful response body; nil if it does
 // not parse.
-func parseResponse(op operation, body []byte) (r *response) {
+func parseResponse(op operation, body string) (r *response) {
 	defer func() {
 		if recover() != nil {
 			r = nil
@@ -181,7 +181,7 @@ func (e *errorObject) decode(d *decoder) {
 
 // parseError returns the error type and message of an error response
 // body, as the provider reports them; empty if the body says neither.
-func parseError(body []byte) (kind, msg string) {
+func parseError(body string) (kind, msg string) {
 	defer func() {
 		if recover() != nil {
 			kind, msg = "", ""
@@ -190,11 +190,11 @@ func parseError(body []byte) (kind, msg string) {
 	var in errorBody
 	if len(body) > 0 && body[0] == '[' {
 		var list []errorBody
-		if !decodeBody(string(body), func(d *decoder) { list = decodeList(d, (*errorBody).decode) }) || len(list) == 0 {
+		if !decodeBody(body, func(d *decoder) { list = decodeList(d, (*errorBody).decode) }) || len(list) == 0 {
 			return "", ""
 		}
 		in = list[0]
-	} else if !decodeBody(string(body), in.decode) {
+	} else if !decodeBody(body, in.decode) {
 		return "", ""
 	}
 	if e := in.Error; e != nil {

@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/overmind-core/overmind-go/runtime/internal/llmcapture/jsonscan"
 )
@@ -128,17 +130,17 @@ func (e *Engine) findPrompt(r *request) (Prompt, bool) {
 	if e.deps.Prompt == nil {
 		return Prompt{}, false
 	}
-	for _, p := range r.system {
-		if p.kind == "text" {
-			if found, ok := e.deps.Prompt(p.text); ok {
+	for i := range r.system {
+		if p := &r.system[i]; p.kind == "text" {
+			if found, ok := e.deps.Prompt(p.content()); ok {
 				return found, true
 			}
 		}
 	}
 	for _, m := range r.messages {
-		for _, p := range m.parts {
-			if p.kind == "text" {
-				if found, ok := e.deps.Prompt(p.text); ok {
+		for i := range m.parts {
+			if p := &m.parts[i]; p.kind == "text" {
+				if found, ok := e.deps.Prompt(p.content()); ok {
 					return found, true
 				}
 			}
@@ -195,6 +197,9 @@ func (e *Engine) responseAttrs(attrs []attribute.KeyValue, w *writer, r *respons
 type writer struct {
 	e *Engine
 	b []byte
+	// kv is a buffer for the span's attributes, kept with the writer for
+	// spans that copy the attributes they are given.
+	kv []attribute.KeyValue
 	// The attributes written so far: keys[i] ends at ends[i] in b.
 	keys [maxContentAttrs]attribute.Key
 	ends [maxContentAttrs]int
@@ -218,6 +223,26 @@ func (e *Engine) writer() *writer {
 	w := writerBuffers.Get().(*writer)
 	w.e = e
 	return w
+}
+
+// kvBuffer returns an empty slice with room for a span's attributes.
+func (w *writer) kvBuffer() []attribute.KeyValue {
+	if w.kv == nil {
+		return make([]attribute.KeyValue, 0, 32)
+	}
+	kv := w.kv
+	w.kv = nil
+	return kv
+}
+
+// keepKV keeps kv, whose attributes have been set on span, for the next
+// span, if span is one of the OpenTelemetry SDK's: those copy the
+// attributes they are given.
+func (w *writer) keepKV(kv []attribute.KeyValue, span trace.Span) {
+	if _, ok := span.(sdktrace.ReadWriteSpan); ok && cap(kv) <= 64 {
+		clear(kv)
+		w.kv = kv[:0]
+	}
 }
 
 // release gives the writer back, unless its buffer grew large.
@@ -359,7 +384,7 @@ func (w *writer) semconvParts(parts []part) {
 			w.media(p)
 			w.field(false, "file_id", p.id)
 		default:
-			if p.text != "" {
+			if p.content() != "" {
 				w.key("content")
 				w.text(p)
 			}
@@ -486,9 +511,9 @@ func (w *writer) chatMessages(system []part, msgs []message) {
 		if reasoning > 0 {
 			w.key("reasoning")
 			var text []byte
-			for _, p := range m.parts {
-				if p.kind == "reasoning" {
-					text = append(text, p.text...)
+			for j := range m.parts {
+				if p := &m.parts[j]; p.kind == "reasoning" {
+					text = append(text, p.content()...)
 				}
 			}
 			w.textString(string(text))
@@ -567,7 +592,7 @@ func (w *writer) chatContent(parts []part) {
 			w.field(false, "file_id", p.id)
 		default:
 			w.field(true, "type", p.kind)
-			if p.text != "" {
+			if p.content() != "" {
 				w.key("text")
 				w.text(p)
 			}
@@ -582,9 +607,9 @@ func (w *writer) chatContent(parts []part) {
 // it (the runtime's serializer replaces it by a placeholder).
 func (w *writer) text(p *part) {
 	switch {
-	case maybeBlob(p.text):
+	case p.maybeBlob():
 		w.b = append(w.b, '"')
-		w.blobInner(p.text)
+		w.blobInner(p.content())
 		w.b = append(w.b, '"')
 	case p.lit != "":
 		w.raw(p.lit)
@@ -613,8 +638,8 @@ func (w *writer) joinedText(parts []part) {
 		}
 		first = false
 		switch {
-		case maybeBlob(p.text):
-			w.blobInner(p.text)
+		case p.maybeBlob():
+			w.blobInner(p.content())
 		case p.lit != "":
 			w.raw(p.lit[1 : len(p.lit)-1])
 		default:
@@ -636,12 +661,29 @@ func (w *writer) blobInner(s string) {
 	w.b = appendStringContent(w.b, s)
 }
 
+// maybeBlob reports whether the part's text may be encoded binary data,
+// without decoding it when the beginning of its JSON text tells.
+func (p *part) maybeBlob() bool {
+	if p.text != "" || len(p.lit) <= 2 {
+		return maybeBlob(p.text)
+	}
+	inner := p.lit[1 : len(p.lit)-1]
+	if head := inner[:min(len(inner), minBlob)]; strings.IndexByte(head, '\\') < 0 {
+		// Without escapes the beginning is the text's, and a text of
+		// minBlob characters or more has one of minBlob bytes or more.
+		return maybeBlob(inner)
+	}
+	return maybeBlob(p.content())
+}
+
+// minBlob is the length under which no string is taken for binary data.
+const minBlob = 64
+
 // maybeBlob reports whether s may be encoded binary data by the
 // serializer's rule (a base64 data URL, or a long string of base64
 // characters only): a quick test that almost all text fails at once, so
 // that only the rest goes through Deps.Encode.
 func maybeBlob(s string) bool {
-	const minBlob = 64 // no shorter string is taken for binary data
 	if len(s) < minBlob {
 		return false
 	}

@@ -92,24 +92,25 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte(`{"messages":[{"role":"tool","content":[{"type":"text"}]}],"input":[{"type":"function_call_output","output":[1]}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
+		text := string(body)
 		var r request
-		parseOpenAIChatRequest(body, &r)
-		parseOpenAIResponsesRequest(body, &r)
-		parseOpenAIEmbeddingsRequest(body, &r)
-		parseAnthropicRequest(body, &r)
-		parseGeminiRequest(body, &r)
+		parseOpenAIChatRequest(text, &r)
+		parseOpenAIResponsesRequest(text, &r)
+		parseOpenAIEmbeddingsRequest(text, &r)
+		parseAnthropicRequest(text, &r)
+		parseGeminiRequest(text, &r)
 		for _, op := range []operation{opOpenAIChat, opOpenAIResponses, opOpenAIEmbeddings, opAnthropicMessages, opGeminiGenerate} {
 			switch op {
 			case opOpenAIChat:
-				parseOpenAIChatResponse(body)
+				parseOpenAIChatResponse(text)
 			case opOpenAIResponses:
-				parseOpenAIResponsesResponse(body)
+				parseOpenAIResponsesResponse(text)
 			case opOpenAIEmbeddings:
-				parseOpenAIEmbeddingsResponse(body)
+				parseOpenAIEmbeddingsResponse(text)
 			case opAnthropicMessages:
-				parseAnthropicResponse(body)
+				parseAnthropicResponse(text)
 			case opGeminiGenerate:
-				parseGeminiResponse(body)
+				parseGeminiResponse(text)
 			}
 			if s := newStream(op); s != nil {
 				s.event(nil, body)
@@ -120,7 +121,7 @@ func FuzzParse(f *testing.F) {
 		w := e.writer()
 		_ = w.attrs(e.requestAttrs(nil, w, endpoint{op: opOpenAIChat}, &r, &config{content: true}))
 		w.release()
-		_, _ = parseError(body)
+		_, _ = parseError(text)
 		_ = fmt.Sprint(r.model)
 	})
 }

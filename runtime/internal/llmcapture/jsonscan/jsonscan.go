@@ -260,28 +260,48 @@ func (d *Decoder) StrOK() (string, bool) {
 	return s, d.err == nil
 }
 
-// StrLit reads the next value if it is a string, and reports whether it
-// was; any other value is skipped. Besides the string, it returns the
-// string's JSON text, quotes included, when that is valid UTF-8 (else ""),
-// so that the string can be written out again as it came.
-func (d *Decoder) StrLit() (s, lit string, ok bool) {
+// A Literal is a string value as the JSON text writes it.
+type Literal struct {
+	// JSON is the string's JSON text, quotes included.
+	JSON    string
+	escaped bool
+	invalid bool
+}
+
+// Plain reports whether JSON has no escapes and is valid UTF-8: the
+// string is JSON without its quotes.
+func (l Literal) Plain() bool { return !l.escaped && !l.invalid }
+
+// ValidUTF8 reports whether JSON is valid UTF-8, so that it can be written
+// out as it is.
+func (l Literal) ValidUTF8() bool { return !l.invalid }
+
+// Value returns the string, unescaped as encoding/json unescapes it.
+func (l Literal) Value() string {
+	if len(l.JSON) < 2 {
+		return ""
+	}
+	inner := l.JSON[1 : len(l.JSON)-1]
+	if l.Plain() {
+		return inner
+	}
+	return unquote(inner)
+}
+
+// StrLiteral reads the next value if it is a string, and reports whether
+// it was; any other value is skipped. It returns the string as the text
+// writes it, unescaping nothing.
+func (d *Decoder) StrLiteral() (Literal, bool) {
 	if d.Kind() != String {
 		d.Skip()
-		return "", "", false
+		return Literal{}, false
 	}
 	start := d.i
 	end, escaped, valid := d.scanString()
 	if d.err != nil {
-		return "", "", false
+		return Literal{}, false
 	}
-	inner := d.s[start+1 : end]
-	if !valid {
-		return unquote(inner), "", true
-	}
-	if escaped {
-		return unquote(inner), d.s[start : end+1], true
-	}
-	return inner, d.s[start : end+1], true
+	return Literal{JSON: d.s[start : end+1], escaped: escaped, invalid: !valid}, true
 }
 
 // str reads the string at d.i.

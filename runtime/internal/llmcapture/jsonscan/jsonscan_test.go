@@ -63,15 +63,15 @@ func FuzzAgainstEncodingJSON(f *testing.F) {
 				t.Fatalf("%q: unquoted %q, encoding/json %q", s, str, want)
 			}
 			d.Reset(s)
-			text, lit, ok := d.StrLit()
-			if !ok || text != want {
-				t.Fatalf("%q: StrLit gives %q, %v; want %q", s, text, ok, want)
+			lit, ok := d.StrLiteral()
+			if !ok || lit.Value() != want || lit.JSON != s {
+				t.Fatalf("%q: StrLiteral gives %q (%q), %v; want %q", s, lit.Value(), lit.JSON, ok, want)
 			}
-			if lit != "" && (lit != strings.TrimSpace(s) || !utf8.ValidString(lit)) {
-				t.Fatalf("%q: StrLit gives the literal %q", s, lit)
+			if lit.ValidUTF8() != utf8.ValidString(s) {
+				t.Fatalf("%q: StrLiteral says valid UTF-8 %v", s, lit.ValidUTF8())
 			}
-			if lit == "" && utf8.ValidString(s) {
-				t.Fatalf("%q: StrLit gives no literal for valid UTF-8", s)
+			if lit.Plain() && s[1:len(s)-1] != want {
+				t.Fatalf("%q: StrLiteral says plain", s)
 			}
 		}
 	})
