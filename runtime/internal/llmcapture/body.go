@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"mime"
 	"net/http"
 	"strings"
 	"sync"
@@ -53,9 +52,11 @@ func newBody(a *attempt, resp *http.Response) io.ReadCloser {
 	return b
 }
 
+// isEventStream reports whether a Content-Type is text/event-stream,
+// whatever its parameters, without allocating.
 func isEventStream(contentType string) bool {
-	mt, _, err := mime.ParseMediaType(contentType)
-	return err == nil && mt == "text/event-stream"
+	mediaType, _, _ := strings.Cut(contentType, ";")
+	return strings.EqualFold(strings.TrimSpace(mediaType), "text/event-stream")
 }
 
 func (b *body) Read(p []byte) (int, error) {

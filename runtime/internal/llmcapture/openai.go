@@ -444,10 +444,23 @@ func oaChatMessage(m *oaMessage) message {
 		msg.parts = []part{{kind: "tool_call_response", name: m.Name, id: m.Name, response: oaContentValue(m.Content)}}
 		return msg
 	}
+	content := oaContentParts(m.Content)
+	extra := len(m.ToolCalls)
+	for _, has := range [...]bool{m.ReasoningContent != "", m.Refusal != "", m.FunctionCall != nil} {
+		if has {
+			extra++
+		}
+	}
+	if extra == 0 {
+		// The common case: the content's parts are the message's.
+		msg.parts = content
+		return msg
+	}
+	msg.parts = make([]part, 0, len(content)+extra)
 	if m.ReasoningContent != "" {
 		msg.parts = append(msg.parts, part{kind: "reasoning", text: m.ReasoningContent})
 	}
-	msg.parts = append(msg.parts, oaContentParts(m.Content)...)
+	msg.parts = append(msg.parts, content...)
 	if m.Refusal != "" {
 		msg.parts = append(msg.parts, part{kind: "refusal", text: m.Refusal})
 	}
@@ -541,10 +554,11 @@ func oaContentParts(c oaContent) []part {
 
 // oaChatResponse is a chat completion, or a chunk of a stream of them.
 type oaChatResponse struct {
-	ID    string
-	Model string
-	Usage *oaUsage
-	Error *oaErrObj
+	ID       string
+	Model    string
+	usage    usage
+	hasUsage bool
+	Error    *oaErrObj
 	// chunk is set for a stream's chunk, whose choices are kept in Choices;
 	// a whole response's choices become output messages as they are read.
 	chunk         bool
@@ -599,7 +613,13 @@ func (in *oaChatResponse) decode(d *decoder) {
 				}
 			}
 		case "usage":
-			in.Usage = decodeOptional(d, (*oaUsage).decode)
+			if d.Kind() != jsonscan.Object {
+				d.Skip()
+				continue
+			}
+			var u oaUsage
+			u.decode(d)
+			in.usage, in.hasUsage = u.toUsage(), true
 		case "error":
 			in.Error = decodeOptional(d, (*oaErrObj).decode)
 		default:
@@ -632,7 +652,7 @@ func parseOpenAIChatResponse(body string) *response {
 	if !decodeBody(body, in.decode) {
 		return nil
 	}
-	return &response{id: in.ID, model: in.Model, usage: in.Usage.toUsage(), output: in.output, finishReasons: in.finishReasons}
+	return &response{id: in.ID, model: in.Model, usage: in.usage, output: in.output, finishReasons: in.finishReasons}
 }
 
 // oaChatStream accumulates a chat completions stream.
@@ -673,8 +693,8 @@ func (s *oaChatStream) event(_, data []byte) {
 	if c.Model != "" {
 		s.r.model = c.Model
 	}
-	if c.Usage != nil {
-		s.r.usage = c.Usage.toUsage()
+	if c.hasUsage {
+		s.r.usage = c.usage
 	}
 	if s.choices == nil && len(c.Choices) > 0 {
 		s.choices = make(map[int]*oaChoiceAcc, 1)

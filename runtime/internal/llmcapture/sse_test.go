@@ -83,6 +83,22 @@ func FuzzSSEParser(f *testing.F) {
 	})
 }
 
+func TestIsEventStream(t *testing.T) {
+	for ct, want := range map[string]bool{
+		"text/event-stream":                 true,
+		"text/event-stream; charset=utf-8":  true,
+		" Text/Event-Stream ;charset=utf-8": true,
+		"text/event-stream; charset":        true,
+		"application/json":                  false,
+		"text/event-streams":                false,
+		"":                                  false,
+	} {
+		if got := isEventStream(ct); got != want {
+			t.Errorf("isEventStream(%q) = %v", ct, got)
+		}
+	}
+}
+
 // FuzzParse feeds arbitrary bodies to every parser: they must return, not
 // panic (the recover in parseRequest would hide a panic, so the parsers
 // are called directly).

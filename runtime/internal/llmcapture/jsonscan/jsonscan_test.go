@@ -234,3 +234,48 @@ func TestUnquote(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSkip measures reading a chat completion of about 1 KB, as
+// OpenAI writes it (indented), against encoding/json checking it.
+func BenchmarkSkip(b *testing.B) {
+	text := `{
+  "id": "chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG",
+  "object": "chat.completion",
+  "created": 1741570283,
+  "model": "gpt-5-mini-2025-08-07",
+  "choices": [
+    {
+      "index": 0,
+      "message": {
+        "role": "assistant",
+        "content": "` + strings.Repeat("Your order A-1001 shipped on Monday with UPS and is on its way. ", 8) + `\n\nTracking number: 1Z999AA10123456784.",
+        "refusal": null,
+        "annotations": []
+      },
+      "logprobs": null,
+      "finish_reason": "stop"
+    }
+  ],
+  "usage": {"prompt_tokens": 1117, "completion_tokens": 46, "total_tokens": 1163}
+}`
+	b.Run("jsonscan", func(b *testing.B) {
+		b.SetBytes(int64(len(text)))
+		var d Decoder
+		for b.Loop() {
+			d.Reset(text)
+			d.Skip()
+			if d.Finish() != nil {
+				b.Fatal(d.Err())
+			}
+		}
+	})
+	b.Run("encoding-json-valid", func(b *testing.B) {
+		b.SetBytes(int64(len(text)))
+		data := []byte(text)
+		for b.Loop() {
+			if !json.Valid(data) {
+				b.Fatal("invalid")
+			}
+		}
+	})
+}
