@@ -149,14 +149,15 @@ func newHandWrittenSpan(b *testing.B, e *Engine, base http.RoundTripper) *handWr
 	c := &call{ep: ep, host: "127.0.0.1", port: 80}
 	w := e.writer()
 	defer w.release()
-	end := e.requestAttrs(nil, w, ep, parseRequest(ep, bodyText{text: string(benchRequest), ok: true}), cfg)
+	req := bodyText{text: string(benchRequest), ok: true}
+	end := e.requestAttrs(nil, w, ep, parseRequest(ep, req), cfg)
 	end = e.responseAttrs(end, w, parseResponse(ep.op, string(benchResponse)), true)
 	end = w.attrs(end)
 	end = append(end, keyAttempts.Int(1), keyHTTPStatus.Int(200), keyDuration.Float64(0.25), keyStatus.String(statusSuccess))
 	if len(end) < 15 {
 		b.Fatalf("%d attributes", len(end))
 	}
-	return &handWrittenSpan{base: base, tracer: e.deps.Tracer(), start: c.baseAttrs(), end: end}
+	return &handWrittenSpan{base: base, tracer: e.deps.Tracer(), start: c.baseAttrs(requestModel(ep, req)), end: end}
 }
 
 func (h *handWrittenSpan) RoundTrip(req *http.Request) (*http.Response, error) {

@@ -282,10 +282,14 @@ func (e *Engine) begin(req *http.Request, ep endpoint, cfg *config, tracer trace
 }
 
 // newCall starts the span of a call, or adopts anthropic-sdk-go's. A span
-// of its own starts with the attributes known without parsing, so that the
-// caller does not wait for the parsing; the rest are set when the call
-// completes. An adopted span gets them all now, as anthropic-sdk-go ends it
-// as soon as the response body ends.
+// of its own starts with its name and the attributes the GenAI
+// conventions ask for at span creation, where samplers see them: the
+// operation, provider, server and requested model. Only the model is read
+// from the body then, in one pass that keeps nothing, so that an
+// unsampled call costs no more; the body is parsed, and the rest of the
+// attributes set, when the call completes. An adopted span gets the
+// request's attributes now, as anthropic-sdk-go ends it as soon as the
+// response body ends.
 func (e *Engine) newCall(req *http.Request, parent context.Context, sdk trace.Span, ep endpoint, cfg *config, tracer trace.Tracer, body bodyText, key callKey, start time.Time) *call {
 	c := &call{e: e, cfg: cfg, ep: ep, start: start, key: key, reqBody: body, host: req.URL.Hostname()}
 	c.port, _ = strconv.Atoi(req.URL.Port())
@@ -301,26 +305,34 @@ func (e *Engine) newCall(req *http.Request, parent context.Context, sdk trace.Sp
 		sdk.SetName(spanName(ep.op, r.model))
 		w := e.writer()
 		defer w.release()
-		attrs := e.requestAttrs(c.baseAttrs(), w, ep, r, cfg)
+		attrs := e.requestAttrs(c.baseAttrs(r.model), w, ep, r, cfg)
 		sdk.SetAttributes(w.attrs(attrs)...)
 		return c
 	}
-	_, c.span = tracer.Start(parent, spanName(ep.op, ep.pathModel),
+	model := requestModel(ep, body)
+	_, c.span = tracer.Start(parent, spanName(ep.op, model),
 		trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithTimestamp(start),
-		trace.WithAttributes(c.baseAttrs()...))
+		trace.WithAttributes(c.baseAttrs(model)...))
 	return c
 }
 
-// baseAttrs are the attributes known from the endpoint alone.
-func (c *call) baseAttrs() []attribute.KeyValue {
-	return []attribute.KeyValue{
+// baseAttrs are the attributes a span starts with: those the endpoint
+// gives, and the requested model.
+func (c *call) baseAttrs(model string) []attribute.KeyValue {
+	attrs := []attribute.KeyValue{
 		keySpanType.String(spanTypeLLM),
 		keyOperation.String(c.ep.op.name()),
 		keyProvider.String(c.ep.provider),
 		keyServerAddress.String(c.host),
 		keyServerPort.Int(c.port),
+		{},
 	}
+	if model == "" {
+		return attrs[:5]
+	}
+	attrs[5] = keyRequestModel.String(strings.Clone(model))
+	return attrs
 }
 
 // parentOf returns the span of anthropic-sdk-go to adopt for a request
@@ -532,11 +544,7 @@ func (c *call) complete(o outcome, attempts int) {
 	defer w.release()
 	attrs := w.kvBuffer()
 	if !c.adopted {
-		r := parseRequest(c.ep, c.reqBody)
-		if r.model != c.ep.pathModel {
-			span.SetName(spanName(c.ep.op, r.model))
-		}
-		attrs = e.requestAttrs(attrs, w, c.ep, r, c.cfg)
+		attrs = e.requestAttrs(attrs, w, c.ep, parseRequest(c.ep, c.reqBody), c.cfg)
 	}
 	attrs = append(attrs, keyAttempts.Int(attempts))
 	if o.status > 0 {

@@ -9,12 +9,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"testing/iotest"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	goopenai "github.com/sashabaranov/go-openai"
+	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -443,5 +445,47 @@ func TestStreamContextCancelled(t *testing.T) {
 	a := attrMap(r.only().Attributes())
 	if a["overmind.status"] != "cancelled" {
 		t.Errorf("attributes %v", a)
+	}
+}
+
+// recordingSampler samples every span and records what it was shown.
+type recordingSampler struct {
+	mu    sync.Mutex
+	names []string
+	attrs [][]attribute.KeyValue
+}
+
+func (s *recordingSampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.names = append(s.names, p.Name)
+	s.attrs = append(s.attrs, append([]attribute.KeyValue(nil), p.Attributes...))
+	return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample}
+}
+
+func (s *recordingSampler) Description() string { return "recording" }
+
+// TestSamplerSeesModel: a span starts with its full name and the
+// attributes the GenAI conventions ask for at creation, the model among
+// them, so that samplers can decide on them.
+func TestSamplerSeesModel(t *testing.T) {
+	sampler := &recordingSampler{}
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler), sdktrace.WithSpanProcessor(rec))
+	r := newRig(t, replyJSON(200, fixture(t, "openai_chat.json")), nil, func(d *Deps) { d.Tracer = func() trace.Tracer { return tp.Tracer("test") } })
+	post(t, r.client(), "https://api.openai.com/v1/chat/completions", strings.NewReader(`{"messages":[{"role":"user","content":"hi"}],"model":"gpt-5-mini"}`))
+	if len(sampler.names) != 1 || sampler.names[0] != "chat gpt-5-mini" {
+		t.Fatalf("the sampler saw spans %q", sampler.names)
+	}
+	checkAttrs(t, sampler.attrs[0], map[string]any{
+		"overmind.span.type":    "llm_call",
+		"gen_ai.operation.name": "chat",
+		"gen_ai.provider.name":  "openai",
+		"gen_ai.request.model":  "gpt-5-mini",
+		"server.address":        "api.openai.com",
+		"server.port":           int64(443),
+	})
+	if spans := rec.Ended(); len(spans) != 1 || spans[0].Name() != "chat gpt-5-mini" {
+		t.Errorf("ended spans %v", spans)
 	}
 }

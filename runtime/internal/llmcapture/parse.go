@@ -2,6 +2,7 @@ package llmcapture
 
 import (
 	"strconv"
+	"strings"
 )
 
 // This file dispatches the parsing of requests, responses, streams and
@@ -49,6 +50,35 @@ func parseRequest(ep endpoint, body bodyText) (r *request) {
 	}
 	normalizeRoles(r.messages)
 	return r
+}
+
+// requestModel returns the model a request names, as parseRequest reads
+// it, reading nothing else and keeping nothing: the body is only scanned.
+func requestModel(ep endpoint, body bodyText) string {
+	var model string
+	if body.ok {
+		var d decoder
+		d.Reset(body.text)
+		if d.Object() {
+			for d.NextKey() {
+				if d.Key() == "model" {
+					model = d.Str()
+				} else {
+					d.Skip()
+				}
+			}
+		}
+		if d.Finish() != nil {
+			model = ""
+		}
+		if ep.op == opGeminiGenerate {
+			model = strings.TrimPrefix(model, "models/")
+		}
+	}
+	if model == "" {
+		model = ep.pathModel
+	}
+	return model
 }
 
 // normalizeRoles gives the role "tool" to a message made only of tool

@@ -34,12 +34,10 @@ func spanName(op operation, model string) string {
 	return op.name() + " " + model
 }
 
-// requestAttrs appends the attributes of a parsed request to attrs, and
-// writes its content attributes with w.
+// requestAttrs appends the attributes of a parsed request but its model
+// (which the span starts with) to attrs, and writes its content attributes
+// with w.
 func (e *Engine) requestAttrs(attrs []attribute.KeyValue, w *writer, ep endpoint, r *request, cfg *config) []attribute.KeyValue {
-	if r.model != "" {
-		attrs = append(attrs, keyRequestModel.String(strings.Clone(r.model)))
-	}
 	if r.stream {
 		attrs = append(attrs, keyRequestStream.Bool(true))
 	}

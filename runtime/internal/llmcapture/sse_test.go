@@ -116,6 +116,10 @@ func FuzzParse(f *testing.F) {
 		parseAnthropicRequest(text, &r)
 		parseGeminiRequest(text, &r)
 		for _, op := range []operation{opOpenAIChat, opOpenAIResponses, opOpenAIEmbeddings, opAnthropicMessages, opGeminiGenerate} {
+			ep := endpoint{op: op, pathModel: "path-model"}
+			if got, want := requestModel(ep, bodyText{text: text, ok: true}), parseRequest(ep, bodyText{text: text, ok: true}).model; got != want {
+				t.Errorf("op %d: requestModel %q, parseRequest's model %q", op, got, want)
+			}
 			switch op {
 			case opOpenAIChat:
 				parseOpenAIChatResponse(text)
