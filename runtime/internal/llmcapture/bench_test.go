@@ -150,8 +150,8 @@ func newHandWrittenSpan(b *testing.B, e *Engine, base http.RoundTripper) *handWr
 	w := e.writer()
 	defer w.release()
 	req := bodyText{text: string(benchRequest), ok: true}
-	end := e.requestAttrs(nil, w, ep, parseRequest(ep, req), cfg)
-	end = e.responseAttrs(end, w, parseResponse(ep.op, string(benchResponse)), true)
+	end := e.requestAttrs(nil, &w, ep, parseRequest(ep, req), cfg)
+	end = e.responseAttrs(end, &w, parseResponse(ep.op, string(benchResponse)), true)
 	end = w.attrs(end)
 	end = append(end, keyAttempts.Int(1), keyHTTPStatus.Int(200), keyDuration.Float64(0.25), keyStatus.String(statusSuccess))
 	if len(end) < 15 {

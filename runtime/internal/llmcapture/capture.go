@@ -305,7 +305,7 @@ func (e *Engine) newCall(req *http.Request, parent context.Context, sdk trace.Sp
 		sdk.SetName(spanName(ep.op, r.model))
 		w := e.writer()
 		defer w.release()
-		attrs := e.requestAttrs(c.baseAttrs(r.model), w, ep, r, cfg)
+		attrs := e.requestAttrs(c.baseAttrs(r.model), &w, ep, r, cfg)
 		sdk.SetAttributes(w.attrs(attrs)...)
 		return c
 	}
@@ -544,7 +544,7 @@ func (c *call) complete(o outcome, attempts int) {
 	defer w.release()
 	attrs := w.kvBuffer()
 	if !c.adopted {
-		attrs = e.requestAttrs(attrs, w, c.ep, parseRequest(c.ep, c.reqBody), c.cfg)
+		attrs = e.requestAttrs(attrs, &w, c.ep, parseRequest(c.ep, c.reqBody), c.cfg)
 	}
 	attrs = append(attrs, keyAttempts.Int(attempts))
 	if o.status > 0 {
@@ -578,7 +578,7 @@ func (c *call) complete(o outcome, attempts int) {
 		}
 	}
 	if resp != nil {
-		attrs = e.responseAttrs(attrs, w, resp, c.cfg.content)
+		attrs = e.responseAttrs(attrs, &w, resp, c.cfg.content)
 	}
 	attrs = w.attrs(attrs)
 	if !o.firstData.IsZero() {

@@ -192,12 +192,14 @@ func (e *Engine) responseAttrs(attrs []attribute.KeyValue, w *writer, r *respons
 
 // writer writes the content attributes of a span as JSON, one after the
 // other into one buffer; attrs then makes them attributes.
+//
+// A writer is a value on its user's stack, so that writing into it costs
+// no write barriers while the garbage collector marks; only its buffers
+// are on the heap, borrowed from a pool.
 type writer struct {
-	e *Engine
-	b []byte
-	// kv is a buffer for the span's attributes, kept with the writer for
-	// spans that copy the attributes they are given.
-	kv []attribute.KeyValue
+	e    *Engine
+	bufs *writerBuffers
+	b    []byte
 	// The attributes written so far: keys[i] ends at ends[i] in b.
 	keys [maxContentAttrs]attribute.Key
 	ends [maxContentAttrs]int
@@ -214,22 +216,29 @@ const maxContentAttrs = 8
 // size limit frees the rest of it.
 const maxSharedContent = 16 << 10
 
-var writerBuffers = sync.Pool{New: func() any { return new(writer) }}
+// writerBuffers are the buffers a writer borrows.
+type writerBuffers struct {
+	b []byte
+	// kv is a buffer for a span's attributes, kept for spans that copy the
+	// attributes they are given.
+	kv []attribute.KeyValue
+}
+
+var writerPool = sync.Pool{New: func() any { return new(writerBuffers) }}
 
 // writer returns a writer; release it when done.
-func (e *Engine) writer() *writer {
-	w := writerBuffers.Get().(*writer)
-	w.e = e
-	return w
+func (e *Engine) writer() writer {
+	bufs := writerPool.Get().(*writerBuffers)
+	return writer{e: e, bufs: bufs, b: bufs.b[:0]}
 }
 
 // kvBuffer returns an empty slice with room for a span's attributes.
 func (w *writer) kvBuffer() []attribute.KeyValue {
-	if w.kv == nil {
+	kv := w.bufs.kv
+	if kv == nil {
 		return make([]attribute.KeyValue, 0, 32)
 	}
-	kv := w.kv
-	w.kv = nil
+	w.bufs.kv = nil
 	return kv
 }
 
@@ -239,17 +248,22 @@ func (w *writer) kvBuffer() []attribute.KeyValue {
 func (w *writer) keepKV(kv []attribute.KeyValue, span trace.Span) {
 	if _, ok := span.(sdktrace.ReadWriteSpan); ok && cap(kv) <= 64 {
 		clear(kv)
-		w.kv = kv[:0]
+		w.bufs.kv = kv[:0]
 	}
 }
 
-// release gives the writer back, unless its buffer grew large.
+// release gives the writer's buffers back, unless they grew large.
 func (w *writer) release() {
-	w.e, w.n = nil, 0
-	if cap(w.b) <= 64<<10 {
-		w.b = w.b[:0]
-		writerBuffers.Put(w)
+	if w.bufs == nil {
+		return
 	}
+	if cap(w.b) <= 64<<10 {
+		w.bufs.b = w.b[:0]
+	} else {
+		w.bufs.b = nil
+	}
+	writerPool.Put(w.bufs)
+	w.bufs, w.b = nil, nil
 }
 
 // mark ends the attribute key, whose value is what was written since the

@@ -139,7 +139,7 @@ func FuzzParse(f *testing.F) {
 		}
 		e := &Engine{deps: Deps{Encode: encodeJSON, Truncate: func(s string) string { return s }, ErrorMessage: func(s string) string { return s }}}
 		w := e.writer()
-		_ = w.attrs(e.requestAttrs(nil, w, endpoint{op: opOpenAIChat}, &r, &config{content: true}))
+		_ = w.attrs(e.requestAttrs(nil, &w, endpoint{op: opOpenAIChat}, &r, &config{content: true}))
 		w.release()
 		_, _ = parseError(text)
 		_ = fmt.Sprint(r.model)
