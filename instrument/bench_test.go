@@ -168,7 +168,7 @@ func BenchmarkLoadXTools(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		pkgs, err := loadFull(opts, cands.pkgs)
+		pkgs, err := loadFull(opts, cands.patterns)
 		if err != nil {
 			b.Fatal(err)
 		}

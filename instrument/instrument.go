@@ -79,7 +79,7 @@ func Run(opts Options) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Diagnostics: diags}
-	if len(cands.pkgs) > 0 {
+	if len(cands.patterns) > 0 {
 		if err := rewritePackages(opts, cands, res); err != nil {
 			return nil, err
 		}
@@ -109,7 +109,11 @@ type source struct {
 
 type candidates struct {
 	files map[string]*source
-	pkgs  []string // package paths with relevant files
+	// patterns load the packages with relevant files, test variants
+	// included: import paths of the packages (of the package under test,
+	// for a test variant or an external test package), or the command
+	// line's file patterns.
+	patterns []string
 }
 
 // config is the go/packages configuration shared by both loads.
@@ -137,7 +141,7 @@ func patterns(opts Options) []string {
 // types), and keeps the packages with a file that mentions overmind: only
 // those are type-checked.
 func findCandidates(opts Options) (*candidates, []rewrite.Diagnostic, error) {
-	pkgs, err := packages.Load(config(opts, packages.NeedName|packages.NeedFiles), patterns(opts)...)
+	pkgs, err := packages.Load(config(opts, packages.NeedName|packages.NeedFiles|packages.NeedForTest), patterns(opts)...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("load packages: %w", err)
 	}
@@ -156,6 +160,9 @@ func findCandidates(opts Options) (*candidates, []rewrite.Diagnostic, error) {
 		}
 		relevant := false
 		for _, name := range pkg.GoFiles {
+			if !strings.HasSuffix(name, ".go") {
+				continue // a test's generated main, in the build cache
+			}
 			src := c.files[name]
 			if src == nil {
 				data, err := os.ReadFile(name)
@@ -171,12 +178,38 @@ func findCandidates(opts Options) (*candidates, []rewrite.Diagnostic, error) {
 			}
 			relevant = relevant || src.relevant
 		}
-		if relevant && !seen[pkg.PkgPath] {
-			seen[pkg.PkgPath] = true
-			c.pkgs = append(c.pkgs, pkg.PkgPath)
+		if p := loadPattern(pkg); relevant && !seen[p] {
+			seen[p] = true
+			c.patterns = append(c.patterns, p)
 		}
 	}
+	if len(c.patterns) > 0 && filePatterns(opts) {
+		// The files named on the command line make one package,
+		// command-line-arguments, which only they can load again.
+		c.patterns = patterns(opts)
+	}
 	return c, diags, nil
+}
+
+// loadPattern is what loads pkg again: its import path, or for a test
+// variant or an external test package (example.com/x_test), which have no
+// import path of their own, the path of the package under test.
+func loadPattern(pkg *packages.Package) string {
+	if pkg.ForTest != "" {
+		return pkg.ForTest
+	}
+	return pkg.PkgPath
+}
+
+// filePatterns reports whether the command line names .go files rather
+// than packages, as go build does.
+func filePatterns(opts Options) bool {
+	for _, p := range opts.Patterns {
+		if strings.HasSuffix(p, ".go") {
+			return true
+		}
+	}
+	return false
 }
 
 const fullMode = packages.NeedName | packages.NeedFiles | packages.NeedCompiledGoFiles |
@@ -185,7 +218,7 @@ const fullMode = packages.NeedName | packages.NeedFiles | packages.NeedCompiledG
 // rewritePackages type-checks the candidate packages and rewrites their
 // relevant files.
 func rewritePackages(opts Options, c *candidates, res *Result) error {
-	pkgs, err := loadFull(opts, c.pkgs)
+	pkgs, err := loadFull(opts, c.patterns)
 	if err != nil {
 		return err
 	}
@@ -209,9 +242,16 @@ func rewritePackages(opts Options, c *candidates, res *Result) error {
 	res.Files = len(jobs)
 	results := runJobs(jobs, opts.Remove)
 
-	byPkg := map[*packages.Package][]*fileResult{}
+	// A file is rewritten in one package, but the other variants that hold
+	// it (the package and its test variant) report the same type errors
+	// in its stale generated code: filter them out of every package.
+	var stripped []posRange
 	for _, r := range results {
-		byPkg[r.job.pkg] = append(byPkg[r.job.pkg], r)
+		for _, s := range r.stripped {
+			stripped = append(stripped, posRange{r.job.pkg.Fset.Position(s.Pos), r.job.pkg.Fset.Position(s.End)})
+		}
+	}
+	for _, r := range results {
 		res.Diagnostics = append(res.Diagnostics, r.diags...)
 		if r.err != nil {
 			return r.err
@@ -221,7 +261,7 @@ func rewritePackages(opts Options, c *candidates, res *Result) error {
 		}
 	}
 	for _, pkg := range pkgs {
-		res.Diagnostics = append(res.Diagnostics, packageErrors(pkg, byPkg[pkg])...)
+		res.Diagnostics = append(res.Diagnostics, packageErrors(pkg, stripped, opts.Remove)...)
 	}
 	// Files the loader did not parse as they are (cgo) cannot be rewritten.
 	for name, src := range c.files {
@@ -236,12 +276,12 @@ func rewritePackages(opts Options, c *candidates, res *Result) error {
 
 // loadFull loads the packages with syntax and types. Dependencies come
 // from export data; the packages themselves are checked from source.
-func loadFull(opts Options, pkgPaths []string) ([]*packages.Package, error) {
+func loadFull(opts Options, pkgPatterns []string) ([]*packages.Package, error) {
 	cfg := config(opts, fullMode)
 	cfg.ParseFile = func(fset *token.FileSet, filename string, src []byte) (*ast.File, error) {
 		return parser.ParseFile(fset, filename, src, parser.AllErrors|parser.ParseComments|parser.SkipObjectResolution)
 	}
-	pkgs, err := packages.Load(cfg, pkgPaths...)
+	pkgs, err := packages.Load(cfg, pkgPatterns...)
 	if err != nil {
 		return nil, fmt.Errorf("load packages: %w", err)
 	}
@@ -303,7 +343,13 @@ func rewriteFile(j job, remove bool) *fileResult {
 	if remove {
 		mode = rewrite.Remove
 	}
-	res, err := rewrite.File(rewrite.Input{Fset: j.pkg.Fset, File: j.file, Pkg: j.pkg.Types, Info: j.pkg.TypesInfo}, mode)
+	in := rewrite.Input{Fset: j.pkg.Fset, File: j.file, Pkg: j.pkg.Types, Info: j.pkg.TypesInfo}
+	if remove && len(j.pkg.Errors) > 0 {
+		// Type information may be missing or wrong; removal tells from
+		// the syntax whether the runtime import is still used.
+		in.Pkg, in.Info = nil, nil
+	}
+	res, err := rewrite.File(in, mode)
 	if err != nil {
 		r.err = err
 		return r
@@ -322,21 +368,24 @@ func rewriteFile(j job, remove bool) *fileResult {
 	return r
 }
 
+// posRange is a range of a file, by line and column.
+type posRange struct{ start, end token.Position }
+
+func (r posRange) contains(p token.Position) bool {
+	return p.Filename == r.start.Filename && !before(p, r.start) && before(p, r.end)
+}
+
 // packageErrors turns the package's load and type errors into diagnostics,
-// leaving out those inside generated code about to be replaced: a user who
-// renames a parameter of an instrumented function breaks its prologue, and
-// regenerating is the fix.
-func packageErrors(pkg *packages.Package, files []*fileResult) []rewrite.Diagnostic {
-	type span struct{ start, end token.Position }
-	var stripped []span
-	for _, f := range files {
-		for _, r := range f.stripped {
-			stripped = append(stripped, span{pkg.Fset.Position(r.Pos), pkg.Fset.Position(r.End)})
-		}
-	}
+// leaving out those inside generated code about to be replaced (stripped,
+// in any file): a user who renames a parameter of an instrumented function
+// breaks its prologue, and regenerating is the fix. Removing generated
+// code needs the files' syntax only, so with remove set only syntax errors
+// are kept: a package that does not compile, or whose module no longer
+// provides the runtime, can still have its instrumentation removed.
+func packageErrors(pkg *packages.Package, stripped []posRange, remove bool) []rewrite.Diagnostic {
 	inStripped := func(p token.Position) bool {
-		for _, s := range stripped {
-			if p.Filename == s.start.Filename && !before(p, s.start) && before(p, s.end) {
+		for _, r := range stripped {
+			if r.contains(p) {
 				return true
 			}
 		}
@@ -344,6 +393,9 @@ func packageErrors(pkg *packages.Package, files []*fileResult) []rewrite.Diagnos
 	}
 	var out []rewrite.Diagnostic
 	for _, e := range pkg.Errors {
+		if remove && e.Kind != packages.ParseError {
+			continue
+		}
 		if e.Kind == packages.ListError && strings.HasPrefix(e.Msg, "# ") {
 			// The go command's compiler output, from building export data.
 			// The package's own type errors, checked from source, say the
@@ -429,13 +481,14 @@ func checkRuntimeAvailable(opts Options) (rewrite.Diagnostic, bool) {
 	return rewrite.Diagnostic{
 		Pos:      token.Position{Filename: rewrite.RuntimePath},
 		Severity: rewrite.Warning,
-		Message:  "generated code imports this package, which the module cannot load; add it with: go get github.com/overmind-core/overmind-go",
+		Message:  "generated code imports this package, which the module cannot load; add it with: go get github.com/overmind-core/overmind-go/runtime",
 	}, false
 }
 
 // Write writes every change atomically: each file goes to a temporary
 // file in its directory, with the original's permissions, that is then
-// renamed over it. A file is never left half written.
+// renamed over it. A file is never left half written. A file that is a
+// symbolic link is written through: its target changes, the link stays.
 func Write(changes []Change) error {
 	var errs []error
 	for _, c := range changes {
@@ -447,6 +500,9 @@ func Write(changes []Change) error {
 }
 
 func writeAtomic(path string, data []byte, mode fs.FileMode) error {
+	if target, err := filepath.EvalSymlinks(path); err == nil {
+		path = target
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".overmind-*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)

@@ -43,6 +43,15 @@ var spanTypes = map[Kind]string{
 }
 
 // Capture says which sides of a call a span records.
+//
+// Inputs are read when the function is entered, before its body runs, and
+// outputs when it returns, by the generated code: without any lock the
+// function takes. A parameter that reaches state other goroutines change
+// under a mutex (a map, a slice, a struct behind a pointer) is read
+// unsynchronized, a data race that for a map can crash the program
+// ("concurrent map iteration and map write"). Functions handed shared
+// mutable state should use capture=none, or capture=outputs when only
+// their parameters reach it.
 type Capture uint8
 
 // The capture= values.

@@ -17,6 +17,11 @@
 // ignore; the options are type= (observe) and capture= (all, none, inputs,
 // outputs). Problems come back as [Diagnostic] values.
 //
+// Captured inputs are read at entry and outputs at return, without any of
+// the program's locks: functions handed shared mutable state (a map or
+// slice other goroutines change under a mutex) should use capture=none, or
+// capture=outputs when only their parameters reach it (see [Capture]).
+//
 // # Rewriting
 //
 // [File] takes an [Input] (a file parsed with comments, its package's
@@ -30,7 +35,13 @@
 // An instrumented function starts with two statements:
 //
 //	ctx, _om := overmind.EnterContext(ctx, overmind.SpanTypeTool, "lookup_order", "example.com/shop.LookupOrder", func(in *overmind.Values) { in.Add("orderID", orderID) })
-//	defer func() { _om.Exit(recover(), _omr1, func(out *overmind.Values) { out.Add("", _omr0) }) }()
+//	if _om != nil {
+//		defer func() { _om.Exit(recover(), _omr1, func(out *overmind.Values) { out.Add("", _omr0) }) }()
+//	}
+//
+// The runtime returns a nil _om when tracing is off (before Init), and then
+// nothing is deferred and nothing recovers: a panic goes through untouched,
+// with the same message and stack as without instrumentation.
 //
 // Unnamed and blank parameters and results that the code must refer to are
 // renamed _ompN and _omrN (with a trailing _ when they were blank), and the
@@ -52,4 +63,8 @@
 // Func.Prologue lists the statements it inserted in each function. Together
 // they are what a printer needs to emit //line directives that keep every
 // original statement at its original file:line.
+//
+// The input's own //line directives are kept: dst lays the file out by its
+// physical lines, and [Result.Format] prints every //line comment that was
+// at column 1, where it is a directive, at column 1 again.
 package rewrite

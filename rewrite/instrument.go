@@ -91,7 +91,8 @@ func (rw *fileRewriter) plan(d *Directive) *plan {
 	if f := rw.funcs[fn]; f != nil && f.Stripped {
 		p.oneline = f.oneline
 	} else {
-		lb, rb := rw.in.Fset.Position(d.Decl.Body.Lbrace), rw.in.Fset.Position(d.Decl.Body.Rbrace)
+		// Physical lines: a /*line*/ comment in the body must not count.
+		lb, rb := rw.in.Fset.PositionFor(d.Decl.Body.Lbrace, false), rw.in.Fset.PositionFor(d.Decl.Body.Rbrace, false)
 		p.oneline = lb.Line == rb.Line
 	}
 	return p
@@ -170,8 +171,8 @@ func (p *plan) assignRoles(cc *contextChecker, capture Capture) {
 func (rw *fileRewriter) checkReserved(fn *dst.FuncDecl, d *Directive) bool {
 	ok := true
 	dst.Inspect(fn, func(n dst.Node) bool {
-		id, isIdent := n.(*dst.Ident)
-		if isIdent && isReserved(id.Name) {
+		id, isID := n.(*dst.Ident)
+		if isID && isReserved(id.Name) {
 			pos := rw.astPos(id)
 			if !pos.IsValid() {
 				pos = d.Pos
@@ -233,7 +234,7 @@ func (rw *fileRewriter) emit(p *plan, alias string) {
 	nameSlots(p.params, paramRole, p.fn.Type.Params)
 	nameSlots(p.results, resultRole, p.fn.Type.Results)
 
-	funcName := rw.in.Pkg.Path() + "." + DefaultName(p.afn)
+	funcName := symbolPath(rw.in.Pkg.Path()) + "." + DefaultName(p.afn)
 	args := []dst.Expr{
 		spanTypeExpr(alias, p.dir.Type),
 		strLit(p.dir.SpanName()),
@@ -281,10 +282,17 @@ func (rw *fileRewriter) emit(p *plan, alias string) {
 			valuesFunc(alias, "out", p.results, p.outputs, outputKeys(p)),
 		},
 	}
-	exit := &dst.DeferStmt{Call: &dst.CallExpr{Fun: &dst.FuncLit{
+	deferExit := &dst.DeferStmt{Call: &dst.CallExpr{Fun: &dst.FuncLit{
 		Type: &dst.FuncType{Func: true, Params: &dst.FieldList{Opening: true, Closing: true}},
 		Body: &dst.BlockStmt{List: []dst.Stmt{&dst.ExprStmt{X: exitCall}}},
 	}}}
+	deferExit.Decs.Before, deferExit.Decs.After = dst.NewLine, dst.NewLine
+	// With no span (tracing off) nothing is deferred and nothing recovers,
+	// so a panic goes through exactly as it would without instrumentation.
+	exit := &dst.IfStmt{
+		Cond: &dst.BinaryExpr{X: dst.NewIdent(callVar), Op: token.NEQ, Y: dst.NewIdent("nil")},
+		Body: &dst.BlockStmt{List: []dst.Stmt{deferExit}},
+	}
 	exit.Decs.Before, exit.Decs.After = dst.NewLine, dst.NewLine
 	if p.oneline {
 		exit.Decs.End = dst.Decorations{onelineMarker}

@@ -60,3 +60,29 @@ func isReserved(name string) bool {
 	_, r := parseGenName(name, resultRole)
 	return p || r
 }
+
+// symbolPath writes a package path as the Go toolchain does in symbol
+// names, so that the qualified name generated code passes to the runtime
+// splits unambiguously at its first dot after the last slash: a dot in the
+// path's last element becomes %2e ("github.com/nats-io/nats%2ego",
+// "gopkg.in/yaml%2ev3"), and so do, anywhere in the path, '%', '"',
+// spaces, control characters and non-ASCII bytes (%xx, lower-case hex).
+func symbolPath(path string) string {
+	slash := strings.LastIndexByte(path, '/')
+	escape := func(i int) bool {
+		c := path[i]
+		return c <= ' ' || c == '%' || c == '"' || c >= 0x7f || (c == '.' && i > slash)
+	}
+	var b strings.Builder
+	for i := 0; i < len(path); i++ {
+		if !escape(i) {
+			b.WriteByte(path[i])
+			continue
+		}
+		const hex = "0123456789abcdef"
+		b.WriteByte('%')
+		b.WriteByte(hex[path[i]>>4])
+		b.WriteByte(hex[path[i]&0xf])
+	}
+	return b.String()
+}

@@ -47,6 +47,8 @@ type Result struct {
 	// Decorator converted the input to File. Its maps relate the input's
 	// nodes and File's: Decorator.Ast.Nodes[n] is the input node a dst
 	// node came from, and nodes generated code added are absent from it.
+	// Its Fset holds the input file alone, with //line directives
+	// ignored; take positions from the input's file set instead.
 	Decorator *decorator.Decorator
 	// Funcs are the functions that were instrumented or had generated code
 	// removed, in file order.
@@ -64,6 +66,10 @@ type Result struct {
 	// still counts; compare the formatted bytes to know whether the file
 	// changes.
 	Changed bool
+
+	// lineDirectives tells, for each "//line " comment of the input in
+	// order, whether it was at column 1, where it is a directive.
+	lineDirectives []bool
 }
 
 // Func is a function the rewrite touched.
@@ -86,7 +92,11 @@ type Func struct {
 // returns an error only when the input cannot be converted at all; problems
 // with the input are Result.Diagnostics.
 func File(in Input, mode Mode) (*Result, error) {
-	dec := decorator.NewDecorator(in.Fset)
+	fset, err := withoutLineDirectives(in.Fset, in.File)
+	if err != nil {
+		return nil, err
+	}
+	dec := decorator.NewDecorator(fset)
 	df, err := dec.DecorateFile(in.File)
 	if err != nil {
 		return nil, fmt.Errorf("rewrite %s: %w", in.Fset.Position(in.File.Package).Filename, err)
@@ -95,7 +105,7 @@ func File(in Input, mode Mode) (*Result, error) {
 		in:   in,
 		dec:  dec,
 		file: df,
-		res:  &Result{File: df, Decorator: dec},
+		res:  &Result{File: df, Decorator: dec, lineDirectives: lineDirectiveColumns(in.Fset, in.File)},
 		ctx:  &contextChecker{pkg: in.Pkg},
 	}
 	rw.run(mode)
@@ -120,7 +130,7 @@ func (r *Result) Format() ([]byte, error) {
 		}
 		out = formatted
 	}
-	return out, nil
+	return keepLineDirectives(out, r.lineDirectives)
 }
 
 // fileRewriter holds the state of one call of File.

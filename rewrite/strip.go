@@ -17,8 +17,9 @@ var enterFuncs = map[string]bool{"Enter": true, "EnterContext": true, "EnterRequ
 
 // prologue is the generated code found at the top of a function body.
 type prologue struct {
-	enter   *dst.AssignStmt // [ctx, ]_om := overmind.Enter...(...)
-	exit    *dst.DeferStmt  // defer func() { _om.Exit(recover(), ...) }()
+	enter *dst.AssignStmt // [ctx, ]_om := overmind.Enter...(...)
+	// exit is "if _om != nil { defer func() { _om.Exit(recover(), ...) }() }".
+	exit    *dst.IfStmt
 	oneline bool
 }
 
@@ -26,11 +27,13 @@ type prologue struct {
 // are exactly
 //
 //	[X, ]_om := P.Enter|EnterContext|EnterRequest(...)
-//	defer func() { _om.Exit(recover(), ...) }()
+//	if _om != nil {
+//		defer func() { _om.Exit(recover(), ...) }()
+//	}
 //
 // where P is a name the file imports the runtime as. The reserved name _om
-// is what makes this unambiguous: instrumenting refuses functions whose own
-// code uses it.
+// is what makes this unambiguous: instrumenting refuses functions whose
+// own code uses it.
 func findPrologue(body *dst.BlockStmt, runtimeNames map[string]bool) (prologue, bool) {
 	if body == nil || len(body.List) < 2 {
 		return prologue{}, false
@@ -39,17 +42,39 @@ func findPrologue(body *dst.BlockStmt, runtimeNames map[string]bool) (prologue, 
 	if !ok || !isEnter(enter, runtimeNames) {
 		return prologue{}, false
 	}
-	exit, ok := body.List[1].(*dst.DeferStmt)
-	if !ok || !isExit(exit) {
+	exit, ok := body.List[1].(*dst.IfStmt)
+	if !ok || !isGuardedExit(exit) {
 		return prologue{}, false
 	}
 	p := prologue{enter: enter, exit: exit}
-	for _, c := range exit.Decs.End {
+	for _, c := range exit.Decorations().End {
 		if c == onelineMarker {
 			p.oneline = true
 		}
 	}
 	return p, true
+}
+
+// isGuardedExit reports whether s is
+//
+//	if _om != nil {
+//		defer func() { _om.Exit(recover(), ...) }()
+//	}
+func isGuardedExit(s *dst.IfStmt) bool {
+	if s.Init != nil || s.Else != nil || len(s.Body.List) != 1 {
+		return false
+	}
+	cond, ok := s.Cond.(*dst.BinaryExpr)
+	if !ok || cond.Op != token.NEQ || !isIdent(cond.X, callVar) || !isIdent(cond.Y, "nil") {
+		return false
+	}
+	d, ok := s.Body.List[0].(*dst.DeferStmt)
+	return ok && isExit(d)
+}
+
+func isIdent(e dst.Expr, name string) bool {
+	id, ok := e.(*dst.Ident)
+	return ok && id.Name == name && id.Path == ""
 }
 
 func isEnter(s *dst.AssignStmt, runtimeNames map[string]bool) bool {
@@ -112,7 +137,10 @@ func strip(fn *dst.FuncDecl, p prologue) {
 	// Comments attached to the prologue are the user's: those of an empty
 	// body print above it, and a user may have added others. Keep them.
 	var comments dst.Decorations
-	for _, d := range []dst.Decorations{p.enter.Decs.Start, p.enter.Decs.End, p.exit.Decs.Start, p.exit.Decs.End} {
+	inner := p.exit.Body.List[0].Decorations()
+	decs := []dst.Decorations{p.enter.Decs.Start, p.enter.Decs.End, p.exit.Decs.Start, p.exit.Decs.End,
+		p.exit.Decs.If, p.exit.Decs.Cond, p.exit.Body.Decs.Lbrace, inner.Start, inner.End}
+	for _, d := range decs {
 		for _, c := range d {
 			if c != onelineMarker {
 				comments = append(comments, c)

@@ -41,7 +41,11 @@ type contextChecker struct {
 
 // kind reports whether a value of type t can be passed as the parent
 // context (isCtx), and whether the context EnterContext returns can be
-// assigned back to it (reassign).
+// assigned back to it (reassign). Only an interface type can take it:
+// context.Context, an alias of it, or an interface with no more methods.
+// A concrete type that implements context.Context (a struct embedding
+// one, a *gin.Context-like pointer) and a type parameter constrained by
+// context.Context are passed as the parent and left as they are.
 func (c *contextChecker) kind(t types.Type) (isCtx, reassign bool) {
 	if isNamed(t, "context", "Context") {
 		return true, true
@@ -57,7 +61,8 @@ func (c *contextChecker) kind(t types.Type) (isCtx, reassign bool) {
 	if !types.AssignableTo(t, ctx) {
 		return false, false
 	}
-	return true, types.AssignableTo(ctx, t)
+	_, isTypeParam := types.Unalias(t).(*types.TypeParam)
+	return true, types.IsInterface(t) && !isTypeParam && types.AssignableTo(ctx, t)
 }
 
 func (c *contextChecker) contextType() types.Type {

@@ -25,9 +25,6 @@ func TestEndToEnd(t *testing.T) {
 		t.Skip("builds and runs a program")
 	}
 	root := gentest.RepoRoot(t)
-	if !runtimeHasInit(t, root) {
-		t.Skip("the runtime package has no Init yet, so the sample program cannot start tracing")
-	}
 	src, err := os.ReadFile(filepath.Join(root, "testdata", "e2e", "main.go"))
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +57,11 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("the instrumented program prints\n%s\nbut the plain one prints\n%s", instOut, plainOut)
 	}
 
-	spans := recv.WaitForSpans(18, 10*time.Second)
+	if !strings.Contains(plainOut, "positions: template.tmpl:42 other.tmpl:7\n") {
+		t.Errorf("the plain program does not report the positions its //line directives set:\n%s", plainOut)
+	}
+
+	spans := recv.WaitForSpans(19, 10*time.Second)
 	wantTree := `handle_query [entry_point]
   research [workflow]
     web_search [tool_call]
@@ -78,6 +79,7 @@ Sum [function]
 serve_order [entry_point]
   lookup_order [tool_call]
 login [function]
+Templated [function]
 `
 	if got := otlptest.Tree(spans); got != wantTree {
 		t.Errorf("span tree:\n%s\nwant:\n%s", got, wantTree)
@@ -135,24 +137,6 @@ login [function]
 	}
 }
 
-// runtimeHasInit reports whether the runtime package declares Init.
-func runtimeHasInit(t *testing.T, root string) bool {
-	files, err := filepath.Glob(filepath.Join(root, "runtime", "*.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.Contains(string(data), "\nfunc Init(") {
-			return true
-		}
-	}
-	return false
-}
-
 func runProgram(t *testing.T, bin string, env ...string) string {
 	t.Helper()
 	cmd := exec.Command(bin)
@@ -181,4 +165,128 @@ func checkJSON(t *testing.T, s otlptest.Span, key string, want any) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("%s %s = %#v, want %#v", s.Name, key, got, want)
 	}
+}
+
+const panicMain = `package main
+
+import "fmt"
+
+// Explode fails through a helper in another file, whose lines the
+// generator does not move.
+//
+//overmind:function
+func Explode(n int) int {
+	if n > 0 {
+		fail(n)
+	}
+	return n
+}
+
+func main() {
+	fmt.Println("start")
+	Explode(1)
+}
+`
+
+const panicFail = `package main
+
+import "fmt"
+
+func fail(n int) {
+	panic(fmt.Sprintf("boom %d", n))
+}
+`
+
+// TestPanicWithoutInit checks that with tracing off (no Init) a panic
+// through an instrumented function is untouched: the program prints the
+// same panic message, with the same frames, the top one at the same
+// file:line, as the uninstrumented build. Crash reports group by these.
+func TestPanicWithoutInit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a program")
+	}
+	files := map[string]string{"main.go": panicMain, "fail.go": panicFail}
+	plainDir := filepath.Join(t.TempDir(), "plain")
+	gentest.WriteModule(t, plainDir, "example.com/shop") // as module() does
+	bs := map[string][]byte{}
+	for name, src := range files {
+		bs[name] = []byte(src)
+	}
+	gentest.WriteFiles(t, plainDir, bs)
+	dir := module(t, files)
+	if code, _, errOut := runCLI(t, "instrument", "./..."); code != 0 {
+		t.Fatalf("instrument: code %d\n%s", code, errOut)
+	}
+	if !strings.Contains(read(t, filepath.Join(dir, "main.go")), "overmind.Enter(") {
+		t.Fatal("main.go was not instrumented")
+	}
+
+	// -trimpath: both builds name their files example.com/shop/....
+	bin := t.TempDir()
+	gentest.Go(t, plainDir, "build", "-trimpath", "-o", filepath.Join(bin, "plain"), ".")
+	gentest.Go(t, dir, "build", "-trimpath", "-o", filepath.Join(bin, "instrumented"), ".")
+	plainMsg, plainFrames := crash(t, filepath.Join(bin, "plain"))
+	instMsg, instFrames := crash(t, filepath.Join(bin, "instrumented"))
+	if instMsg != plainMsg {
+		t.Errorf("the instrumented program panics with\n%s\nthe plain one with\n%s", instMsg, plainMsg)
+	}
+	if top, want := topFrame(instFrames), topFrame(plainFrames); top != want {
+		t.Errorf("top frame %+v, want %+v", top, want)
+	}
+	if got, want := frameFuncs(instFrames), frameFuncs(plainFrames); !reflect.DeepEqual(got, want) {
+		t.Errorf("the instrumented program's stack is\n%s\nthe plain one's\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// frame is one frame of a goroutine traceback, without arguments and
+// program counter offsets.
+type frame struct{ fn, loc string }
+
+// crash runs a program that must die of a panic and returns the panic's
+// message (what precedes the traceback) and the panicking goroutine's
+// frames.
+func crash(t *testing.T, bin string) (msg string, frames []frame) {
+	t.Helper()
+	cmd := exec.Command(bin)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err == nil {
+		t.Fatalf("%s did not fail", bin)
+	}
+	head, trace, ok := strings.Cut(stderr.String(), "\ngoroutine ")
+	if !ok {
+		t.Fatalf("%s: no traceback:\n%s", bin, stderr.String())
+	}
+	lines := strings.Split(trace, "\n")[1:] // after "1 [running]:"
+	for i := 0; i+1 < len(lines) && lines[i] != ""; i += 2 {
+		fn := lines[i]
+		if j := strings.LastIndexByte(fn, '('); j > 0 {
+			fn = fn[:j]
+		}
+		loc, _, _ := strings.Cut(strings.TrimSpace(lines[i+1]), " +0x")
+		frames = append(frames, frame{fn, loc})
+	}
+	if len(frames) == 0 {
+		t.Fatalf("%s: no frames:\n%s", bin, stderr.String())
+	}
+	return head, frames
+}
+
+// topFrame is the first frame outside the Go runtime's panic machinery:
+// the function that panicked.
+func topFrame(frames []frame) frame {
+	for _, f := range frames {
+		if f.fn != "panic" && !strings.HasPrefix(f.fn, "runtime.") {
+			return f
+		}
+	}
+	return frame{}
+}
+
+func frameFuncs(frames []frame) []string {
+	var out []string
+	for _, f := range frames {
+		out = append(out, f.fn)
+	}
+	return out
 }

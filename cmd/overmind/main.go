@@ -7,7 +7,8 @@
 //	overmind list [-tags list] [-test] [packages]
 //
 // instrument rewrites the annotated functions of the packages (default ".")
-// in place; run it from a //go:generate line or by hand. -diff prints a
+// in place; run it from a //go:generate line or by hand (in a module that
+// has it as a tool, "go tool overmind instrument"). -diff prints a
 // unified diff instead of writing, -l lists the files that would change and
 // exits 1 if there are any, -remove takes all generated code out again.
 // list prints every directive as "file:line:col kind name".

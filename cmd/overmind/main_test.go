@@ -40,8 +40,13 @@ func Plain() int { return 1 }
 // module writes a throwaway module with the shop package and makes it the
 // working directory, with the go command set up to work offline.
 func module(t *testing.T, files map[string]string) string {
+	return moduleAt(t, "example.com/shop", files)
+}
+
+// moduleAt is module with another module path.
+func moduleAt(t *testing.T, modPath string, files map[string]string) string {
 	dir := t.TempDir()
-	gentest.WriteModule(t, dir, "example.com/shop")
+	gentest.WriteModule(t, dir, modPath)
 	bs := map[string][]byte{}
 	for name, src := range files {
 		bs[name] = []byte(src)
@@ -97,7 +102,7 @@ func TestInstrumentLifecycle(t *testing.T) {
 		t.Fatalf("instrument: code %d: %s", code, errOut)
 	}
 	instrumented := read(t, shop)
-	if !strings.Contains(instrumented, "defer func() { _om.Exit(recover(), _omr1, func(out *overmind.Values) { out.Add(\"\", _omr0) }) }()") {
+	if !strings.Contains(instrumented, "\tif _om != nil {\n\t\tdefer func() { _om.Exit(recover(), _omr1, func(out *overmind.Values) { out.Add(\"\", _omr0) }) }()\n\t}\n") {
 		t.Fatalf("not instrumented:\n%s", instrumented)
 	}
 	if info, _ := os.Stat(shop); info.Mode().Perm() != 0o600 {
@@ -240,5 +245,222 @@ func TestTestFiles(t *testing.T) {
 	}
 	if code, out, _ := runCLI(t, "list", "-test", "./..."); code != 0 || !strings.Contains(out, "shop/shop_test.go:5:1 function helper\n") {
 		t.Fatalf("list -test: code %d, %q", code, out)
+	}
+}
+
+// TestExternalTestPackage instruments, with -test, a package whose
+// external test package (package shop_test) has a directive, in a module
+// whose path mentions overmind (so that the test's generated main does
+// too): both are loaded by the path of the package under test.
+func TestExternalTestPackage(t *testing.T) {
+	ext := `package shop_test
+
+import (
+	"context"
+	"testing"
+
+	"example.com/overmind-shop/shop"
+)
+
+//overmind:function
+func lookup(id string) (shop.Order, error) {
+	return shop.LookupOrder(context.Background(), id)
+}
+
+func TestLookup(t *testing.T) {
+	if o, err := lookup("A-1"); err != nil || o.ID != "A-1" {
+		t.Fatal(o, err)
+	}
+}
+`
+	dir := moduleAt(t, "example.com/overmind-shop", map[string]string{"shop/shop.go": shopSrc, "shop/ext_test.go": ext})
+	code, out, errOut := runCLI(t, "instrument", "-l", "-test", "./...")
+	if code != 1 || out != "shop/ext_test.go\nshop/shop.go\n" || errOut != "" {
+		t.Fatalf("-l -test: code %d, stdout %q, stderr:\n%s", code, out, errOut)
+	}
+	if code, _, errOut := runCLI(t, "instrument", "-test", "./..."); code != 0 {
+		t.Fatalf("instrument -test: code %d\n%s", code, errOut)
+	}
+	if got := read(t, filepath.Join(dir, "shop", "ext_test.go")); !strings.Contains(got, `overmind.Enter(overmind.SpanTypeFunction, "lookup", "example.com/overmind-shop/shop_test.lookup"`) {
+		t.Fatalf("ext_test.go not instrumented:\n%s", got)
+	}
+	gentest.Go(t, dir, "vet", "./...")
+	if code, out, errOut := runCLI(t, "instrument", "-l", "-test", "./..."); code != 0 || out != "" {
+		t.Fatalf("second -l -test: code %d, stdout %q, stderr:\n%s", code, out, errOut)
+	}
+}
+
+// TestFilePatterns instruments files named on the command line, which go
+// list puts in a package of their own (command-line-arguments).
+func TestFilePatterns(t *testing.T) {
+	dir := module(t, map[string]string{"shop/shop.go": shopSrc, "shop/plain.go": plainSrc})
+	if code, _, errOut := runCLI(t, "instrument", "shop/shop.go", "shop/plain.go"); code != 0 {
+		t.Fatalf("instrument files: code %d\n%s", code, errOut)
+	}
+	if got := read(t, filepath.Join(dir, "shop", "shop.go")); !strings.Contains(got, "overmind.EnterContext(") {
+		t.Fatalf("shop.go not instrumented:\n%s", got)
+	}
+	gentest.Go(t, dir, "build", "./...")
+}
+
+// TestRegenerateRenamedParameterWithTests renames a parameter of an
+// instrumented function whose file is also part of the package's test
+// variant: the stale prologue's type errors, reported by both variants,
+// must not stop regenerating it.
+func TestRegenerateRenamedParameterWithTests(t *testing.T) {
+	test := "package shop\n\nimport \"testing\"\n\nfunc TestShop(t *testing.T) {}\n"
+	dir := module(t, map[string]string{"shop/shop.go": shopSrc, "shop/shop_test.go": test})
+	if code, _, errOut := runCLI(t, "instrument", "-test", "./..."); code != 0 {
+		t.Fatalf("instrument -test: code %d\n%s", code, errOut)
+	}
+	shop := filepath.Join(dir, "shop", "shop.go")
+	src := read(t, shop)
+	renamed := strings.Replace(src, "id string", "key string", 1)
+	renamed = strings.Replace(renamed, "if id == \"\"", "if key == \"\"", 1)
+	renamed = strings.Replace(renamed, "Order{ID: id}", "Order{ID: key}", 1)
+	if err := os.WriteFile(shop, []byte(renamed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gentest.GoErr(dir, "build", "./..."); err == nil {
+		t.Fatal("the edited file builds: the test does not break the prologue")
+	}
+	if code, _, errOut := runCLI(t, "instrument", "-test", "./..."); code != 0 {
+		t.Fatalf("instrument -test after renaming: code %d\n%s", code, errOut)
+	}
+	if got := read(t, shop); !strings.Contains(got, `in.Add("key", key)`) {
+		t.Fatalf("not regenerated:\n%s", got)
+	}
+	gentest.Go(t, dir, "vet", "./...")
+}
+
+// TestRemoveDespiteTypeErrors takes instrumentation out of a package that
+// no longer compiles for reasons of its own, and out of one whose module
+// no longer provides the runtime: removing needs no type information.
+func TestRemoveDespiteTypeErrors(t *testing.T) {
+	broken := "package shop\n\n// Broken does not compile.\nfunc Broken() int { return \"one\" }\n"
+	dir := module(t, map[string]string{"shop/shop.go": shopSrc, "shop/plain.go": plainSrc})
+	if code, _, errOut := runCLI(t, "instrument", "./..."); code != 0 {
+		t.Fatalf("instrument: code %d\n%s", code, errOut)
+	}
+	gentest.WriteFiles(t, dir, map[string][]byte{"shop/broken.go": []byte(broken)})
+	shop := filepath.Join(dir, "shop", "shop.go")
+	if code, _, errOut := runCLI(t, "instrument", "-remove", "./..."); code != 0 {
+		t.Fatalf("-remove with a type error elsewhere: code %d\n%s", code, errOut)
+	}
+	if got := read(t, shop); got != shopSrc {
+		t.Fatalf("-remove did not restore the file:\n%s", got)
+	}
+	if got := read(t, filepath.Join(dir, "shop", "broken.go")); got != broken {
+		t.Fatalf("-remove touched an unrelated file:\n%s", got)
+	}
+
+	// Instrument again, then drop the runtime from go.mod.
+	if err := os.Remove(filepath.Join(dir, "shop", "broken.go")); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCLI(t, "instrument", "./..."); code != 0 {
+		t.Fatalf("instrument: code %d\n%s", code, errOut)
+	}
+	gentest.Go(t, dir, "mod", "edit", "-droprequire", gentest.RuntimeModule, "-dropreplace", gentest.RuntimeModule)
+	if code, _, errOut := runCLI(t, "instrument", "-remove", "./..."); code != 0 {
+		t.Fatalf("-remove without the runtime module: code %d\n%s", code, errOut)
+	}
+	if got := read(t, shop); got != shopSrc {
+		t.Fatalf("-remove did not restore the file:\n%s", got)
+	}
+	gentest.Go(t, dir, "build", "./...")
+}
+
+// TestRemoveKeepsSyntaxErrors refuses to rewrite a file that does not
+// parse: its syntax tree would be incomplete.
+func TestRemoveKeepsSyntaxErrors(t *testing.T) {
+	dir := module(t, map[string]string{"shop/shop.go": shopSrc})
+	if code, _, errOut := runCLI(t, "instrument", "./..."); code != 0 {
+		t.Fatalf("instrument: code %d\n%s", code, errOut)
+	}
+	shop := filepath.Join(dir, "shop", "shop.go")
+	broken := strings.Replace(read(t, shop), "return Order{ID: id}, ctx.Err()", "return Order{ID: id}, ctx.Err(", 1)
+	if err := os.WriteFile(shop, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, "instrument", "-remove", "./...")
+	if code != 2 || !strings.Contains(errOut, "shop/shop.go:") {
+		t.Fatalf("-remove on a file that does not parse: code %d\n%s", code, errOut)
+	}
+	if read(t, shop) != broken {
+		t.Fatal("a file that does not parse was rewritten")
+	}
+}
+
+// TestSymlinkedFile writes through a source file that is a symbolic link:
+// the target changes and the link stays a link.
+func TestSymlinkedFile(t *testing.T) {
+	dir := module(t, map[string]string{"shop/plain.go": plainSrc, "templates/shop.go.in": shopSrc})
+	link := filepath.Join(dir, "shop", "shop.go")
+	target := filepath.Join(dir, "templates", "shop.go.in")
+	if err := os.Symlink(filepath.Join("..", "templates", "shop.go.in"), link); err != nil {
+		t.Skipf("no symbolic links here: %v", err)
+	}
+	if err := os.Chmod(target, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCLI(t, "instrument", "./..."); code != 0 {
+		t.Fatalf("instrument: code %d\n%s", code, errOut)
+	}
+	info, err := os.Lstat(link)
+	if err != nil || info.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("shop/shop.go is no longer a symbolic link (%v, %v)", info.Mode(), err)
+	}
+	if got := read(t, target); !strings.Contains(got, "overmind.EnterContext(") {
+		t.Fatalf("the link's target was not instrumented:\n%s", got)
+	}
+	if info, _ := os.Stat(target); info.Mode().Perm() != 0o600 {
+		t.Errorf("the target's mode changed to %v", info.Mode().Perm())
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, "shop")); len(entries) != 2 {
+		t.Errorf("shop/ holds %d entries, want shop.go and plain.go", len(entries))
+	}
+	gentest.Go(t, dir, "build", "./...")
+}
+
+// TestInstallFlow follows the README's instructions for a module of its
+// own: the command as a tool, the runtime as a requirement, and a
+// go:generate line that runs go tool overmind. This repository stands in
+// for the published module through a replace directive.
+func TestInstallFlow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command as a tool")
+	}
+	const (
+		getTool    = "go get -tool github.com/overmind-core/overmind-go/cmd/overmind"
+		getRuntime = "go get github.com/overmind-core/overmind-go/runtime"
+		generate   = "//go:generate go tool overmind instrument"
+	)
+	root := gentest.RepoRoot(t)
+	readme := read(t, filepath.Join(root, "README.md"))
+	for _, s := range []string{getTool, getRuntime, generate} {
+		if !strings.Contains(readme, s+"\n") {
+			t.Fatalf("the README no longer says %q: update this test with it", s)
+		}
+	}
+	dir := t.TempDir()
+	gentest.Go(t, dir, "mod", "init", "example.com/app")
+	gentest.Go(t, dir, "mod", "edit", "-replace", gentest.RuntimeModule+"="+root)
+	gentest.Go(t, dir, strings.Fields(getTool)[1:]...)
+	gentest.Go(t, dir, strings.Fields(getRuntime)[1:]...)
+	app := "package main\n\nimport (\n\t\"context\"\n\t\"fmt\"\n)\n\n" + generate + "\n\n" +
+		"// Greet greets.\n//\n//overmind:tool greet\nfunc Greet(ctx context.Context, name string) (string, error) {\n\treturn \"hello \" + name, nil\n}\n\n" +
+		"func main() {\n\tfmt.Println(Greet(context.Background(), \"ada\"))\n}\n"
+	gentest.WriteFiles(t, dir, map[string][]byte{"main.go": []byte(app)})
+	gentest.Go(t, dir, "generate", "./...")
+	if got := read(t, filepath.Join(dir, "main.go")); !strings.Contains(got, "overmind.EnterContext(") {
+		t.Fatalf("go generate did not instrument:\n%s", got)
+	}
+	gentest.Go(t, dir, "mod", "tidy")
+	if mod := read(t, filepath.Join(dir, "go.mod")); !strings.Contains(mod, "tool github.com/overmind-core/overmind-go/cmd/overmind\n") {
+		t.Fatalf("go.mod lost the tool:\n%s", mod)
+	}
+	if out := gentest.Go(t, dir, "run", "."); out != "hello ada <nil>\n" {
+		t.Fatalf("the instrumented program prints %q", out)
 	}
 }

@@ -15,7 +15,9 @@ import (
 //overmind:entry_point handle_support_query
 func HandleSupportQuery(ctx context.Context, userID, question string) (_omr0 string, _omr1 error) {
 	ctx, _om := overmind.EnterContext(ctx, overmind.SpanTypeEntryPoint, "handle_support_query", "github.com/overmind-core/overmind-go/examples/support.HandleSupportQuery", func(in *overmind.Values) { in.Add("userID", userID); in.Add("question", question) })
-	defer func() { _om.Exit(recover(), _omr1, func(out *overmind.Values) { out.Add("", _omr0) }) }()
+	if _om != nil {
+		defer func() { _om.Exit(recover(), _omr1, func(out *overmind.Values) { out.Add("", _omr0) }) }()
+	}
 	ctx = overmind.SetUser(ctx, overmind.User{ID: userID})
 	overmind.SetTag(ctx, "workflow", "support")
 
@@ -34,7 +36,9 @@ func HandleSupportQuery(ctx context.Context, userID, question string) (_omr0 str
 //overmind:workflow gather_context
 func GatherContext(ctx context.Context, question string) (_omr0 string, _omr1 error) {
 	ctx, _om := overmind.EnterContext(ctx, overmind.SpanTypeWorkflow, "gather_context", "github.com/overmind-core/overmind-go/examples/support.GatherContext", func(in *overmind.Values) { in.Add("question", question) })
-	defer func() { _om.Exit(recover(), _omr1, func(out *overmind.Values) { out.Add("", _omr0) }) }()
+	if _om != nil {
+		defer func() { _om.Exit(recover(), _omr1, func(out *overmind.Values) { out.Add("", _omr0) }) }()
+	}
 	var facts []string
 	if id := orderID.FindString(question); id != "" {
 		order, err := LookupOrder(ctx, id)
@@ -63,7 +67,9 @@ var errNoOrder = errors.New("no such order")
 //overmind:tool lookup_order
 func LookupOrder(ctx context.Context, id string) (_omr0 Order, _omr1 error) {
 	ctx, _om := overmind.EnterContext(ctx, overmind.SpanTypeTool, "lookup_order", "github.com/overmind-core/overmind-go/examples/support.LookupOrder", func(in *overmind.Values) { in.Add("id", id) })
-	defer func() { _om.Exit(recover(), _omr1, func(out *overmind.Values) { out.Add("", _omr0) }) }()
+	if _om != nil {
+		defer func() { _om.Exit(recover(), _omr1, func(out *overmind.Values) { out.Add("", _omr0) }) }()
+	}
 	if id != "A-1001" {
 		return Order{}, errNoOrder
 	}
@@ -76,7 +82,9 @@ func LookupOrder(ctx context.Context, id string) (_omr0 Order, _omr1 error) {
 //overmind:tool search_kb
 func SearchKnowledgeBase(query string) (_omr0 []string) {
 	_om := overmind.Enter(overmind.SpanTypeTool, "search_kb", "github.com/overmind-core/overmind-go/examples/support.SearchKnowledgeBase", func(in *overmind.Values) { in.Add("query", query) })
-	defer func() { _om.Exit(recover(), nil, func(out *overmind.Values) { out.Add("", _omr0) }) }()
+	if _om != nil {
+		defer func() { _om.Exit(recover(), nil, func(out *overmind.Values) { out.Add("", _omr0) }) }()
+	}
 	if strings.Contains(strings.ToLower(query), "order") {
 		return []string{"Orders ship within 2 days; tracking links are emailed."}
 	}
@@ -95,7 +103,9 @@ type Message struct {
 //overmind:llm chat_completion
 func Complete(ctx context.Context, messages []Message) (_omr0 string, _omr1 error) {
 	ctx, _om := overmind.EnterContext(ctx, overmind.SpanTypeLLM, "chat_completion", "github.com/overmind-core/overmind-go/examples/support.Complete", func(in *overmind.Values) { in.Add("messages", messages) })
-	defer func() { _om.Exit(recover(), _omr1, func(out *overmind.Values) { out.Add("", _omr0) }) }()
+	if _om != nil {
+		defer func() { _om.Exit(recover(), _omr1, func(out *overmind.Values) { out.Add("", _omr0) }) }()
+	}
 	last := messages[len(messages)-1].Content
 	if i := strings.Index(last, "Order "); i >= 0 {
 		line, _, _ := strings.Cut(last[i:], "\n")

@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 
 	overmind "github.com/overmind-core/overmind-go/runtime"
@@ -46,6 +48,8 @@ func main() {
 	fmt.Printf("http: %d %s\n", rec.Code, strings.TrimSpace(rec.Body.String()))
 
 	fmt.Printf("login: %v\n", Login("ada", "hunter2"))
+
+	fmt.Printf("positions: %s %s\n", Templated(), untemplated())
 }
 
 // Order is an order.
@@ -163,4 +167,24 @@ func ServeOrder(w http.ResponseWriter, r *http.Request) {
 //overmind:function login capture=none
 func Login(user, password string) bool {
 	return user == "ada" && password == "hunter2"
+}
+
+// The functions below report their own positions, which //line directives
+// set, as in code generated from a template. They come last: a directive
+// holds until the next one.
+
+// Templated is instrumented.
+//
+//overmind:function
+func Templated() string {
+//line template.tmpl:42
+	_, file, line, _ := runtime.Caller(0)
+	return fmt.Sprintf("%s:%d", filepath.Base(file), line)
+}
+
+// untemplated is not.
+func untemplated() string {
+//line other.tmpl:7
+	_, file, line, _ := runtime.Caller(0)
+	return fmt.Sprintf("%s:%d", filepath.Base(file), line)
 }
