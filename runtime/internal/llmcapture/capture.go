@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -131,7 +132,8 @@ type bodyText struct {
 // readRequestBody reads req's body up to max bytes. It returns the body
 // and the body to send in its place, which yields exactly what the
 // original would have: the bytes read, then the rest of the original or
-// the error the read ended with. Closing it closes the original.
+// the error the read ended with. Closing it closes the original (unless
+// that is one of io.NopCloser's, whose Close does nothing).
 func readRequestBody(req *http.Request, max int64) (bodyText, io.ReadCloser) {
 	orig := req.Body
 	if orig == nil || orig == http.NoBody {
@@ -172,8 +174,21 @@ func readRequestBody(req *http.Request, max int64) (bodyText, io.ReadCloser) {
 	case int64(len(text)) > max:
 		return bodyText{}, readCloser{io.MultiReader(strings.NewReader(text), orig), orig}
 	}
+	if t := reflect.TypeOf(orig); t == nopCloserType || t == nopCloserWriterToType {
+		// The original's Close does nothing, and a body net/http knows to
+		// be in memory is sent in the same packet as the headers, as the
+		// original was if it was one of those: keep it one.
+		return bodyText{text: text, ok: true}, io.NopCloser(strings.NewReader(text))
+	}
 	return bodyText{text: text, ok: true}, readCloser{strings.NewReader(text), orig}
 }
+
+// The types of the bodies io.NopCloser makes, which http.NewRequest gives
+// the bodies it knows to be in memory.
+var (
+	nopCloserType         = reflect.TypeOf(io.NopCloser(nil))
+	nopCloserWriterToType = reflect.TypeOf(io.NopCloser(strings.NewReader("")))
+)
 
 type readCloser struct {
 	io.Reader

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -141,6 +142,49 @@ func TestRequestBodyRestored(t *testing.T) {
 		if a["overmind.status"] != "success" {
 			t.Errorf("span %v", a)
 		}
+	}
+}
+
+// closeCounter is a request body that counts its Close calls.
+type closeCounter struct {
+	io.Reader
+	closed int
+}
+
+func (c *closeCounter) Close() error { c.closed++; return nil }
+
+// TestRequestBodyKind: a body that net/http knows to be in memory (as
+// http.NewRequest makes them from bytes and strings readers) reaches the
+// transport still known to be in memory, so that it sends the headers and
+// the body in one packet as it would have; any other body reaches it as a
+// body whose Close closes the original.
+func TestRequestBodyKind(t *testing.T) {
+	e, err := New(Deps{Tracer: func() trace.Tracer { return sdktrace.NewTracerProvider().Tracer("t") }}, Options{Providers: []string{ProviderAll}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent io.ReadCloser
+	rt := e.Transport(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		sent = r.Body
+		_, _ = io.Copy(io.Discard, r.Body)
+		_ = r.Body.Close()
+		return nil, errors.New("no network")
+	}))
+	const url = "https://api.openai.com/v1/chat/completions"
+	body := `{"model":"gpt-5-mini","messages":[]}`
+	for _, rd := range []io.Reader{bytes.NewReader([]byte(body)), bytes.NewBufferString(body), strings.NewReader(body)} {
+		req, _ := http.NewRequest(http.MethodPost, url, rd)
+		_, _ = rt.RoundTrip(req)
+		if got, want := reflect.TypeOf(sent), reflect.TypeOf(req.Body); got != want {
+			t.Errorf("%T body: sent as %v, want %v", rd, got, want)
+		}
+	}
+	own := &closeCounter{Reader: strings.NewReader(body)}
+	req, _ := http.NewRequest(http.MethodPost, url, own)
+	req.ContentLength = int64(len(body))
+	_, _ = rt.RoundTrip(req)
+	if own.closed != 1 {
+		t.Errorf("the original body was closed %d times, want 1", own.closed)
 	}
 }
 
