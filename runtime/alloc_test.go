@@ -11,14 +11,18 @@ import (
 // instrumentedNoop is shaped like generated code around an empty body.
 func instrumentedNoop(ctx context.Context, id string, n int) (out int, err error) {
 	ctx, om := EnterContext(ctx, SpanTypeTool, "noop", "example.com/p.noop", func(in *Values) { in.Add("id", id); in.Add("n", n) })
-	defer func() { om.Exit(recover(), err, func(v *Values) { v.Add("", out) }) }()
+	if om != nil {
+		defer func() { om.Exit(recover(), err, func(v *Values) { v.Add("", out) }) }()
+	}
 	_ = ctx
 	return n + 1, nil
 }
 
 func instrumentedNoCtx(id string) (out string) {
 	om := Enter(SpanTypeFunction, "noctx", "example.com/p.noctx", func(in *Values) { in.Add("id", id) })
-	defer func() { om.Exit(recover(), nil, func(v *Values) { v.Add("", out) }) }()
+	if om != nil {
+		defer func() { om.Exit(recover(), nil, func(v *Values) { v.Add("", out) }) }()
+	}
 	return id
 }
 

@@ -227,3 +227,28 @@ func BenchmarkNesting(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkContextGuard measures what surviving a context whose Value
+// panics costs on the hot path: spanContextOf (a deferred recover around
+// the lookup) against the bare lookup, on a context that carries a span.
+func BenchmarkContextGuard(b *testing.B) {
+	initBench(b)
+	ctx, span := StartSpan(context.Background(), SpanTypeFunction, "parent")
+	defer span.End()
+	ctx = context.WithValue(ctx, labelsKey{}, (*labels)(nil)) // one more layer, as in real programs
+	b.Run("ratio", func(b *testing.B) {
+		benchRatio(b,
+			func() { spanContextOf(ctx) },
+			func() { trace.SpanContextFromContext(ctx) })
+	})
+	b.Run("guarded", func(b *testing.B) {
+		for b.Loop() {
+			spanContextOf(ctx)
+		}
+	})
+	b.Run("bare", func(b *testing.B) {
+		for b.Loop() {
+			trace.SpanContextFromContext(ctx)
+		}
+	})
+}

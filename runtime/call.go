@@ -84,20 +84,29 @@ func currentCall() *Call {
 
 // enter is the shared implementation of the Enter functions. It returns a
 // nil *Call when tracing is off: before Init, that is a single atomic load.
+// A nil or unusable ctx (see parentOf) is returned as it is, so that the
+// instrumented function sees the context it was given; the span still
+// becomes the goroutine's current one, for callees to nest under.
 func enter(ctx context.Context, typ SpanType, name, function string, inputs func(*Values)) (context.Context, *Call) {
 	st := active.Load()
 	if st == nil {
 		return ctx, nil
 	}
-	return st.enter(ctx, typ, name, function, inputs, nil)
+	spanCtx, c, usable := st.enter(ctx, typ, name, function, inputs, nil)
+	if !usable {
+		return ctx, c
+	}
+	return spanCtx, c
 }
 
 // enter opens a span and makes it the goroutine's current one. The parent
 // is ctx's span if ctx carries one, else the goroutine's current span.
 // The call joins the goroutine's stack only once its span exists: span
-// processors run inside Start and may call the helpers.
-func (st *state) enter(ctx context.Context, typ SpanType, name, function string, inputs func(*Values), extra []attribute.KeyValue) (context.Context, *Call) {
-	parent := parentOf(ctx)
+// processors run inside Start and may call the helpers. usable is
+// parentOf's: false when ctx is nil or unusable, and the returned context
+// then derives from the fallback parent instead of ctx.
+func (st *state) enter(ctx context.Context, typ SpanType, name, function string, inputs func(*Values), extra []attribute.KeyValue) (_ context.Context, _ *Call, usable bool) {
+	parent, usable := parentOf(ctx)
 
 	var buf [4]attribute.KeyValue
 	attrs := append(buf[:0], attribute.String(attrSpanType, string(spanType(typ))))
@@ -121,25 +130,43 @@ func (st *state) enter(ctx context.Context, typ SpanType, name, function string,
 		span.SetAttributes(attribute.String(attrInputs, jsonvalue.Object(v.names, v.values, st.jsonOpts)))
 		putValues(v)
 	}
-	return spanCtx, c
+	return spanCtx, c, usable
 }
 
 // parentOf returns the context a new span's parent is taken from: ctx if it
-// carries a span, else the goroutine's current call on top of ctx.
-func parentOf(ctx context.Context) context.Context {
-	if ctx != nil && trace.SpanContextFromContext(ctx).IsValid() {
-		return ctx
+// carries a span, else the goroutine's current call on top of ctx. usable
+// reports whether ctx could be used at all: when ctx is nil, or its Value
+// method panics (a struct embedding a nil context.Context, a nil pointer
+// of a type implementing context.Context), the parent is the goroutine's
+// current call's context, or context.Background().
+func parentOf(ctx context.Context) (parent context.Context, usable bool) {
+	if ctx != nil {
+		if sc, ok := spanContextOf(ctx); ok {
+			if sc.IsValid() {
+				return ctx, true
+			}
+			if below := calls.Top(liveCall); below != nil {
+				return trace.ContextWithSpan(ctx, below.Value.span), true
+			}
+			return ctx, true
+		}
 	}
 	if below := calls.Top(liveCall); below != nil {
-		if ctx == nil {
-			return below.Value.ctx
+		return below.Value.ctx, false
+	}
+	return context.Background(), false
+}
+
+// spanContextOf returns the span context ctx carries; ok is false when
+// ctx's Value method panics. The runtime asks every context it is given
+// this way first, so that a broken context never makes it panic.
+func spanContextOf(ctx context.Context) (sc trace.SpanContext, ok bool) {
+	defer func() {
+		if recover() != nil {
+			sc, ok = trace.SpanContext{}, false
 		}
-		return trace.ContextWithSpan(ctx, below.Value.span)
-	}
-	if ctx == nil {
-		return context.Background()
-	}
-	return ctx
+	}()
+	return trace.SpanContextFromContext(ctx), true
 }
 
 func spanType(t SpanType) SpanType {
@@ -150,7 +177,10 @@ func spanType(t SpanType) SpanType {
 }
 
 // splitFunction splits "pkg/path.Func" or "pkg/path.Recv.Method" into the
-// package path and the rest.
+// package path and the rest. Generated code escapes the dots of the last
+// path element as %2e, as the Go toolchain does in symbol names
+// ("gopkg.in/yaml%2ev3.Node.Decode"), so the first dot after the last
+// slash ends the package path; the namespace is returned unescaped.
 func splitFunction(function string) (namespace, name string) {
 	slash := strings.LastIndexByte(function, '/')
 	dot := strings.IndexByte(function[slash+1:], '.')
@@ -158,7 +188,58 @@ func splitFunction(function string) (namespace, name string) {
 		return "", function
 	}
 	dot += slash + 1
-	return function[:dot], function[dot+1:]
+	namespace, name = function[:dot], function[dot+1:]
+	if strings.IndexByte(namespace, '%') >= 0 {
+		namespace = unescapedNamespace(namespace)
+	}
+	return namespace, name
+}
+
+// unescapedNamespaces caches unescapePath: the function names generated
+// code passes are constants, so each escaped package path is unescaped
+// once, not at every call.
+var unescapedNamespaces sync.Map // escaped string -> unescaped string
+
+func unescapedNamespace(escaped string) string {
+	if u, ok := unescapedNamespaces.Load(escaped); ok {
+		return u.(string)
+	}
+	u := unescapePath(escaped)
+	unescapedNamespaces.Store(escaped, u)
+	return u
+}
+
+// unescapePath decodes the %XX escapes of a symbol's package path (the
+// toolchain escapes '.' in the last element, '%', and control and non-ASCII
+// bytes). A '%' not followed by two hex digits is kept as is.
+func unescapePath(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) {
+			hi, okHi := unhex(s[i+1])
+			lo, okLo := unhex(s[i+2])
+			if okHi && okLo {
+				b.WriteByte(hi<<4 | lo)
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 // exit ends c's span, recording the outcome. recovered is a panic value
@@ -190,7 +271,7 @@ func (c *Call) exit(recovered any, err error, outputs func(*Values)) {
 			attrs = append(attrs, attribute.String(attrOutputs, encodeOutputs(v.values, c.st.jsonOpts)))
 			putValues(v)
 		}
-		if !hasFailed(span) {
+		if !hasFailed(span) && !wasCancelled(span) {
 			attrs = append(attrs, attribute.String(attrStatus, statusSuccess))
 		}
 	}

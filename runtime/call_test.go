@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/overmind-core/overmind-go/runtime/internal/redact"
@@ -32,7 +33,9 @@ type Order struct {
 
 func lookupOrder(ctx context.Context, orderID string) (order Order, err error) {
 	ctx, om := EnterContext(ctx, SpanTypeTool, "lookup_order", "example.com/shop.LookupOrder", func(in *Values) { in.Add("orderID", orderID) })
-	defer func() { om.Exit(recover(), err, func(out *Values) { out.Add("", order) }) }()
+	if om != nil {
+		defer func() { om.Exit(recover(), err, func(out *Values) { out.Add("", order) }) }()
+	}
 	_ = ctx
 	if orderID == "" {
 		return Order{}, errors.New("empty order id")
@@ -43,7 +46,9 @@ func lookupOrder(ctx context.Context, orderID string) (order Order, err error) {
 // failWith returns err, or panics with p when p is not nil.
 func failWith(ctx context.Context, err error, p any) (n int, e error) {
 	ctx, om := EnterContext(ctx, SpanTypeFunction, "fail_with", "example.com/shop.failWith", nil)
-	defer func() { om.Exit(recover(), e, func(out *Values) { out.Add("", n) }) }()
+	if om != nil {
+		defer func() { om.Exit(recover(), e, func(out *Values) { out.Add("", n) }) }()
+	}
 	_ = ctx
 	if p != nil {
 		panic(p)
@@ -55,9 +60,11 @@ type Cart struct{ items []string }
 
 func (c *Cart) Add(item string, qty int) (count int, total int) {
 	om := Enter(SpanTypeFunction, "Cart.Add", "example.com/shop.Cart.Add", func(in *Values) { in.Add("item", item); in.Add("qty", qty) })
-	defer func() {
-		om.Exit(recover(), nil, func(out *Values) { out.Add("count", count); out.Add("total", total) })
-	}()
+	if om != nil {
+		defer func() {
+			om.Exit(recover(), nil, func(out *Values) { out.Add("count", count); out.Add("total", total) })
+		}()
+	}
 	c.items = append(c.items, item)
 	return len(c.items), len(c.items) * qty
 }
@@ -66,39 +73,51 @@ func (c *Cart) Add(item string, qty int) (count int, total int) {
 // -> web_search.
 func webSearch(query string) (results []string) {
 	om := Enter(SpanTypeTool, "web_search", "example.com/agent.webSearch", func(in *Values) { in.Add("query", query) })
-	defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", results) }) }()
+	if om != nil {
+		defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", results) }) }()
+	}
 	return []string{"result for " + query}
 }
 
 func research(topic string) (summary string) {
 	om := Enter(SpanTypeWorkflow, "research", "example.com/agent.research", func(in *Values) { in.Add("topic", topic) })
-	defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", summary) }) }()
+	if om != nil {
+		defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", summary) }) }()
+	}
 	return strings.Join(webSearch(topic), ";")
 }
 
 func handleRequest(topic string) (answer string) {
 	om := Enter(SpanTypeEntryPoint, "handle_request", "example.com/agent.handleRequest", func(in *Values) { in.Add("topic", topic) })
-	defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", answer) }) }()
+	if om != nil {
+		defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", answer) }) }()
+	}
 	return research(topic)
 }
 
 // The same with contexts.
 func webSearchCtx(ctx context.Context, query string) (results []string) {
 	ctx, om := EnterContext(ctx, SpanTypeTool, "web_search", "example.com/agent.webSearch", func(in *Values) { in.Add("query", query) })
-	defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", results) }) }()
+	if om != nil {
+		defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", results) }) }()
+	}
 	_ = ctx
 	return []string{"result for " + query}
 }
 
 func researchCtx(ctx context.Context, topic string) (summary string) {
 	ctx, om := EnterContext(ctx, SpanTypeWorkflow, "research", "example.com/agent.research", func(in *Values) { in.Add("topic", topic) })
-	defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", summary) }) }()
+	if om != nil {
+		defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", summary) }) }()
+	}
 	return strings.Join(webSearchCtx(ctx, topic), ";")
 }
 
 func handleRequestCtx(ctx context.Context, topic string) (answer string) {
 	ctx, om := EnterContext(ctx, SpanTypeEntryPoint, "handle_request", "example.com/agent.handleRequest", func(in *Values) { in.Add("topic", topic) })
-	defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", answer) }) }()
+	if om != nil {
+		defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", answer) }) }()
+	}
 	return researchCtx(ctx, topic)
 }
 
@@ -309,7 +328,9 @@ func TestNilCallExitRepanics(t *testing.T) {
 func TestEnterRequest(t *testing.T) {
 	handler := func(w http.ResponseWriter, r *http.Request) {
 		r, om := EnterRequest(r, SpanTypeEntryPoint, "orders_handler", "example.com/shop.ordersHandler", nil)
-		defer func() { om.Exit(recover(), nil, nil) }()
+		if om != nil {
+			defer func() { om.Exit(recover(), nil, nil) }()
+		}
 		order, _ := lookupOrder(r.Context(), r.URL.Query().Get("id"))
 		fmt.Fprint(w, order.Status)
 	}
@@ -399,7 +420,9 @@ func TestContextWithoutSpanFallsBackToGoroutine(t *testing.T) {
 	rec := recordForTest(t, Config{})
 	func() {
 		om := Enter(SpanTypeEntryPoint, "outer", "p.outer", nil)
-		defer func() { om.Exit(recover(), nil, nil) }()
+		if om != nil {
+			defer func() { om.Exit(recover(), nil, nil) }()
+		}
 		lookupOrder(context.Background(), "x") // a context, but no span in it
 	}()
 	if got, want := tree(rec.Ended()), "outer\n  lookup_order\n"; got != want {
@@ -411,7 +434,9 @@ func TestNewGoroutineStartsWithoutCurrentSpan(t *testing.T) {
 	rec := recordForTest(t, Config{})
 	func() {
 		om := Enter(SpanTypeEntryPoint, "outer", "p.outer", nil)
-		defer func() { om.Exit(recover(), nil, nil) }()
+		if om != nil {
+			defer func() { om.Exit(recover(), nil, nil) }()
+		}
 		done := make(chan struct{})
 		go func() { defer close(done); webSearch("in goroutine") }()
 		<-done
@@ -512,5 +537,180 @@ func TestOutputsJSON(t *testing.T) {
 	}
 	if json.Valid([]byte(in)) {
 		t.Fatal("a cut value should not pass for valid JSON")
+	}
+}
+
+func TestSplitFunction(t *testing.T) {
+	for _, c := range []struct{ function, ns, name string }{
+		{"example.com/shop.LookupOrder", "example.com/shop", "LookupOrder"},
+		{"example.com/shop.Cart.Add", "example.com/shop", "Cart.Add"},
+		{"main.main", "main", "main"},
+		{"noPackage", "", "noPackage"},
+		{"", "", ""},
+		// A dot in the last element of the path is escaped as %2e, as the
+		// Go toolchain names symbols, so the split is unambiguous.
+		{"github.com/nats-io/nats%2ego.Connect", "github.com/nats-io/nats.go", "Connect"},
+		{"gopkg.in/yaml%2ev3.Node.Decode", "gopkg.in/yaml.v3", "Node.Decode"},
+		{"example.com/a%2eb%2ec.T.M", "example.com/a.b.c", "T.M"},
+		{"example.com/pct%25.F", "example.com/pct%", "F"},
+		{"example.com/bad%2.F", "example.com/bad%2", "F"}, // not an escape: kept
+		{"example.com/end%", "", "example.com/end%"},
+	} {
+		ns, name := splitFunction(c.function)
+		if ns != c.ns || name != c.name {
+			t.Errorf("splitFunction(%q) = %q, %q; want %q, %q", c.function, ns, name, c.ns, c.name)
+		}
+	}
+}
+
+func TestEscapedNamespaceRecorded(t *testing.T) {
+	rec := recordForTest(t, Config{})
+	_, c := EnterContext(context.Background(), SpanTypeFunction, "Connect", "github.com/nats-io/nats%2ego.Connect", nil)
+	c.Exit(nil, nil, nil)
+	s := onlySpan(t, rec.Ended())
+	wantAttr(t, s, "code.namespace", "github.com/nats-io/nats.go")
+	wantAttr(t, s, "code.function.name", "Connect")
+}
+
+// brokenCtx implements context.Context by embedding one; its zero value,
+// and a nil *brokenCtx, panic in every method.
+type brokenCtx struct{ context.Context }
+
+// Shaped like generated code for parameters of a type that only
+// implements context.Context: passed as the parent, not reassigned.
+func withBrokenValue(c brokenCtx, n int) (_omr0 int) {
+	_, om := EnterContext(c, SpanTypeFunction, "with_broken_value", "example.com/p.withBrokenValue", func(in *Values) { in.Add("n", n) })
+	if om != nil {
+		defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", _omr0) }) }()
+	}
+	return n + 1
+}
+
+func withBrokenPointer(c *brokenCtx, n int) (_omr0 int) {
+	_, om := EnterContext(c, SpanTypeFunction, "with_broken_pointer", "example.com/p.withBrokenPointer", func(in *Values) { in.Add("n", n) })
+	if om != nil {
+		defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", _omr0) }) }()
+	}
+	return n + 2
+}
+
+func TestContextWhoseValuePanics(t *testing.T) {
+	rec := recordForTest(t, Config{})
+	var gotCtx context.Context
+	func() {
+		om := Enter(SpanTypeEntryPoint, "outer", "p.outer", nil)
+		if om != nil {
+			defer func() { om.Exit(recover(), nil, nil) }()
+		}
+		if got := withBrokenValue(brokenCtx{}, 1); got != 2 {
+			t.Errorf("withBrokenValue = %d", got)
+		}
+		if got := withBrokenPointer(nil, 1); got != 3 {
+			t.Errorf("withBrokenPointer = %d", got)
+		}
+		// A context.Context parameter holding a broken context is given
+		// back unchanged, so the function behaves as it would without
+		// instrumentation.
+		var broken context.Context = brokenCtx{}
+		ctx, c := EnterContext(broken, SpanTypeTool, "ctx_param", "p.ctxParam", nil)
+		gotCtx = ctx
+		c.Exit(nil, nil, nil)
+		// The helpers fall back to the goroutine's span.
+		SetTag(broken, "tag", "on outer")
+		CaptureException(brokenCtx{}, errors.New("handled"))
+		SetUser(broken, User{ID: "u1"})
+		_, raw := Tracer().Start(broken, "raw")
+		raw.End()
+		_, s := StartSpan((*brokenCtx)(nil), SpanTypeFunction, "block")
+		s.End()
+	}()
+	if gotCtx != (brokenCtx{}) {
+		t.Errorf("EnterContext replaced a broken context with %T", gotCtx)
+	}
+	if got, want := tree(rec.Ended()), "outer\n  with_broken_value\n  with_broken_pointer\n  ctx_param\n  raw\n  block\n"; got != want {
+		t.Fatalf("tree:\n%s\nwant:\n%s", got, want)
+	}
+	outer := endedByName(t, rec.Ended())["outer"]
+	wantAttr(t, outer, "tag", "on outer")
+	wantAttr(t, outer, "overmind.status", "failed")
+	wantAttr(t, outer, "user.id", "u1")
+}
+
+func TestNilContextGivenBack(t *testing.T) {
+	rec := recordForTest(t, Config{})
+	ctx, c := EnterContext(nil, SpanTypeTool, "nil_ctx", "p.nilCtx", nil) //nolint:staticcheck // a nil context is tolerated
+	if ctx != nil {
+		t.Errorf("EnterContext(nil) returned %v: a nil context must stay nil, as the function would see it", ctx)
+	}
+	if c == nil {
+		t.Fatal("no span for a nil context")
+	}
+	webSearch("below") // nests through the goroutine
+	c.Exit(nil, nil, nil)
+	if got, want := tree(rec.Ended()), "nil_ctx\n  web_search\n"; got != want {
+		t.Fatalf("tree:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestEnterRequestNotRecording(t *testing.T) {
+	recordForTest(t, Config{Sampler: sdktrace.NeverSample()})
+	req := httptest.NewRequest("GET", "/", nil)
+	r2, c := EnterRequest(req, SpanTypeEntryPoint, "h", "p.h", nil)
+	if c == nil {
+		t.Fatal("tracing is on: want a *Call even for a span that does not record")
+	}
+	defer c.Exit(nil, nil, nil)
+	if r2 == req {
+		t.Fatal("want a copy of the request carrying the span")
+	}
+	if got := trace.SpanContextFromContext(r2.Context()); !got.Equal(c.span.SpanContext()) {
+		t.Fatal("the copy's context does not carry the span")
+	}
+}
+
+// A span left open on a goroutine that has exited (End forgotten, a return
+// that skips it, a panic recovered higher up) must not become the parent of
+// later goroutines that run on the same g structure.
+func TestSpanLeftOpenOnExitedGoroutine(t *testing.T) {
+	rec := recordForTest(t, Config{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		StartSpan(context.Background(), SpanTypeWorkflow, "never_ended")
+	}()
+	<-done
+	const fresh = 200
+	for range fresh {
+		done := make(chan struct{})
+		go func() { defer close(done); handleRequest("q") }()
+		<-done
+	}
+	spans := rec.Ended()
+	if len(spans) != 3*fresh {
+		t.Fatalf("%d spans ended, want %d", len(spans), 3*fresh)
+	}
+	for _, s := range spans {
+		if s.Name() == "handle_request" && s.Parent().IsValid() {
+			t.Fatalf("handle_request nested under a span of an exited goroutine")
+		}
+	}
+}
+
+// Shutdown forgets the spans still open, so that after a later Init they
+// are nobody's parent.
+func TestShutdownForgetsOpenSpans(t *testing.T) {
+	recordForTest(t, Config{})
+	StartSpan(context.Background(), SpanTypeWorkflow, "open_at_shutdown") // on this goroutine, never ended
+	shutdownForTest(t)
+	if n := calls.Len(); n != 0 {
+		t.Fatalf("%d goroutine stacks survive Shutdown", n)
+	}
+	rec := tracetest.NewSpanRecorder()
+	if err := Init(Config{SpanProcessors: []sdktrace.SpanProcessor{rec}}); err != nil {
+		t.Fatal(err)
+	}
+	webSearch("after")
+	if s := onlySpan(t, rec.Ended()); s.Parent().IsValid() {
+		t.Fatal("a span after Shutdown and Init nested under one opened before")
 	}
 }

@@ -53,7 +53,8 @@ type Config struct {
 	// clients given [Middleware] or [WrapTransport] are captured.
 	NoDefaultTransport bool
 	// BaseURL is the Overmind API. Falls back to OVERMIND_API_URL, then
-	// https://api.overmindlab.ai.
+	// https://api.overmindlab.ai. An invalid BaseURL makes Init fail; an
+	// invalid OVERMIND_API_URL is reported on stderr and the default used.
 	BaseURL string
 	// TracesPath is where spans are posted under BaseURL. Falls back to
 	// OVERMIND_TRACES_PATH, then /api/v1/traces.
@@ -83,7 +84,8 @@ type Config struct {
 	Sampler sdktrace.Sampler
 	// SpanProcessors are added to the tracer provider, after the runtime's
 	// own: for example a tracetest.SpanRecorder in tests, or a processor
-	// feeding another exporter.
+	// feeding another exporter. Each processor is registered once, however
+	// many Init calls (or entries of the list) name it.
 	SpanProcessors []sdktrace.SpanProcessor
 	// SkipGlobalProvider leaves OpenTelemetry's global TracerProvider and
 	// propagator alone. By default Init installs its provider, and the W3C
@@ -133,7 +135,7 @@ func resolve(cfg Config) (settings, []string, error) {
 		serviceName:    firstNonEmpty(cfg.ServiceName, os.Getenv("OVERMIND_SERVICE_NAME"), os.Getenv("OTEL_SERVICE_NAME"), envResourceServiceName(), defaultServiceName),
 		serviceVersion: firstNonEmpty(cfg.ServiceVersion, os.Getenv("OVERMIND_SERVICE_VERSION"), os.Getenv("SERVICE_VERSION"), mainModuleVersion(), "unknown"),
 		environment:    firstNonEmpty(cfg.Environment, os.Getenv("OVERMIND_ENVIRONMENT"), os.Getenv("ENVIRONMENT"), defaultEnvironment),
-		baseURL:        strings.TrimRight(firstNonEmpty(cfg.BaseURL, os.Getenv("OVERMIND_API_URL"), defaultBaseURL), "/"),
+		baseURL:        defaultBaseURL,
 		tracesPath:     firstNonEmpty(cfg.TracesPath, os.Getenv("OVERMIND_TRACES_PATH"), defaultTracesPath),
 		debug:          cfg.Debug || envBool("OVERMIND_DEBUG"),
 		sampler:        cfg.Sampler,
@@ -143,8 +145,19 @@ func resolve(cfg Config) (settings, []string, error) {
 	if !strings.HasPrefix(s.tracesPath, "/") {
 		s.tracesPath = "/" + s.tracesPath
 	}
-	if u, err := url.Parse(s.baseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("overmind: base URL %q is not an http or https URL", s.baseURL))
+	switch env := firstNonEmpty(os.Getenv("OVERMIND_API_URL")); {
+	case strings.TrimSpace(cfg.BaseURL) != "":
+		if !validBaseURL(cfg.BaseURL) {
+			errs = append(errs, fmt.Errorf("overmind: Config.BaseURL %q is not an http or https URL", displayURL(cfg.BaseURL)))
+		} else {
+			s.baseURL = cleanBaseURL(cfg.BaseURL)
+		}
+	case env != "":
+		if !validBaseURL(env) {
+			warnings = append(warnings, fmt.Sprintf("ignoring OVERMIND_API_URL=%q: not an http or https URL; using %s", displayURL(env), defaultBaseURL))
+		} else {
+			s.baseURL = cleanBaseURL(env)
+		}
 	}
 
 	var err error
@@ -188,6 +201,14 @@ func resolve(cfg Config) (settings, []string, error) {
 	}
 	return s, warnings, errors.Join(errs...)
 }
+
+// validBaseURL reports whether raw is an absolute http or https URL.
+func validBaseURL(raw string) bool {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+func cleanBaseURL(raw string) string { return strings.TrimRight(strings.TrimSpace(raw), "/") }
 
 func firstNonEmpty(values ...string) string {
 	for _, v := range values {

@@ -20,7 +20,9 @@ func normalizeTree(s string) string {
 
 func debugAgent(ctx context.Context) {
 	ctx, om := EnterContext(ctx, SpanTypeEntryPoint, "handle_request", "example.com/agent.handle", func(in *Values) { in.Add("topic", "go") })
-	defer func() { om.Exit(recover(), nil, nil) }()
+	if om != nil {
+		defer func() { om.Exit(recover(), nil, nil) }()
+	}
 	SetUser(ctx, User{ID: "user-123"})
 	research("go")
 	failWith(ctx, errors.New("search backend returned 503"), nil)

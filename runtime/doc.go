@@ -19,8 +19,16 @@
 //
 // Functions annotated with //overmind: directives are expanded by the
 // overmind command into calls to [EnterContext], [Enter] or [EnterRequest]
-// and [Call.Exit]; that small API is meant for generated code. People call
-// the rest: [StartSpan] for blocks, [SetTag], [SetUser], [CaptureException],
+// and a deferred [Call.Exit], deferred only when tracing is on:
+//
+//	ctx, _om := overmind.EnterContext(ctx, overmind.SpanTypeTool, "lookup_order", "example.com/shop.LookupOrder",
+//		func(in *overmind.Values) { in.Add("orderID", orderID) })
+//	if _om != nil {
+//		defer func() { _om.Exit(recover(), err, func(out *overmind.Values) { out.Add("", order) }) }()
+//	}
+//
+// That small API is meant for generated code. People call the rest:
+// [StartSpan] for blocks, [SetTag], [SetUser], [CaptureException],
 // [SetWorkflowName], [SetAgentName], [SetConversationID], [PromptString],
 // and [Tracer] for raw OpenTelemetry spans.
 //
@@ -31,5 +39,8 @@
 // do in the Python SDK. A context that carries a span always wins.
 //
 // Until [Init] runs, and after [Shutdown], every function in this package
-// is a cheap no-op that allocates nothing.
+// is a cheap no-op that allocates nothing, but [PromptString], which still
+// renders its text. A pointer, slice or variadic argument of an
+// instrumented function does escape to the heap at compile time, as it
+// would if the function passed it to fmt or log/slog.
 package overmind

@@ -28,12 +28,14 @@ func ExampleStartSpan() {
 	ctx := context.Background()
 	documents := []string{"a.pdf", "b.pdf"}
 	for i, doc := range documents {
-		ctx, span := overmind.StartSpan(ctx, overmind.SpanTypeFunction, "process_document",
-			attribute.Int("doc.index", i))
-		tokens, err := process(ctx, doc)
-		span.SetError(err)
-		overmind.SetTag(ctx, "doc.tokens", tokens)
-		span.End()
+		func() {
+			ctx, span := overmind.StartSpan(ctx, overmind.SpanTypeFunction, "process_document",
+				attribute.Int("doc.index", i))
+			defer span.End() // every return and panic ends the span
+			tokens, err := process(ctx, doc)
+			span.SetError(err)
+			overmind.SetTag(ctx, "doc.tokens", tokens)
+		}()
 	}
 }
 

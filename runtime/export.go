@@ -2,6 +2,7 @@ package overmind
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net/url"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
@@ -34,16 +36,20 @@ type exportPlan struct {
 
 // sinkPlan is one destination to build.
 type sinkPlan struct {
+	// kind is the destination's kind; dest is where it sends spans, for
+	// messages only (see displayURL).
 	kind, dest  string
 	newExporter func(settings) (sdktrace.SpanExporter, error)
 }
 
 // planExport decides the export destinations:
 //
-//   - Overmind, when an API key is set: OTLP/HTTP protobuf to
-//     BaseURL+TracesPath with the X-Api-Key header. The standard
-//     OTEL_EXPORTER_OTLP_* endpoint and headers do not apply to it (the key
-//     is never sent elsewhere); timeout, compression and TLS settings do.
+//   - Overmind, when an API key is set: OTLP/HTTP protobuf, gzipped, to
+//     BaseURL+TracesPath with the X-Api-Key header. None of the standard
+//     OTEL_EXPORTER_OTLP_* variables apply to it (they describe the user's
+//     collector): not the endpoint or headers (the key is never sent
+//     elsewhere), nor the protocol, compression, timeout, certificates or
+//     client certificate; see newOvermindExporter.
 //   - the standard OTLP endpoint, when OTEL_EXPORTER_OTLP_ENDPOINT or
 //     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set, configured entirely by the
 //     OTEL_EXPORTER_OTLP_* variables as in any OpenTelemetry SDK.
@@ -72,13 +78,13 @@ func planExport(s settings) exportPlan {
 		return p.withDebugNote(s)
 	}
 	if selected["otlp"] && s.apiKey != "" {
-		p.sinks = append(p.sinks, sinkPlan{kind: sinkOvermind, dest: s.baseURL + s.tracesPath, newExporter: newOvermindExporter})
+		p.sinks = append(p.sinks, sinkPlan{kind: sinkOvermind, dest: displayURL(s.baseURL + s.tracesPath), newExporter: newOvermindExporter})
 	}
 	if endpoint := standardEndpoint(); selected["otlp"] && endpoint != "" {
 		if proto := firstNonEmpty(os.Getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"), os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL")); proto == "grpc" {
 			p.warnings = append(p.warnings, "OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported; exporting with http/protobuf (point the endpoint at the collector's HTTP port, usually 4318)")
 		}
-		p.sinks = append(p.sinks, sinkPlan{kind: sinkOTLP, dest: endpoint, newExporter: newStandardExporter})
+		p.sinks = append(p.sinks, sinkPlan{kind: sinkOTLP, dest: displayURL(endpoint), newExporter: newStandardExporter})
 	}
 	if selected["console"] {
 		p.sinks = append(p.sinks, sinkPlan{kind: sinkConsole, dest: "stdout", newExporter: newConsoleExporter})
@@ -118,10 +124,43 @@ func standardEndpoint() string {
 	return u.String()
 }
 
+// displayURL is an endpoint URL as messages show it: scheme, host and path,
+// which is where the OTLP exporter sends spans. The user information and
+// the query, which the exporter does not use and which may hold
+// credentials, are left out, and what remains is scrubbed like an error
+// message.
+func displayURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<invalid URL>"
+	}
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	return redact.Message(u.String())
+}
+
+// overmindExportTimeout bounds one export request to Overmind.
+const overmindExportTimeout = 10 * time.Second
+
+// newOvermindExporter builds the exporter to Overmind. otlptracehttp reads
+// every OTEL_EXPORTER_OTLP_* variable, which describe the user's own
+// collector; each setting they could change is given explicitly here, so
+// that none of them applies: protobuf encoding, gzip, its own timeout, the
+// X-Api-Key header alone, and TLS verified against the system's roots with
+// no client certificate (or no TLS at all for an http:// URL, which the
+// exporter requires).
 func newOvermindExporter(s settings) (sdktrace.SpanExporter, error) {
+	endpoint := s.baseURL + s.tracesPath
+	var tlsConfig *tls.Config
+	if strings.HasPrefix(endpoint, "https://") {
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
 	return otlptracehttp.New(context.Background(),
-		otlptracehttp.WithEndpointURL(s.baseURL+s.tracesPath),
+		otlptracehttp.WithEndpointURL(endpoint),
 		otlptracehttp.WithHeaders(map[string]string{"X-Api-Key": s.apiKey}),
+		otlptracehttp.WithEncoding(otlptracehttp.EncodingProtobuf),
+		otlptracehttp.WithCompression(otlptracehttp.GzipCompression),
+		otlptracehttp.WithTimeout(overmindExportTimeout),
+		otlptracehttp.WithTLSClientConfig(tlsConfig),
 	)
 }
 

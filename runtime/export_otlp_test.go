@@ -2,11 +2,20 @@ package overmind
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"log"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -281,4 +290,125 @@ func TestConsoleExporter(t *testing.T) {
 	if !strings.Contains(string(out), `"Name": "web_search"`) {
 		t.Fatalf("stdout:\n%s", out)
 	}
+}
+
+func TestEndpointCredentialsNeverPrinted(t *testing.T) {
+	recv := otlptest.NewReceiver()
+	defer recv.Close()
+	recv.SetStatus(http.StatusUnauthorized)
+	host := strings.TrimPrefix(recv.URL(), "http://")
+	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://alice:collector-pw@"+host+"/v1/traces?sig=query-secret&tenant=t1")
+	logs := initForTest(t, Config{APIKey: "k", BaseURL: "http://bob:base-pw@" + host, MaxExportBatchSize: 1, FlushInterval: time.Millisecond})
+	webSearch("x")
+	if err := ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	shutdownForTest(t)
+	out := logs.String()
+	for _, secret := range []string{"collector-pw", "base-pw", "query-secret", "alice", "bob"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("stderr shows %q:\n%s", secret, out)
+		}
+	}
+	// The messages still say where the export went.
+	for _, want := range []string{"overmind export to http://" + host + "/api/v1/traces", "otlp export to http://" + host + "/v1/traces"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// writeSelfSignedCert writes a PEM certificate and key, for the TLS
+// variables of the standard OTLP environment.
+func writeSelfSignedCert(t *testing.T) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "collector.internal"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IsCA:         true,
+		KeyUsage:     x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}
+
+// The OTEL_EXPORTER_OTLP_* variables configure the user's collector; none
+// of them may change how spans reach Overmind.
+func TestOvermindExportIgnoresCollectorSettings(t *testing.T) {
+	certFile, keyFile := writeSelfSignedCert(t)
+	t.Setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", certFile)
+	t.Setenv("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", certFile)
+	t.Setenv("OTEL_EXPORTER_OTLP_CLIENT_KEY", keyFile)
+	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
+	t.Setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "none")
+	t.Setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "50") // milliseconds
+	t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-collector-token=for-the-collector")
+	recv := otlptest.NewReceiver()
+	defer recv.Close()
+	recv.SetDelay(300 * time.Millisecond) // slower than the collector's timeout
+	initForTest(t, Config{APIKey: "k", BaseURL: recv.URL()})
+	webSearch("x")
+	shutdownForTest(t)
+	if spans := recv.Spans(); len(spans) != 1 {
+		t.Fatalf("Overmind received %d spans, want 1", len(spans))
+	}
+	for _, r := range recv.Requests() {
+		if ct := r.Header.Get("Content-Type"); ct != "application/x-protobuf" {
+			t.Errorf("Content-Type = %q, want protobuf", ct)
+		}
+		if ce := r.Header.Get("Content-Encoding"); ce != "gzip" {
+			t.Errorf("Content-Encoding = %q, want gzip", ce)
+		}
+		if h := r.Header.Get("X-Collector-Token"); h != "" {
+			t.Errorf("the collector's header was sent to Overmind: %q", h)
+		}
+	}
+}
+
+// A certificate the collector's TLS variables trust is not trusted for
+// Overmind, which is verified against the system's roots.
+func TestOvermindExportUsesSystemRoots(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
+	defer srv.Close()
+	certFile := filepath.Join(t.TempDir(), "server.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", certFile)
+	logs := initForTest(t, Config{APIKey: "k", BaseURL: srv.URL, MaxExportBatchSize: 1})
+	webSearch("x")
+	if err := ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, exported, failed := sinkStats(t, sinkOvermind); exported != 0 || failed != 1 {
+		t.Fatalf("exported %d, failed %d: the collector's certificate was trusted for Overmind", exported, failed)
+	}
+	if !strings.Contains(logs.String(), "certificate") {
+		t.Errorf("stderr does not name the certificate problem:\n%s", logs.String())
+	}
+	shutdownForTest(t)
 }

@@ -101,6 +101,9 @@ func checkNoLeaks(t testing.TB) {
 	if n := spanLabelsCount.Load(); n != 0 {
 		t.Errorf("%d span label entries left behind", n)
 	}
+	if n := cancelledCount.Load(); n != 0 {
+		t.Errorf("%d cancelled-span entries left behind", n)
+	}
 }
 
 // sinkStats returns the counters of the sink of the given kind.

@@ -6,9 +6,10 @@ import (
 	"encoding/json"
 	"math"
 	"reflect"
+	"sync"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/embedded"
 	"go.opentelemetry.io/otel/trace/noop"
@@ -21,7 +22,7 @@ import (
 // one, else the goroutine's current span, else nil.
 func targetSpan(ctx context.Context) trace.Span {
 	if ctx != nil {
-		if span := trace.SpanFromContext(ctx); span.SpanContext().IsValid() {
+		if span, ok := spanOf(ctx); ok && span.SpanContext().IsValid() {
 			return span
 		}
 	}
@@ -29,6 +30,17 @@ func targetSpan(ctx context.Context) trace.Span {
 		return c.span
 	}
 	return nil
+}
+
+// spanOf returns the span ctx carries; ok is false when ctx's Value
+// method panics (see spanContextOf).
+func spanOf(ctx context.Context) (span trace.Span, ok bool) {
+	defer func() {
+		if recover() != nil {
+			span, ok = nil, false
+		}
+	}()
+	return trace.SpanFromContext(ctx), true
 }
 
 // SetTag attaches key=value to the current span: ctx's span if ctx carries
@@ -115,10 +127,13 @@ func encodesItself(t reflect.Type) bool {
 }
 
 // CaptureException records err on the current span (ctx's, else the
-// goroutine's) and marks it failed, for an error that is handled and not
-// returned, so it would not otherwise show in the trace. The span ends
-// failed even if its function then returns normally. A nil err does
-// nothing.
+// goroutine's) for an error that is handled and not returned, so it would
+// not otherwise show in the trace. The rules are those of an error the
+// function returns: the span ends failed, with OpenTelemetry status Error,
+// even if its function then returns normally; when err is (or wraps)
+// context.Canceled or context.DeadlineExceeded it ends cancelled instead,
+// which is not an OpenTelemetry error, unless an earlier error already
+// failed it. A nil err does nothing.
 func CaptureException(ctx context.Context, err error) {
 	if err == nil || active.Load() == nil {
 		return
@@ -127,11 +142,47 @@ func CaptureException(ctx context.Context, err error) {
 	if span == nil || !span.IsRecording() {
 		return
 	}
-	span.SetAttributes(recordError(span, err, nil)...)
 	if isCancellation(err) {
-		// recordError leaves a cancellation's OTel status alone; a
-		// captured one was still a failure worth flagging.
-		span.SetStatus(codes.Error, redact.Message(errorMessage(err)))
+		if hasFailed(span) {
+			return // a failure is not turned into a cancellation
+		}
+		span.SetAttributes(recordError(span, err, nil)...)
+		markCancelled(span.SpanContext().SpanID())
+		return
+	}
+	span.SetAttributes(recordError(span, err, nil)...)
+}
+
+// cancelledSpans holds the IDs of the open spans CaptureException marked
+// cancelled, so that their function's normal return does not mark them a
+// success. Entries are deleted when the span ends (by the label
+// processor); cancelledCount lets every other span skip the lookup.
+var (
+	cancelledSpans sync.Map // trace.SpanID -> struct{}
+	cancelledCount atomic.Int64
+)
+
+func markCancelled(id trace.SpanID) {
+	if _, loaded := cancelledSpans.LoadOrStore(id, struct{}{}); !loaded {
+		cancelledCount.Add(1)
+	}
+}
+
+// wasCancelled reports whether CaptureException marked span cancelled.
+func wasCancelled(span trace.Span) bool {
+	if cancelledCount.Load() == 0 {
+		return false
+	}
+	_, ok := cancelledSpans.Load(span.SpanContext().SpanID())
+	return ok
+}
+
+func forgetCancelled(id trace.SpanID) {
+	if cancelledCount.Load() == 0 {
+		return
+	}
+	if _, loaded := cancelledSpans.LoadAndDelete(id); loaded {
+		cancelledCount.Add(-1)
 	}
 }
 

@@ -3,6 +3,7 @@ package overmind
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -71,7 +72,9 @@ func TestHelpersFallBackToGoroutineSpan(t *testing.T) {
 	rec := recordForTest(t, Config{})
 	func() {
 		om := Enter(SpanTypeTool, "tool", "p.tool", nil)
-		defer func() { om.Exit(recover(), nil, nil) }()
+		if om != nil {
+			defer func() { om.Exit(recover(), nil, nil) }()
+		}
 		SetTag(context.Background(), "from", "goroutine") // no span in ctx
 		SetTag(nil, "nil_ctx", 1)                         //nolint:staticcheck // a nil context is tolerated
 	}()
@@ -94,7 +97,9 @@ func TestCaptureException(t *testing.T) {
 	rec := recordForTest(t, Config{})
 	func() {
 		om := Enter(SpanTypeFunction, "handled", "p.handled", nil)
-		defer func() { om.Exit(recover(), nil, nil) }() // returns normally
+		if om != nil {
+			defer func() { om.Exit(recover(), nil, nil) }() // returns normally
+		}
 		CaptureException(context.Background(), errors.New("rate limited; retrying"))
 		CaptureException(context.Background(), nil)
 	}()
@@ -181,7 +186,9 @@ func TestTracerNestsUnderGoroutineSpan(t *testing.T) {
 	rec := recordForTest(t, Config{})
 	func() {
 		om := Enter(SpanTypeWorkflow, "outer", "p.outer", nil)
-		defer func() { om.Exit(recover(), nil, nil) }()
+		if om != nil {
+			defer func() { om.Exit(recover(), nil, nil) }()
+		}
 		_, raw := tracer.Start(context.Background(), "manual_step")
 		raw.End()
 	}()
@@ -194,7 +201,9 @@ func TestLabelsReachSpansBelow(t *testing.T) {
 	rec := recordForTest(t, Config{})
 	func() {
 		om := Enter(SpanTypeEntryPoint, "handle", "p.handle", nil)
-		defer func() { om.Exit(recover(), nil, nil) }()
+		if om != nil {
+			defer func() { om.Exit(recover(), nil, nil) }()
+		}
 		SetUser(context.Background(), User{ID: "user-123", Email: "u@example.com"})
 		SetWorkflowName(context.Background(), "support")
 		SetConversationID(context.Background(), "conv-9")
@@ -363,4 +372,84 @@ func TestHelpersInsideSpanProcessors(t *testing.T) {
 	// While a span starts, the goroutine's current span is still its parent.
 	wantAttr(t, spans["handle_request"], "processor.saw_start", "research")
 	wantAttr(t, spans["research"], "processor.saw_start", "web_search")
+}
+
+func TestCaptureExceptionCancellation(t *testing.T) {
+	rec := recordForTest(t, Config{})
+	func() {
+		om := Enter(SpanTypeFunction, "cancelled", "p.cancelled", nil)
+		if om != nil {
+			defer func() { om.Exit(recover(), nil, nil) }() // returns normally
+		}
+		CaptureException(context.Background(), fmt.Errorf("waiting: %w", context.Canceled))
+	}()
+	func() {
+		om := Enter(SpanTypeFunction, "failed_then_cancelled", "p.failed", nil)
+		if om != nil {
+			defer func() { om.Exit(recover(), nil, nil) }()
+		}
+		CaptureException(context.Background(), errors.New("upstream 500"))
+		CaptureException(context.Background(), context.DeadlineExceeded) // does not undo the failure
+	}()
+	spans := endedByName(t, rec.Ended())
+	s := spans["cancelled"]
+	wantAttr(t, s, "overmind.status", "cancelled") // as for a function returning the error
+	wantAttr(t, s, "overmind.error.message", "waiting: context canceled")
+	if s.Status().Code == codes.Error || len(s.Events()) != 0 {
+		t.Errorf("a cancellation made the span an OTel error: status %+v, events %+v", s.Status(), s.Events())
+	}
+	f := spans["failed_then_cancelled"]
+	wantAttr(t, f, "overmind.status", "failed")
+	wantAttr(t, f, "overmind.error.message", "upstream 500")
+	if f.Status().Code != codes.Error {
+		t.Errorf("OTel status = %+v", f.Status())
+	}
+}
+
+// brokenError's Error method panics.
+type brokenError struct{}
+
+func (*brokenError) Error() string { panic("broken Error") }
+
+// No public entry point panics on odd input: nil contexts, nil and broken
+// errors, empty names, nil processors.
+func TestOddInputsDoNotPanic(t *testing.T) {
+	var nilErr *brokenError // a typed nil error: its Error panics too
+	rec := recordForTest(t, Config{SpanProcessors: []sdktrace.SpanProcessor{nil}})
+	if err := Init(Config{SpanProcessors: []sdktrace.SpanProcessor{nil}}); err != nil {
+		t.Fatal(err)
+	}
+	//nolint:staticcheck // nil contexts are the point
+	func() {
+		ctx, c := EnterContext(nil, "", "", "", nil)
+		_ = ctx
+		c.Exit(nil, &brokenError{}, func(*Values) {})
+		_, c = EnterContext(context.Background(), "", "", ".", func(in *Values) { in.Add("", nil) })
+		c.Exit(nil, nilErr, nil)
+		_, s := StartSpan(nil, "", "")
+		SetTag[any](nil, "nil", nil)
+		SetTag(nil, "nilptr", (*Order)(nil))
+		SetTag(nil, "err", error(&brokenError{}))
+		CaptureException(nil, &brokenError{})
+		CaptureException(nil, nilErr)
+		CaptureException(nil, nil)
+		SetUser(nil, User{})
+		SetWorkflowName(nil, "")
+		_, raw := Tracer().Start(nil, "")
+		raw.End()
+		s.SetError(&brokenError{})
+		s.End()
+		s.End()
+		PromptString("", "{x} {", map[string]any{"x": nilErr})
+		PromptString("", "", nil)
+		if err := ForceFlush(nil); err != nil {
+			t.Error(err)
+		}
+	}()
+	if n := len(rec.Ended()); n != 4 {
+		t.Errorf("%d spans ended, want 4", n)
+	}
+	if err := Shutdown(nil); err != nil { //nolint:staticcheck
+		t.Error(err)
+	}
 }

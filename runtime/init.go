@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +33,9 @@ type state struct {
 	settings settings
 	sinks    []*sink
 	debug    *debugTree
+	// processors are the Config.SpanProcessors registered so far, so that
+	// a later Init registers each processor once.
+	processors []sdktrace.SpanProcessor
 }
 
 var (
@@ -145,7 +149,9 @@ func newState(s settings, plan exportPlan) (*state, error) {
 		opts = append(opts, sdktrace.WithSpanProcessor(st.debug))
 	}
 	for _, p := range s.processors {
-		opts = append(opts, sdktrace.WithSpanProcessor(p))
+		if st.addProcessor(p) {
+			opts = append(opts, sdktrace.WithSpanProcessor(p))
+		}
 	}
 	st.tp = sdktrace.NewTracerProvider(opts...)
 	st.tracer = st.tp.Tracer(scopeName, trace.WithInstrumentationVersion(sdkVersion()))
@@ -179,9 +185,35 @@ func (st *state) extend(s settings, plan exportPlan) error {
 		st.tp.RegisterSpanProcessor(st.debug)
 	}
 	for _, p := range s.processors {
-		st.tp.RegisterSpanProcessor(p)
+		if st.addProcessor(p) {
+			st.tp.RegisterSpanProcessor(p)
+		}
 	}
 	return nil
+}
+
+// addProcessor records p as registered and reports whether it is new: a
+// processor given to several Init calls (the same Config passed twice, say)
+// is registered once, or it would see every span twice.
+func (st *state) addProcessor(p sdktrace.SpanProcessor) bool {
+	if p == nil {
+		return false
+	}
+	for _, have := range st.processors {
+		if sameProcessor(have, p) {
+			return false
+		}
+	}
+	st.processors = append(st.processors, p)
+	return true
+}
+
+// sameProcessor reports whether a and b are the same processor: equal
+// pointers, or equal values of a comparable type. Values of a type that
+// cannot be compared are never the same (comparing them would panic).
+func sameProcessor(a, b sdktrace.SpanProcessor) bool {
+	ta, tb := reflect.TypeOf(a), reflect.TypeOf(b)
+	return ta == tb && ta.Comparable() && a == b
 }
 
 // buildResource describes the service: the standard OTEL_RESOURCE_ATTRIBUTES
@@ -233,7 +265,7 @@ const shutdownTimeout = 10 * time.Second
 // Shutdown flushes every ended span to its destinations and stops tracing;
 // call it before the program exits (defer it in main). It waits until the
 // spans are delivered or ctx is done, and at most 10 seconds when ctx has
-// no deadline. Spans dropped because a queue was full, or that could not be
+// no deadline (a nil ctx is taken as context.Background()). Spans dropped because a queue was full, or that could not be
 // delivered, are counted and reported on stderr. After Shutdown every
 // function of the package is a no-op again until the next Init.
 func Shutdown(ctx context.Context) error {
@@ -245,6 +277,9 @@ func Shutdown(ctx context.Context) error {
 	if st == nil {
 		return nil
 	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, shutdownTimeout)
@@ -252,9 +287,14 @@ func Shutdown(ctx context.Context) error {
 	}
 	err := st.tp.Shutdown(ctx)
 	// Spans still open will end on a provider without processors, so
-	// their labels would never be deleted: forget them all.
+	// their labels would never be deleted: forget them all. Forget the
+	// goroutines' stacks of open spans too, so that a span never ended
+	// is not the parent of spans after a later Init.
+	calls.Clear()
 	spanLabels.Clear()
 	spanLabelsCount.Store(0)
+	cancelledSpans.Clear()
+	cancelledCount.Store(0)
 	if st.debug != nil {
 		st.debug.flushPending()
 	}
@@ -270,12 +310,16 @@ func Shutdown(ctx context.Context) error {
 }
 
 // ForceFlush exports every span ended so far, waiting until they are
-// delivered or ctx is done. Call it at the end of a short-lived job (a
-// serverless handler, a script) that does not call Shutdown.
+// delivered or ctx is done (a nil ctx never is). Call it at the end of a
+// short-lived job (a serverless handler, a script) that does not call
+// Shutdown.
 func ForceFlush(ctx context.Context) error {
 	st := active.Load()
 	if st == nil {
 		return nil
+	}
+	if ctx == nil {
+		ctx = context.Background()
 	}
 	flushCapture()
 	if err := st.tp.ForceFlush(ctx); err != nil {

@@ -259,3 +259,65 @@ func TestGlobalProviderInstalled(t *testing.T) {
 	inner.End()
 	om.Exit(nil, nil, nil)
 }
+
+func TestInvalidAPIURLFromEnvFallsBackToDefault(t *testing.T) {
+	t.Setenv("OVERMIND_API_URL", "api.overmindlab.ai") // no scheme
+	s, warnings, err := resolve(Config{})
+	if err != nil {
+		t.Fatalf("resolve failed on an invalid environment value: %v", err)
+	}
+	if s.baseURL != defaultBaseURL {
+		t.Errorf("baseURL = %q, want the default", s.baseURL)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "OVERMIND_API_URL") {
+		t.Errorf("warnings %q", warnings)
+	}
+
+	// Through Init: reported on stderr, and tracing still starts.
+	logs := initForTest(t, Config{Debug: true})
+	if !strings.Contains(logs.String(), `ignoring OVERMIND_API_URL="api.overmindlab.ai"`) {
+		t.Errorf("stderr %q", logs.String())
+	}
+	if active.Load() == nil {
+		t.Error("Init did not start tracing")
+	}
+
+	// Credentials in a bad value are not echoed.
+	t.Setenv("OVERMIND_API_URL", "ftp://user:hunter2@example.com")
+	_, warnings, _ = resolve(Config{})
+	if len(warnings) != 1 || strings.Contains(warnings[0], "hunter2") {
+		t.Errorf("warnings %q", warnings)
+	}
+	// The same value set in code is an error, also without the password.
+	err = Init(Config{BaseURL: "ftp://user:hunter2@example.com"})
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("Init(invalid BaseURL) = %v", err)
+	}
+}
+
+// uncomparableProcessor is a processor whose type cannot be compared.
+type uncomparableProcessor struct {
+	sdktrace.SpanProcessor
+	tags []string
+}
+
+func TestInitTwiceRegistersProcessorsOnce(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	cfg := Config{SpanProcessors: []sdktrace.SpanProcessor{rec, rec}} // listed twice, too
+	initForTest(t, cfg)
+	if err := Init(cfg); err != nil { // the same Config again
+		t.Fatal(err)
+	}
+	rec2 := tracetest.NewSpanRecorder()
+	odd := uncomparableProcessor{SpanProcessor: rec2, tags: []string{"x"}}
+	if err := Init(Config{SpanProcessors: []sdktrace.SpanProcessor{rec, odd}}); err != nil {
+		t.Fatal(err)
+	}
+	webSearch("once")
+	if n := len(rec.Ended()); n != 1 {
+		t.Fatalf("one span ended, the processor saw %d", n)
+	}
+	if n := len(rec2.Ended()); n != 1 {
+		t.Fatalf("a new processor added by a later Init saw %d spans, want 1", n)
+	}
+}

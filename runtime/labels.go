@@ -108,7 +108,8 @@ func deleteSpanLabels(id trace.SpanID) {
 // labelProcessor stamps labels on every span as it starts, whoever starts
 // it (generated code, StartSpan, Tracer(), or the provider capture): the
 // labels of its parent span, overlaid with those its parent context
-// carries. It runs first among the tracer provider's processors.
+// carries. It runs first among the tracer provider's processors. When a
+// span ends it forgets the span's labels and CaptureException's mark.
 type labelProcessor struct{}
 
 func (labelProcessor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
@@ -119,7 +120,7 @@ func (labelProcessor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) 
 	if psc := trace.SpanContextFromContext(parent); psc.IsValid() {
 		l = labelsOfSpan(psc.SpanID())
 	}
-	if cl, _ := parent.Value(labelsKey{}).(*labels); cl != nil {
+	if cl, _ := carriedLabels(parent); cl != nil {
 		l = l.merge(cl)
 	}
 	if l == nil {
@@ -129,7 +130,10 @@ func (labelProcessor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) 
 	setSpanLabels(s.SpanContext().SpanID(), l)
 }
 
-func (labelProcessor) OnEnd(s sdktrace.ReadOnlySpan) { deleteSpanLabels(s.SpanContext().SpanID()) }
+func (labelProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
+	deleteSpanLabels(s.SpanContext().SpanID())
+	forgetCancelled(s.SpanContext().SpanID())
+}
 
 func (labelProcessor) Shutdown(context.Context) error   { return nil }
 func (labelProcessor) ForceFlush(context.Context) error { return nil }
@@ -154,14 +158,29 @@ func applyLabels(ctx context.Context, l labels) context.Context {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	carried, _ := ctx.Value(labelsKey{}).(*labels)
-	ctx = context.WithValue(ctx, labelsKey{}, carried.merge(&l))
+	// A context whose Value panics is given back as it is; the labels
+	// still go on the goroutine's span.
+	if carried, ok := carriedLabels(ctx); ok {
+		ctx = context.WithValue(ctx, labelsKey{}, carried.merge(&l))
+	}
 	if span := targetSpan(ctx); span != nil && span.IsRecording() {
 		id := span.SpanContext().SpanID()
 		setSpanLabels(id, labelsOfSpan(id).merge(&l))
 		span.SetAttributes(l.attributes()...)
 	}
 	return ctx
+}
+
+// carriedLabels returns the labels ctx carries; ok is false when ctx's
+// Value method panics.
+func carriedLabels(ctx context.Context) (l *labels, ok bool) {
+	defer func() {
+		if recover() != nil {
+			l, ok = nil, false
+		}
+	}()
+	l, _ = ctx.Value(labelsKey{}).(*labels)
+	return l, true
 }
 
 // SetWorkflowName labels the current span, and every span started below

@@ -13,16 +13,24 @@ type Span Call
 
 // StartSpan opens a span around a block of code that is not a function of
 // its own: a loop iteration, a branch, a step of a longer function. It is
-// the Go form of the Python SDK's "with start_span(...)":
+// the Go form of the Python SDK's "with start_span(...)"; defer End right
+// after it, as with a mutex's Unlock, so that every return and panic ends
+// the span (in a loop, wrap the body in a function literal):
 //
 //	for i, doc := range documents {
-//		ctx, span := overmind.StartSpan(ctx, overmind.SpanTypeFunction, "process_document",
-//			attribute.Int("doc.index", i))
-//		result, err := process(ctx, doc)
-//		span.SetError(err)
-//		overmind.SetTag(ctx, "doc.tokens", result.Tokens)
-//		span.End()
+//		func() {
+//			ctx, span := overmind.StartSpan(ctx, overmind.SpanTypeFunction, "process_document",
+//				attribute.Int("doc.index", i))
+//			defer span.End()
+//			result, err := process(ctx, doc)
+//			span.SetError(err)
+//			overmind.SetTag(ctx, "doc.tokens", result.Tokens)
+//		}()
 //	}
+//
+// A span that is never ended is never exported. It stays its goroutine's
+// current span until the goroutine exits, and is forgotten then (and at
+// Shutdown), so it cannot become the parent of a later goroutine's spans.
 //
 // The parent is ctx's span if ctx carries one, else the goroutine's current
 // span; until End, the new span is the goroutine's current span, so
@@ -35,7 +43,7 @@ func StartSpan(ctx context.Context, typ SpanType, name string, attrs ...attribut
 	if st == nil {
 		return ctx, nil
 	}
-	ctx, c := st.enter(ctx, typ, name, "", nil, attrs)
+	ctx, c, _ := st.enter(ctx, typ, name, "", nil, attrs)
 	return ctx, (*Span)(c)
 }
 

@@ -6,10 +6,19 @@
 // [ID] is the address of the runtime's g structure of the calling goroutine,
 // read by a three-instruction assembly function; elsewhere it is the
 // goroutine number parsed from runtime.Stack, which is correct but slow.
-// A g structure is reused once its goroutine exits, so an entry that
-// outlives its goroutine would be seen by a later one: callers remove every
-// node they push, and the live function given to [Stacks.Push] and
-// [Stacks.Top] lets them drop nodes they know to be stale.
+//
+// A g structure is reused once its goroutine exits, so a stack left behind
+// by a goroutine that exited without removing its nodes (a span never
+// ended) would be seen by a later goroutine. Each node therefore records
+// the goroutine number (the runtime's goid, never reused) of the goroutine
+// that pushed it, and [Stacks.Push] and [Stacks.Top] drop a stack whose
+// number is not the caller's. On amd64 and arm64 the number is read from
+// the g structure, at an offset found when the package initialises: the
+// word that holds, in several goroutines, the number runtime.Stack prints
+// for each. If no single offset fits (another toolchain, a changed
+// layout), [DetectsReuse] reports false and a stack left behind is dropped
+// only when the live function given to Push and Top reports its nodes
+// dead, or by [Stacks.Clear]. Callers remove every node they push.
 package gls
 
 import "sync"
@@ -38,6 +47,7 @@ type Node[T any] struct {
 
 	prev   *Node[T]
 	id     uintptr
+	goid   uint64 // the pushing goroutine's number, 0 if unknown
 	pushed bool
 }
 
@@ -50,15 +60,15 @@ func (s *Stacks[T]) shard(id uintptr) *shard[T] {
 // dropped from the top first; live may be nil. Pushing a node that is
 // already pushed does nothing and returns nil.
 func (s *Stacks[T]) Push(n *Node[T], live func(T) bool) (below *Node[T]) {
-	id := ID()
+	id, goid := current()
 	sh := s.shard(id)
 	sh.mu.Lock()
 	if n.pushed {
 		sh.mu.Unlock()
 		return nil
 	}
-	top := sh.dropDead(sh.top[id], live)
-	n.prev, n.id, n.pushed = top, id, true
+	top := sh.dropDead(sh.ownTop(id, goid), live)
+	n.prev, n.id, n.goid, n.pushed = top, id, goid, true
 	if sh.top == nil {
 		sh.top = make(map[uintptr]*Node[T])
 	}
@@ -70,14 +80,14 @@ func (s *Stacks[T]) Push(n *Node[T], live func(T) bool) (below *Node[T]) {
 // Top returns the calling goroutine's top node for which live returns
 // true, dropping dead nodes above it, or nil if there is none.
 func (s *Stacks[T]) Top(live func(T) bool) *Node[T] {
-	id := ID()
+	id, goid := current()
 	sh := s.shard(id)
 	sh.mu.Lock()
 	if sh.top == nil {
 		sh.mu.Unlock()
 		return nil
 	}
-	old := sh.top[id]
+	old := sh.ownTop(id, goid)
 	top := sh.dropDead(old, live)
 	if top != old {
 		sh.set(id, top)
@@ -120,6 +130,44 @@ func (s *Stacks[T]) Len() int {
 		sh.mu.Unlock()
 	}
 	return total
+}
+
+// Clear drops every goroutine's stack. Nodes pushed before are no longer
+// pushed: removing them later does nothing.
+func (s *Stacks[T]) Clear() {
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		for id, top := range sh.top {
+			unlinkAll(top)
+			delete(sh.top, id)
+		}
+		sh.mu.Unlock()
+	}
+}
+
+// ownTop returns the top node of goroutine id's stack if goroutine goid
+// pushed it. A stack pushed by an earlier goroutine that ran on the same g
+// structure (its goroutine number differs) is dropped whole, and nil is
+// returned. The caller holds the lock.
+func (sh *shard[T]) ownTop(id uintptr, goid uint64) *Node[T] {
+	top := sh.top[id]
+	if top == nil || top.goid == goid {
+		return top
+	}
+	unlinkAll(top)
+	delete(sh.top, id)
+	return nil
+}
+
+// unlinkAll marks top and every node below it not pushed. The caller holds
+// the lock and updates the map.
+func unlinkAll[T any](top *Node[T]) {
+	for top != nil {
+		next := top.prev
+		top.prev, top.pushed = nil, false
+		top = next
+	}
 }
 
 // dropDead unlinks the nodes from top down that live reports dead and

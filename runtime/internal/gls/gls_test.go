@@ -1,6 +1,7 @@
 package gls
 
 import (
+	"fmt"
 	"runtime"
 	"sync"
 	"testing"
@@ -156,6 +157,85 @@ func TestConcurrentNoLeak(t *testing.T) {
 	if n := s.Len(); n != 0 {
 		t.Fatalf("%d goroutine stacks left behind", n)
 	}
+}
+
+func TestGoidOffsetFound(t *testing.T) {
+	if runtime.Compiler == "gc" && (runtime.GOARCH == "amd64" || runtime.GOARCH == "arm64") && !DetectsReuse() {
+		t.Fatal("the goroutine number was not found in the g structure: has its layout changed?")
+	}
+	_, goid := current()
+	if DetectsReuse() && goid != stackGoidForTest() {
+		t.Fatalf("goroutine number %d, runtime.Stack says %d", goid, stackGoidForTest())
+	}
+}
+
+func stackGoidForTest() uint64 {
+	buf := make([]byte, 64)
+	buf = buf[:runtime.Stack(buf, false)]
+	var id uint64
+	fmt.Sscanf(string(buf), "goroutine %d ", &id)
+	return id
+}
+
+// A goroutine that exits without removing its node leaves its stack
+// behind; a later goroutine on the same g structure must not see it.
+func TestStackOfExitedGoroutineDropped(t *testing.T) {
+	var s Stacks[*entry]
+	dead := node("left behind")
+	var deadID uintptr
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		deadID = ID()
+		s.Push(dead, live)
+	}()
+	<-done
+	reused := 0
+	for range 200 {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if ID() == deadID {
+				reused++
+			}
+			if top := s.Top(live); top != nil {
+				t.Errorf("a new goroutine sees %q as its current node", top.Value.name)
+			}
+			n := node("fresh")
+			if below := s.Push(n, live); below != nil {
+				t.Errorf("pushed on %q", below.Value.name)
+			}
+			s.Remove(n)
+		}()
+		<-done
+	}
+	if reused == 0 {
+		t.Fatal("no goroutine ran on the exited one's g structure: the test did not exercise reuse")
+	}
+	if s.Len() != 0 {
+		t.Fatalf("Len = %d", s.Len())
+	}
+	s.Remove(dead) // dropped already: harmless
+}
+
+func TestClear(t *testing.T) {
+	var s Stacks[*entry]
+	a, b := node("a"), node("b")
+	s.Push(a, live)
+	s.Push(b, live)
+	done := make(chan struct{})
+	go func() { defer close(done); s.Push(node("other"), live) }()
+	<-done
+	s.Clear()
+	if s.Len() != 0 || s.Top(live) != nil {
+		t.Fatalf("Len = %d after Clear", s.Len())
+	}
+	s.Remove(b) // harmless
+	c := node("c")
+	if below := s.Push(c, live); below != nil {
+		t.Fatal("pushed on a cleared node")
+	}
+	s.Remove(c)
 }
 
 func BenchmarkID(b *testing.B) {

@@ -21,3 +21,14 @@ func ID() uintptr {
 	}
 	return id
 }
+
+// current returns the calling goroutine's ID and number, which here are
+// the same: goroutine numbers are never reused.
+func current() (id uintptr, goid uint64) {
+	id = ID()
+	return id, uint64(id)
+}
+
+// DetectsReuse reports whether the package tells a goroutine from an
+// earlier one with the same ID: always, since IDs are never reused here.
+func DetectsReuse() bool { return true }

@@ -5,11 +5,17 @@
 // placeholder instead:
 //
 //   - values of map keys and struct fields whose name is secret (password,
-//     token, api_key, ... see [redact.IsSecretKey]) become "<redacted>";
+//     token, api_key, ... see [redact.IsSecretKey]) become "<redacted>"; a
+//     struct field is secret if its Go name or its JSON name is;
 //   - long base64 strings and data URLs become "<base64 N chars>";
 //   - byte slices over 256 bytes become "<bytes N>";
 //   - nesting deeper than MaxDepth becomes "<truncated:T>";
 //   - cycles become "<cycle:T>";
+//   - a value whose data a lock guards (a struct holding, by value, a
+//     sync.Mutex, sync.RWMutex, sync.Map, sync.Once, sync.WaitGroup,
+//     sync.Cond, sync.Pool or a sync/atomic type, or one of those itself)
+//     becomes "<guarded:T>": its fields are not read and its methods not
+//     called, since the program may hold the lock and be writing;
 //   - funcs, channels and unsafe pointers become "<func ...>", "<chan ...>",
 //     "<unsafe.Pointer>";
 //   - a MarshalJSON, MarshalText or Error method that panics, fails or

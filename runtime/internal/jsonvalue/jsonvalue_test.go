@@ -17,6 +17,14 @@ type Address struct {
 	Zip    string `json:"zip,omitempty"`
 }
 
+// Creds renames its secret fields in JSON: the Go names still mark them.
+type Creds struct {
+	User     string `json:"user"`
+	Password string `json:"pass"`
+	APIKey   string `json:"key"`
+	Hint     string `json:"hint"`
+}
+
 type Customer struct {
 	Name     string            `json:"name"`
 	Password string            `json:"password"`
@@ -121,6 +129,8 @@ func TestMarshal(t *testing.T) {
 			`{"name":"Ann","password":"<redacted>","APIKey":"<redacted>","tags":["a"]}`},
 		{"struct omitempty", Customer{Address: &Address{Street: "Main"}, Count: 3},
 			`{"name":"","password":"<redacted>","APIKey":"<redacted>","tags":null,"address":{"street":"Main"},"Count":3}`},
+		{"secret Go name, innocent JSON name", Creds{User: "ann", Password: "hunter2", APIKey: "sk-1", Hint: "pet"},
+			`{"user":"ann","pass":"<redacted>","key":"<redacted>","hint":"pet"}`},
 		{"embedded", Derived{Base: Base{ID: 1, Kind: "k"}, Name: "n", Kind: "K"}, `{"ID":1,"kind":"k","Name":"n","Kind":"K"}`},
 		{"unexported embedded", WithUnexportedEmbed{inner: inner{Visible: 1}, Other: 2}, `{"Visible":1,"Other":2}`},
 		{"ambiguous embedded dropped", Conflict{A1{1}, A2{2}}, `{}`},

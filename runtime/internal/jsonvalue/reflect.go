@@ -36,6 +36,10 @@ const (
 type typeInfo struct {
 	method method
 	fields []field // for structs
+	// guarded is set for the types whose data a lock guards (see
+	// isGuarded), and for pointers to them: their fields are never read
+	// and their methods never called.
+	guarded bool
 }
 
 // field is one encoded struct field.
@@ -53,12 +57,53 @@ func infoFor(t reflect.Type) *typeInfo {
 	if ti, ok := typeCache.Load(t); ok {
 		return ti.(*typeInfo)
 	}
-	ti := &typeInfo{method: methodFor(t)}
-	if t.Kind() == reflect.Struct {
+	ti := &typeInfo{method: methodFor(t), guarded: isGuarded(t)}
+	if t.Kind() == reflect.Pointer {
+		ti.guarded = isGuarded(t.Elem())
+	}
+	if t.Kind() == reflect.Struct && !ti.guarded {
 		ti.fields = structFields(t)
 	}
 	actual, _ := typeCache.LoadOrStore(t, ti)
 	return actual.(*typeInfo)
+}
+
+// syncTypes are the types of package sync whose presence in a struct says
+// that a lock, or the equivalent, guards the struct's data.
+var syncTypes = map[string]bool{
+	"Mutex": true, "RWMutex": true, "Map": true, "Once": true,
+	"WaitGroup": true, "Cond": true, "Pool": true,
+}
+
+// isGuarded reports whether t's data is guarded by a lock: t is one of the
+// types of package sync listed in syncTypes or any type of sync/atomic, or
+// holds one by value (as a field, embedded or not, of a struct or array it
+// holds by value, at any depth). The program may hold that lock and write
+// the data while an instrumented function's inputs are read, so the
+// serializer reads none of it. A pointer to a lock does not count: it
+// says nothing about the data next to it.
+func isGuarded(t reflect.Type) bool {
+	switch t.PkgPath() {
+	case "sync":
+		if syncTypes[t.Name()] {
+			return true
+		}
+	case "sync/atomic":
+		if t.Name() != "" {
+			return true
+		}
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		for i := 0; i < t.NumField(); i++ {
+			if isGuarded(t.Field(i).Type) {
+				return true
+			}
+		}
+	case reflect.Array:
+		return t.Len() > 0 && isGuarded(t.Elem())
+	}
+	return false
 }
 
 func methodFor(t reflect.Type) method {
@@ -93,6 +138,14 @@ func (e *encoder) reflectValue(rv reflect.Value, depth int) {
 		return
 	}
 	ti := infoFor(t)
+	if ti.guarded {
+		if t.Kind() == reflect.Pointer && rv.IsNil() {
+			e.buf = append(e.buf, "null"...)
+			return
+		}
+		e.placeholder("<guarded:" + t.String() + ">")
+		return
+	}
 	if ti.method != methodNone && e.viaMethod(rv, ti.method, depth) {
 		return
 	}
@@ -540,7 +593,9 @@ func structFields(t reflect.Type) []field {
 						index:     index,
 						omitEmpty: hasOption(opts, "omitempty"),
 						omitZero:  hasOption(opts, "omitzero"),
-						secret:    redact.IsSecretKey(name),
+						// A renamed field is still secret: `json:"pass"`
+						// on Password must not let the value through.
+						secret: redact.IsSecretKey(name) || redact.IsSecretKey(sf.Name),
 					},
 					depth:  len(index),
 					tagged: tagged,
