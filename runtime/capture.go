@@ -244,6 +244,6 @@ func configureCapture(set providerSet) {
 	defaultWrapped = true
 }
 
-// flushCapture ends the spans of calls parked for a retry and waits for the
-// spans of ended calls to end, before the exporters flush.
+// flushCapture ends the spans of calls parked for a retry, before the
+// exporters flush.
 func flushCapture() { captureEngine.Flush() }

@@ -274,6 +274,30 @@ func TestCaptureRedaction(t *testing.T) {
 	}
 }
 
+// TestCaptureBase64Text: message text that is encoded binary data is
+// recorded as the serializer records such strings, "<base64 N chars>".
+func TestCaptureBase64Text(t *testing.T) {
+	resetCaptureForTest(t)
+	blob := strings.Repeat("QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo", 10)[:300]
+	p := newProvider(t, 200, chatCompletion)
+	rec := recordForTest(t, Config{ProviderBaseURLs: []ProviderBaseURL{{URL: p.URL}}})
+	client := openai.NewClient(option.WithAPIKey("sk-test"), option.WithBaseURL(p.URL), option.WithMaxRetries(0))
+	if _, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+		Model: "gpt-5-mini", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(blob)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	llm := llmSpans(rec)
+	if len(llm) != 1 {
+		t.Fatalf("%d llm spans", len(llm))
+	}
+	wantAttr(t, llm[0], "inputs", `[{"role":"user","content":"<base64 300 chars>"}]`)
+	wantAttr(t, llm[0], "gen_ai.input.messages", `[{"role":"user","parts":[{"type":"text","content":"<base64 300 chars>"}]}]`)
+}
+
 func TestNoProviderContent(t *testing.T) {
 	resetCaptureForTest(t)
 	srv := newProvider(t, 200, chatCompletion)

@@ -1,64 +1,212 @@
 package llmcapture
 
 import (
-	"encoding/json"
 	"sort"
 	"strings"
+
+	"github.com/overmind-core/overmind-go/runtime/internal/llmcapture/jsonscan"
 )
 
 // This file parses the Anthropic messages API.
 
 type anRequest struct {
-	Model         string          `json:"model"`
-	MaxTokens     *int64          `json:"max_tokens"`
-	Messages      []anMessage     `json:"messages"`
-	System        json.RawMessage `json:"system"`
-	Temperature   *float64        `json:"temperature"`
-	TopP          *float64        `json:"top_p"`
-	TopK          *int64          `json:"top_k"`
-	StopSequences []string        `json:"stop_sequences"`
-	Stream        bool            `json:"stream"`
-	Tools         []struct {
-		Type        string          `json:"type"`
-		Name        string          `json:"name"`
-		Description string          `json:"description"`
-		InputSchema json.RawMessage `json:"input_schema"`
-	} `json:"tools"`
+	Model         string
+	MaxTokens     count
+	Messages      []anMessage
+	System        string // JSON text: a string or a list of blocks
+	Temperature   number
+	TopP          number
+	TopK          count
+	StopSequences []string
+	Stream        bool
+	Tools         []anTool
+}
+
+func (in *anRequest) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "model":
+			in.Model = d.Str()
+		case "max_tokens":
+			in.MaxTokens = readCount(d)
+		case "messages":
+			in.Messages = decodeList(d, (*anMessage).decode)
+		case "system":
+			in.System = d.Raw()
+		case "temperature":
+			in.Temperature = readNumber(d)
+		case "top_p":
+			in.TopP = readNumber(d)
+		case "top_k":
+			in.TopK = readCount(d)
+		case "stop_sequences":
+			in.StopSequences = decodeStrings(d)
+		case "stream":
+			in.Stream = d.Bool()
+		case "tools":
+			in.Tools = decodeList(d, (*anTool).decode)
+		default:
+			d.Skip()
+		}
+	}
+}
+
+type anTool struct {
+	Type        string
+	Name        string
+	Description string
+	InputSchema string // JSON text
+}
+
+func (t *anTool) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "type":
+			t.Type = d.Str()
+		case "name":
+			t.Name = d.Str()
+		case "description":
+			t.Description = d.Str()
+		case "input_schema":
+			t.InputSchema = d.Raw()
+		default:
+			d.Skip()
+		}
+	}
 }
 
 type anMessage struct {
-	Role    string          `json:"role"`
-	Content json.RawMessage `json:"content"`
+	Role    string
+	Content string // JSON text: a string or a list of blocks
+}
+
+func (m *anMessage) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "role":
+			m.Role = d.Str()
+		case "content":
+			m.Content = d.Raw()
+		default:
+			d.Skip()
+		}
+	}
 }
 
 type anBlock struct {
-	Type      string          `json:"type"`
-	Text      string          `json:"text"`
-	Thinking  string          `json:"thinking"`
-	ID        string          `json:"id"`
-	Name      string          `json:"name"`
-	Input     json.RawMessage `json:"input"`
-	ToolUseID string          `json:"tool_use_id"`
-	Content   json.RawMessage `json:"content"`
-	Source    *struct {
-		Type      string `json:"type"`
-		MediaType string `json:"media_type"`
-		Data      string `json:"data"`
-		URL       string `json:"url"`
-		FileID    string `json:"file_id"`
-	} `json:"source"`
+	Type string
+	// The text of a text block: as the body writes it (TextJSON), or as a
+	// stream built it (Text).
+	Text      string
+	TextJSON  jsonscan.Literal
+	Thinking  string
+	ID        string
+	Name      string
+	Input     string // JSON text
+	ToolUseID string
+	Content   string // JSON text
+	Source    *anSource
+}
+
+type anSource struct {
+	Type      string
+	MediaType string
+	Data      string
+	URL       string
+	FileID    string
+}
+
+func (b *anBlock) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "type":
+			b.Type = d.Str()
+		case "text":
+			b.TextJSON, _ = d.StrLiteral()
+		case "thinking":
+			b.Thinking = d.Str()
+		case "id":
+			b.ID = d.Str()
+		case "name":
+			b.Name = d.Str()
+		case "input":
+			b.Input = d.Raw()
+		case "tool_use_id":
+			b.ToolUseID = d.Str()
+		case "content":
+			b.Content = d.Raw()
+		case "source":
+			b.Source = decodeOptional(d, (*anSource).decode)
+		default:
+			d.Skip()
+		}
+	}
+}
+
+func (s *anSource) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "type":
+			s.Type = d.Str()
+		case "media_type":
+			s.MediaType = d.Str()
+		case "data":
+			s.Data = d.Str()
+		case "url":
+			s.URL = d.Str()
+		case "file_id":
+			s.FileID = d.Str()
+		default:
+			d.Skip()
+		}
+	}
 }
 
 type anUsage struct {
-	InputTokens              *int64 `json:"input_tokens"`
-	OutputTokens             *int64 `json:"output_tokens"`
-	CacheCreationInputTokens *int64 `json:"cache_creation_input_tokens"`
-	CacheReadInputTokens     *int64 `json:"cache_read_input_tokens"`
+	InputTokens              count
+	OutputTokens             count
+	CacheCreationInputTokens count
+	CacheReadInputTokens     count
 }
 
-func parseAnthropicRequest(body []byte, r *request) {
+func (u *anUsage) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "input_tokens":
+			u.InputTokens = readCount(d)
+		case "output_tokens":
+			u.OutputTokens = readCount(d)
+		case "cache_creation_input_tokens":
+			u.CacheCreationInputTokens = readCount(d)
+		case "cache_read_input_tokens":
+			u.CacheReadInputTokens = readCount(d)
+		default:
+			d.Skip()
+		}
+	}
+}
+
+func parseAnthropicRequest(body string, r *request) {
 	var in anRequest
-	if json.Unmarshal(body, &in) != nil {
+	if !decodeBody(body, in.decode) {
 		return
 	}
 	r.model = in.Model
@@ -82,12 +230,12 @@ func parseAnthropicRequest(body []byte, r *request) {
 }
 
 // anContent converts a content that is a string or a list of blocks.
-func anContent(raw json.RawMessage) []part {
+func anContent(raw string) []part {
 	if s, ok := rawString(raw); ok {
 		return []part{{kind: "text", text: s}}
 	}
 	var blocks []anBlock
-	if len(raw) == 0 || json.Unmarshal(raw, &blocks) != nil {
+	if raw == "" || !decodeBody(raw, func(d *decoder) { blocks = decodeList(d, (*anBlock).decode) }) {
 		return nil
 	}
 	parts := make([]part, 0, len(blocks))
@@ -100,6 +248,9 @@ func anContent(raw json.RawMessage) []part {
 func anPart(b anBlock) part {
 	switch b.Type {
 	case "text":
+		if b.TextJSON.JSON != "" {
+			return textPart("text", b.TextJSON)
+		}
 		return part{kind: "text", text: b.Text}
 	case "thinking":
 		return part{kind: "reasoning", text: b.Thinking}
@@ -139,7 +290,7 @@ func anPart(b anBlock) part {
 
 // anResult is a tool result's content: its text when it is text, else the
 // decoded blocks.
-func anResult(raw json.RawMessage) any {
+func anResult(raw string) any {
 	if s, ok := rawString(raw); ok {
 		return s
 	}
@@ -157,17 +308,41 @@ func anResult(raw json.RawMessage) any {
 }
 
 type anMessageObject struct {
-	ID         string    `json:"id"`
-	Model      string    `json:"model"`
-	Role       string    `json:"role"`
-	Content    []anBlock `json:"content"`
-	StopReason string    `json:"stop_reason"`
-	Usage      *anUsage  `json:"usage"`
+	ID         string
+	Model      string
+	Role       string
+	Content    []anBlock
+	StopReason string
+	Usage      *anUsage
 }
 
-func parseAnthropicResponse(body []byte) *response {
+func (m *anMessageObject) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "id":
+			m.ID = d.Str()
+		case "model":
+			m.Model = d.Str()
+		case "role":
+			m.Role = d.Str()
+		case "content":
+			m.Content = decodeList(d, (*anBlock).decode)
+		case "stop_reason":
+			m.StopReason = d.Str()
+		case "usage":
+			m.Usage = decodeOptional(d, (*anUsage).decode)
+		default:
+			d.Skip()
+		}
+	}
+}
+
+func parseAnthropicResponse(body string) *response {
 	var in anMessageObject
-	if json.Unmarshal(body, &in) != nil {
+	if !decodeBody(body, in.decode) {
 		return nil
 	}
 	r := &response{id: in.ID, model: in.Model}
@@ -217,27 +392,95 @@ type anBlockAcc struct {
 }
 
 type anEvent struct {
-	Type         string           `json:"type"`
-	Message      *anMessageObject `json:"message"`
-	Index        int              `json:"index"`
-	ContentBlock *anBlock         `json:"content_block"`
-	Delta        *struct {
-		Type        string `json:"type"`
-		Text        string `json:"text"`
-		Thinking    string `json:"thinking"`
-		PartialJSON string `json:"partial_json"`
-		StopReason  string `json:"stop_reason"`
-	} `json:"delta"`
-	Usage *anUsage `json:"usage"`
-	Error *struct {
-		Type    string `json:"type"`
-		Message string `json:"message"`
-	} `json:"error"`
+	Type         string
+	Message      *anMessageObject
+	Index        int
+	ContentBlock *anBlock
+	Delta        *anDelta
+	Usage        *anUsage
+	Error        *anError
+}
+
+type anDelta struct {
+	Type        string
+	Text        string
+	Thinking    string
+	PartialJSON string
+	StopReason  string
+}
+
+type anError struct {
+	Type    string
+	Message string
+}
+
+func (ev *anEvent) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "type":
+			ev.Type = d.Str()
+		case "message":
+			ev.Message = decodeOptional(d, (*anMessageObject).decode)
+		case "index":
+			ev.Index = readInt(d)
+		case "content_block":
+			ev.ContentBlock = decodeOptional(d, (*anBlock).decode)
+		case "delta":
+			ev.Delta = decodeOptional(d, (*anDelta).decode)
+		case "usage":
+			ev.Usage = decodeOptional(d, (*anUsage).decode)
+		case "error":
+			ev.Error = decodeOptional(d, (*anError).decode)
+		default:
+			d.Skip()
+		}
+	}
+}
+
+func (dl *anDelta) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "type":
+			dl.Type = d.Str()
+		case "text":
+			dl.Text = d.Str()
+		case "thinking":
+			dl.Thinking = d.Str()
+		case "partial_json":
+			dl.PartialJSON = d.Str()
+		case "stop_reason":
+			dl.StopReason = d.Str()
+		default:
+			d.Skip()
+		}
+	}
+}
+
+func (e *anError) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "type":
+			e.Type = d.Str()
+		case "message":
+			e.Message = d.Str()
+		default:
+			d.Skip()
+		}
+	}
 }
 
 func (s *anStream) event(_, data []byte) {
 	var ev anEvent
-	if json.Unmarshal(data, &ev) != nil {
+	if !decodeBody(string(data), ev.decode) {
 		return
 	}
 	switch ev.Type {
@@ -252,7 +495,7 @@ func (s *anStream) event(_, data []byte) {
 				s.blocks = make(map[int]*anBlockAcc, 2)
 			}
 			acc := &anBlockAcc{block: *ev.ContentBlock}
-			acc.text.WriteString(ev.ContentBlock.Text)
+			acc.text.WriteString(ev.ContentBlock.TextJSON.Value())
 			acc.text.WriteString(ev.ContentBlock.Thinking)
 			s.blocks[ev.Index] = acc
 		}
@@ -291,16 +534,16 @@ func (s *anStream) result() *response {
 		b := acc.block
 		switch b.Type {
 		case "text":
-			b.Text = acc.text.String()
+			b.Text, b.TextJSON = acc.text.String(), jsonscan.Literal{}
 		case "thinking":
 			b.Thinking = acc.text.String()
 		case "tool_use", "server_tool_use", "mcp_tool_use":
 			if acc.json.Len() > 0 {
-				b.Input = json.RawMessage(acc.json.String())
+				b.Input = acc.json.String()
 			}
 		}
 		p := anPart(b)
-		if p.kind == "tool_call" && acc.json.Len() > 0 && !json.Valid(b.Input) {
+		if p.kind == "tool_call" && acc.json.Len() > 0 && !validJSON(b.Input) {
 			// A stream cut short leaves the arguments unfinished.
 			p.args = acc.json.String()
 		}
@@ -313,13 +556,4 @@ func (s *anStream) result() *response {
 		r.finishReasons = []string{s.stop}
 	}
 	return &r
-}
-
-// anErr is Anthropic's error body.
-type anErr struct {
-	Type  string `json:"type"`
-	Error struct {
-		Type    string `json:"type"`
-		Message string `json:"message"`
-	} `json:"error"`
 }

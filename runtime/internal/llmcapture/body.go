@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
-	"mime"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -26,9 +26,9 @@ type body struct {
 
 	mu   sync.Mutex
 	done bool
-	n    int64  // bytes read
-	buf  []byte // a JSON body, up to max
-	over bool   // the JSON body is larger than max
+	n    int64           // bytes read
+	buf  strings.Builder // a JSON body, up to max
+	over bool            // the JSON body is larger than max
 	sse  *sseParser
 	acc  stream
 	// firstData is when the stream's first event arrived.
@@ -47,14 +47,16 @@ func newBody(a *attempt, resp *http.Response) io.ReadCloser {
 		}
 	}
 	if b.sse == nil && resp.ContentLength > 0 && resp.ContentLength <= b.max {
-		b.buf = make([]byte, 0, resp.ContentLength)
+		b.buf.Grow(int(resp.ContentLength))
 	}
 	return b
 }
 
+// isEventStream reports whether a Content-Type is text/event-stream,
+// whatever its parameters, without allocating.
 func isEventStream(contentType string) bool {
-	mt, _, err := mime.ParseMediaType(contentType)
-	return err == nil && mt == "text/event-stream"
+	mediaType, _, _ := strings.Cut(contentType, ";")
+	return strings.EqualFold(strings.TrimSpace(mediaType), "text/event-stream")
 }
 
 func (b *body) Read(p []byte) (int, error) {
@@ -91,10 +93,10 @@ func (b *body) observe(p []byte, err error) {
 	case b.sse != nil:
 		b.sse.feed(p)
 	case !b.over:
-		if int64(len(b.buf)+len(p)) > b.max {
-			b.buf, b.over = nil, true
+		if int64(b.buf.Len()+len(p)) > b.max {
+			b.buf, b.over = strings.Builder{}, true
 		} else {
-			b.buf = append(b.buf, p...)
+			b.buf.Write(p)
 		}
 	}
 	if err == nil {
@@ -133,10 +135,7 @@ func (b *body) ended(err error) {
 		}
 		o.acc = b.acc
 	} else if !b.over {
-		o.body = b.buf
-		if o.body == nil {
-			o.body = []byte{}
-		}
+		o.body = bodyText{text: b.buf.String(), ok: true}
 	}
 	c.end(o)
 }

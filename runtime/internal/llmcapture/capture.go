@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -122,44 +123,72 @@ func (e *Engine) capture(req *http.Request, ep endpoint, cfg *config, tracer tra
 	return resp, err
 }
 
-// readRequestBody reads req's body up to max bytes. It returns the bytes
-// (nil when the body is absent, larger than max, or failed to read) and
-// the body to send in its place, which yields exactly what the original
-// would have: the bytes read, then the rest of the original or the error
-// the read ended with. Closing it closes the original.
-func readRequestBody(req *http.Request, max int64) ([]byte, io.ReadCloser) {
+// bodyText is a request or response body as the engine keeps it.
+type bodyText struct {
+	text string
+	ok   bool // the body was read whole: it is not larger than the cap, nor failed
+}
+
+// readRequestBody reads req's body up to max bytes. It returns the body
+// and the body to send in its place, which yields exactly what the
+// original would have: the bytes read, then the rest of the original or
+// the error the read ended with. Closing it closes the original (unless
+// that is one of io.NopCloser's, whose Close does nothing).
+func readRequestBody(req *http.Request, max int64) (bodyText, io.ReadCloser) {
 	orig := req.Body
 	if orig == nil || orig == http.NoBody {
-		return []byte{}, orig
+		return bodyText{ok: true}, orig
 	}
 	if req.ContentLength > max {
-		return nil, orig
+		return bodyText{}, orig
 	}
-	var data []byte
+	var text string
 	var err error
-	if n := req.ContentLength; n > 0 {
+	n := req.ContentLength
+	if wt, ok := orig.(io.WriterTo); ok && n > 0 {
+		// A body in memory (bytes.Reader, bytes.Buffer, strings.Reader,
+		// as http.NewRequest wraps them) writes itself into the string
+		// at once.
+		var b strings.Builder
+		b.Grow(int(n))
+		_, err = wt.WriteTo(&b)
+		text = b.String()
+	} else if n > 0 {
 		// The transport sends ContentLength bytes: read those, leaving any
 		// more to fail in the transport as they would have.
-		data = make([]byte, n)
+		data := make([]byte, n)
 		var got int
 		got, err = io.ReadFull(orig, data)
-		data = data[:got]
+		text = string(data[:got])
 		if err == io.ErrUnexpectedEOF || err == io.EOF {
 			err = nil
 		}
 	} else {
 		buf := bytes.NewBuffer(make([]byte, 0, 512))
 		_, err = buf.ReadFrom(io.LimitReader(orig, max+1))
-		data = buf.Bytes()
+		text = buf.String()
 	}
 	switch {
 	case err != nil:
-		return nil, readCloser{io.MultiReader(bytes.NewReader(data), errReader{err}), orig}
-	case int64(len(data)) > max:
-		return nil, readCloser{io.MultiReader(bytes.NewReader(data), orig), orig}
+		return bodyText{}, readCloser{io.MultiReader(strings.NewReader(text), errReader{err}), orig}
+	case int64(len(text)) > max:
+		return bodyText{}, readCloser{io.MultiReader(strings.NewReader(text), orig), orig}
 	}
-	return data, readCloser{bytes.NewReader(data), orig}
+	if t := reflect.TypeOf(orig); t == nopCloserType || t == nopCloserWriterToType {
+		// The original's Close does nothing, and a body net/http knows to
+		// be in memory is sent in the same packet as the headers, as the
+		// original was if it was one of those: keep it one.
+		return bodyText{text: text, ok: true}, io.NopCloser(strings.NewReader(text))
+	}
+	return bodyText{text: text, ok: true}, readCloser{strings.NewReader(text), orig}
 }
+
+// The types of the bodies io.NopCloser makes, which http.NewRequest gives
+// the bodies it knows to be in memory.
+var (
+	nopCloserType         = reflect.TypeOf(io.NopCloser(nil))
+	nopCloserWriterToType = reflect.TypeOf(io.NopCloser(strings.NewReader("")))
+)
 
 type readCloser struct {
 	io.Reader
@@ -181,7 +210,7 @@ var fingerprintSeed = maphash.MakeSeed()
 
 // fingerprint hashes what every attempt of a call has in common: method,
 // URL and body.
-func fingerprint(req *http.Request, body []byte) uint64 {
+func fingerprint(req *http.Request, body bodyText) uint64 {
 	var h maphash.Hash
 	h.SetSeed(fingerprintSeed)
 	h.WriteString(req.Method)
@@ -191,10 +220,11 @@ func fingerprint(req *http.Request, body []byte) uint64 {
 	h.WriteByte('?')
 	h.WriteString(req.URL.RawQuery)
 	h.WriteByte(0)
-	if body == nil {
-		h.WriteString(strconv.FormatInt(req.ContentLength, 10))
+	if !body.ok {
+		var n [20]byte
+		h.Write(strconv.AppendInt(n[:0], req.ContentLength, 10))
 	}
-	h.Write(body)
+	h.WriteString(body.text)
 	return h.Sum64()
 }
 
@@ -209,9 +239,8 @@ type call struct {
 	key     callKey
 	host    string
 	port    int
-	// reqBody is the request body, parsed when the call completes; nil
-	// when it was not read.
-	reqBody []byte
+	// reqBody is the request body, parsed when the call completes.
+	reqBody bodyText
 
 	mu       sync.Mutex
 	attempts int
@@ -227,7 +256,7 @@ type outcome struct {
 	status    int       // HTTP status; 0 without a response
 	err       error     // a transport or body read error
 	closed    bool      // the body was closed before its end, or its caller gave up
-	body      []byte    // a JSON body; nil when larger than the cap
+	body      bodyText  // a JSON body
 	acc       stream    // a stream's events
 	firstData time.Time // a stream's first event
 	cancelled bool      // the caller gave up
@@ -242,7 +271,7 @@ type attempt struct {
 
 // begin starts an attempt: it resumes the call parked under the request's
 // fingerprint, or starts a new one. It returns nil if anything panics.
-func (e *Engine) begin(req *http.Request, ep endpoint, cfg *config, tracer trace.Tracer, body []byte) (a *attempt) {
+func (e *Engine) begin(req *http.Request, ep endpoint, cfg *config, tracer trace.Tracer, body bodyText) (a *attempt) {
 	defer func() {
 		if recover() != nil {
 			a = nil
@@ -268,11 +297,15 @@ func (e *Engine) begin(req *http.Request, ep endpoint, cfg *config, tracer trace
 }
 
 // newCall starts the span of a call, or adopts anthropic-sdk-go's. A span
-// of its own starts with the attributes known without parsing, so that the
-// caller does not wait for the parsing; the rest are set when the call
-// completes. An adopted span gets them all now, as anthropic-sdk-go ends it
-// as soon as the response body ends.
-func (e *Engine) newCall(req *http.Request, parent context.Context, sdk trace.Span, ep endpoint, cfg *config, tracer trace.Tracer, body []byte, key callKey, start time.Time) *call {
+// of its own starts with its name and the attributes the GenAI
+// conventions ask for at span creation, where samplers see them: the
+// operation, provider, server and requested model. Only the model is read
+// from the body then, in one pass that keeps nothing, so that an
+// unsampled call costs no more; the body is parsed, and the rest of the
+// attributes set, when the call completes. An adopted span gets the
+// request's attributes now, as anthropic-sdk-go ends it as soon as the
+// response body ends.
+func (e *Engine) newCall(req *http.Request, parent context.Context, sdk trace.Span, ep endpoint, cfg *config, tracer trace.Tracer, body bodyText, key callKey, start time.Time) *call {
 	c := &call{e: e, cfg: cfg, ep: ep, start: start, key: key, reqBody: body, host: req.URL.Hostname()}
 	c.port, _ = strconv.Atoi(req.URL.Port())
 	if c.port == 0 {
@@ -285,25 +318,36 @@ func (e *Engine) newCall(req *http.Request, parent context.Context, sdk trace.Sp
 		c.span, c.adopted = sdk, true
 		r := parseRequest(ep, body)
 		sdk.SetName(spanName(ep.op, r.model))
-		sdk.SetAttributes(append(c.baseAttrs(), e.requestAttrs(ep, r, cfg)...)...)
+		w := e.writer()
+		defer w.release()
+		attrs := e.requestAttrs(c.baseAttrs(r.model), &w, ep, r, cfg)
+		sdk.SetAttributes(w.attrs(attrs)...)
 		return c
 	}
-	_, c.span = tracer.Start(parent, spanName(ep.op, ep.pathModel),
+	model := requestModel(ep, body)
+	_, c.span = tracer.Start(parent, spanName(ep.op, model),
 		trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithTimestamp(start),
-		trace.WithAttributes(c.baseAttrs()...))
+		trace.WithAttributes(c.baseAttrs(model)...))
 	return c
 }
 
-// baseAttrs are the attributes known from the endpoint alone.
-func (c *call) baseAttrs() []attribute.KeyValue {
-	return []attribute.KeyValue{
+// baseAttrs are the attributes a span starts with: those the endpoint
+// gives, and the requested model.
+func (c *call) baseAttrs(model string) []attribute.KeyValue {
+	attrs := []attribute.KeyValue{
 		keySpanType.String(spanTypeLLM),
 		keyOperation.String(c.ep.op.name()),
 		keyProvider.String(c.ep.provider),
 		keyServerAddress.String(c.host),
 		keyServerPort.Int(c.port),
+		{},
 	}
+	if model == "" {
+		return attrs[:5]
+	}
+	attrs[5] = keyRequestModel.String(strings.Clone(model))
+	return attrs
 }
 
 // parentOf returns the span of anthropic-sdk-go to adopt for a request
@@ -489,9 +533,7 @@ func (c *call) errorOf(o outcome, kind, msg string) (string, string) {
 	return kind, c.e.deps.ErrorMessage(msg)
 }
 
-// finish ends the call with its last outcome, once. A span of the
-// engine's own is completed off the caller's path, by the engine's worker;
-// an adopted span at once.
+// finish ends the call with its last outcome, once.
 func (c *call) finish() {
 	c.mu.Lock()
 	if c.finished {
@@ -504,11 +546,7 @@ func (c *call) finish() {
 	if o.end.IsZero() {
 		o.end = time.Now()
 	}
-	if c.adopted {
-		c.complete(o, attempts)
-		return
-	}
-	c.e.submit(int64(len(c.reqBody)+len(o.body)), func() { c.complete(o, attempts) })
+	c.complete(o, attempts)
 }
 
 // complete parses what the call sent and received, sets the span's
@@ -517,13 +555,11 @@ func (c *call) finish() {
 func (c *call) complete(o outcome, attempts int) {
 	defer func() { _ = recover() }()
 	e, span := c.e, c.span
-	attrs := make([]attribute.KeyValue, 0, 24)
+	w := e.writer()
+	defer w.release()
+	attrs := w.kvBuffer()
 	if !c.adopted {
-		r := parseRequest(c.ep, c.reqBody)
-		if r.model != c.ep.pathModel {
-			span.SetName(spanName(c.ep.op, r.model))
-		}
-		attrs = append(attrs, e.requestAttrs(c.ep, r, c.cfg)...)
+		attrs = e.requestAttrs(attrs, &w, c.ep, parseRequest(c.ep, c.reqBody), c.cfg)
 	}
 	attrs = append(attrs, keyAttempts.Int(attempts))
 	if o.status > 0 {
@@ -536,8 +572,8 @@ func (c *call) complete(o outcome, attempts int) {
 	switch {
 	case o.status >= 400:
 		failed, cancelled = true, false
-		if o.body != nil {
-			kind, msg = parseError(o.body)
+		if o.body.ok {
+			kind, msg = parseError(o.body.text)
 		}
 	case o.acc != nil:
 		resp = safeResult(o.acc)
@@ -549,16 +585,17 @@ func (c *call) complete(o outcome, attempts int) {
 			// The caller closed the stream before its end, or gave up.
 			cancelled = true
 		}
-	case o.err == nil && o.body != nil && o.status >= 200 && o.status < 300:
-		resp = parseResponse(c.ep.op, o.body)
+	case o.err == nil && o.body.ok && o.status >= 200 && o.status < 300:
+		resp = parseResponse(c.ep.op, o.body.text)
 		if resp != nil && resp.errType != "" {
 			failed = true
 			kind, msg = resp.errType, resp.errMessage
 		}
 	}
 	if resp != nil {
-		attrs = append(attrs, e.responseAttrs(c.ep.op, resp, c.cfg.content)...)
+		attrs = e.responseAttrs(attrs, &w, resp, c.cfg.content)
 	}
+	attrs = w.attrs(attrs)
 	if !o.firstData.IsZero() {
 		attrs = append(attrs, keyTimeToFirst.Float64(o.firstData.Sub(c.start).Seconds()))
 	}
@@ -567,7 +604,7 @@ func (c *call) complete(o outcome, attempts int) {
 	case cancelled:
 		attrs = append(attrs, keyStatus.String(statusCancelled))
 	case failed:
-		kind, msg = c.errorOf(o, kind, msg)
+		kind, msg = c.errorOf(o, strings.Clone(kind), strings.Clone(msg))
 		attrs = append(attrs,
 			keyStatus.String(statusFailed),
 			keyErrorTypeOTel.String(kind),
@@ -578,6 +615,7 @@ func (c *call) complete(o outcome, attempts int) {
 		attrs = append(attrs, keyStatus.String(statusSuccess))
 	}
 	span.SetAttributes(attrs...)
+	w.keepKV(attrs, span)
 	if !c.adopted {
 		span.End(trace.WithTimestamp(o.end))
 	}

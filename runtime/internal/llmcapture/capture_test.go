@@ -8,13 +8,16 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"testing/iotest"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	goopenai "github.com/sashabaranov/go-openai"
+	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -139,6 +142,49 @@ func TestRequestBodyRestored(t *testing.T) {
 		if a["overmind.status"] != "success" {
 			t.Errorf("span %v", a)
 		}
+	}
+}
+
+// closeCounter is a request body that counts its Close calls.
+type closeCounter struct {
+	io.Reader
+	closed int
+}
+
+func (c *closeCounter) Close() error { c.closed++; return nil }
+
+// TestRequestBodyKind: a body that net/http knows to be in memory (as
+// http.NewRequest makes them from bytes and strings readers) reaches the
+// transport still known to be in memory, so that it sends the headers and
+// the body in one packet as it would have; any other body reaches it as a
+// body whose Close closes the original.
+func TestRequestBodyKind(t *testing.T) {
+	e, err := New(Deps{Tracer: func() trace.Tracer { return sdktrace.NewTracerProvider().Tracer("t") }}, Options{Providers: []string{ProviderAll}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent io.ReadCloser
+	rt := e.Transport(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		sent = r.Body
+		_, _ = io.Copy(io.Discard, r.Body)
+		_ = r.Body.Close()
+		return nil, errors.New("no network")
+	}))
+	const url = "https://api.openai.com/v1/chat/completions"
+	body := `{"model":"gpt-5-mini","messages":[]}`
+	for _, rd := range []io.Reader{bytes.NewReader([]byte(body)), bytes.NewBufferString(body), strings.NewReader(body)} {
+		req, _ := http.NewRequest(http.MethodPost, url, rd)
+		_, _ = rt.RoundTrip(req)
+		if got, want := reflect.TypeOf(sent), reflect.TypeOf(req.Body); got != want {
+			t.Errorf("%T body: sent as %v, want %v", rd, got, want)
+		}
+	}
+	own := &closeCounter{Reader: strings.NewReader(body)}
+	req, _ := http.NewRequest(http.MethodPost, url, own)
+	req.ContentLength = int64(len(body))
+	_, _ = rt.RoundTrip(req)
+	if own.closed != 1 {
+		t.Errorf("the original body was closed %d times, want 1", own.closed)
 	}
 }
 
@@ -350,7 +396,6 @@ func TestBaseURLs(t *testing.T) {
 	post(t, httpClient, local.URL+"/openai/deployments/my-gpt-4o/chat/completions?api-version=2024-10-21", strings.NewReader(`{"messages":[{"role":"user","content":"hi"}]}`))
 	post(t, httpClient, local.URL+"/other/chat/completions", strings.NewReader(`{}`))
 
-	e.drain()
 	spans := rec.Ended()
 	if len(spans) != 2 {
 		t.Fatalf("%d spans, want 2", len(spans))
@@ -377,7 +422,6 @@ func TestUnsampled(t *testing.T) {
 	if _, ok := res.Body.(*body); ok {
 		t.Error("an unsampled call's body was wrapped")
 	}
-	r.engine.drain()
 	if n := len(rec.Ended()); n != 0 {
 		t.Errorf("%d spans recorded", n)
 	}
@@ -445,5 +489,47 @@ func TestStreamContextCancelled(t *testing.T) {
 	a := attrMap(r.only().Attributes())
 	if a["overmind.status"] != "cancelled" {
 		t.Errorf("attributes %v", a)
+	}
+}
+
+// recordingSampler samples every span and records what it was shown.
+type recordingSampler struct {
+	mu    sync.Mutex
+	names []string
+	attrs [][]attribute.KeyValue
+}
+
+func (s *recordingSampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.names = append(s.names, p.Name)
+	s.attrs = append(s.attrs, append([]attribute.KeyValue(nil), p.Attributes...))
+	return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample}
+}
+
+func (s *recordingSampler) Description() string { return "recording" }
+
+// TestSamplerSeesModel: a span starts with its full name and the
+// attributes the GenAI conventions ask for at creation, the model among
+// them, so that samplers can decide on them.
+func TestSamplerSeesModel(t *testing.T) {
+	sampler := &recordingSampler{}
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler), sdktrace.WithSpanProcessor(rec))
+	r := newRig(t, replyJSON(200, fixture(t, "openai_chat.json")), nil, func(d *Deps) { d.Tracer = func() trace.Tracer { return tp.Tracer("test") } })
+	post(t, r.client(), "https://api.openai.com/v1/chat/completions", strings.NewReader(`{"messages":[{"role":"user","content":"hi"}],"model":"gpt-5-mini"}`))
+	if len(sampler.names) != 1 || sampler.names[0] != "chat gpt-5-mini" {
+		t.Fatalf("the sampler saw spans %q", sampler.names)
+	}
+	checkAttrs(t, sampler.attrs[0], map[string]any{
+		"overmind.span.type":    "llm_call",
+		"gen_ai.operation.name": "chat",
+		"gen_ai.provider.name":  "openai",
+		"gen_ai.request.model":  "gpt-5-mini",
+		"server.address":        "api.openai.com",
+		"server.port":           int64(443),
+	})
+	if spans := rec.Ended(); len(spans) != 1 || spans[0].Name() != "chat gpt-5-mini" {
+		t.Errorf("ended spans %v", spans)
 	}
 }

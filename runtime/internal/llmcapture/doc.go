@@ -30,16 +30,21 @@
 // less detail; a panic in the capture code is recovered and the call goes
 // on uncaptured.
 //
-// # Off the caller's path
+// # On the caller's path
 //
-// On the caller's path the engine only copies the request body, starts the
-// span with the attributes the endpoint gives (so that samplers and child
-// spans see it), and watches the response body. When the call ends, a
-// worker goroutine parses the bodies, sets the rest of the attributes and
-// ends the span with the time the call ended; when its queue is full the
-// caller does that work itself. [Engine.Flush] waits for the worker. An
-// adopted span (see below) is completed on the caller's path, since its
-// owner ends it at once.
+// The engine works on the caller's goroutine and starts none of its own.
+// Before sending the request it copies its body and starts the span with
+// its name and the attributes the GenAI conventions ask for at creation,
+// where samplers see them: operation, provider, server and the requested
+// model, which it finds with one pass over the body that keeps nothing.
+// It watches the response body as the caller reads it; when the body ends
+// (the caller's last Read, or its Close) it parses the two bodies, sets
+// the rest of the attributes and ends the span before returning to the
+// caller. The parsing is one pass over each body that copies only the
+// strings it must unescape, and the content attributes are written into
+// one buffer: see BenchmarkOpenAIChat for the cost against the same call
+// uncaptured, and against the same call with a span written by hand. A
+// body is parsed only up to [Options.MaxBodyBytes].
 //
 // # One span per logical call
 //

@@ -111,54 +111,6 @@ type Engine struct {
 
 	mu      sync.Mutex
 	pending map[callKey]*call
-
-	// The worker completes calls off the callers' paths.
-	workerOnce  sync.Once
-	jobs        chan func()
-	queuedBytes atomic.Int64
-}
-
-// The worker's queue bounds: past them a call completes on its caller's
-// path rather than hold more memory.
-const (
-	maxQueuedJobs  = 256
-	maxQueuedBytes = 32 << 20
-)
-
-// submit runs job on the engine's worker, or at once when the queue is
-// full. size is the memory the job holds.
-func (e *Engine) submit(size int64, job func()) {
-	if e.queuedBytes.Add(size) > maxQueuedBytes {
-		e.queuedBytes.Add(-size)
-		job()
-		return
-	}
-	e.startWorker()
-	select {
-	case e.jobs <- func() { job(); e.queuedBytes.Add(-size) }:
-	default:
-		e.queuedBytes.Add(-size)
-		job()
-	}
-}
-
-func (e *Engine) startWorker() {
-	e.workerOnce.Do(func() {
-		e.jobs = make(chan func(), maxQueuedJobs)
-		go func() {
-			for job := range e.jobs {
-				job()
-			}
-		}()
-	})
-}
-
-// drain waits until the worker has completed every call queued before.
-func (e *Engine) drain() {
-	e.startWorker()
-	done := make(chan struct{})
-	e.jobs <- func() { close(done) }
-	<-done
 }
 
 // New returns an engine with deps and opts. It fails if deps has no
@@ -203,14 +155,12 @@ func (e *Engine) Options() Options {
 }
 
 // Flush ends every span parked for a retry that has not come, with the end
-// time of its last attempt, and waits until every call that has ended has
-// its span ended. The runtime calls it before flushing or shutting down the
-// exporter.
+// time of its last attempt. The runtime calls it before flushing or
+// shutting down the exporter.
 func (e *Engine) Flush() {
 	if e == nil {
 		return
 	}
-	defer e.drain()
 	e.mu.Lock()
 	parked := make([]*call, 0, len(e.pending))
 	for k, c := range e.pending {

@@ -1,10 +1,10 @@
 package llmcapture
 
 import (
-	"bytes"
-	"encoding/json"
 	"sort"
 	"strings"
+
+	"github.com/overmind-core/overmind-go/runtime/internal/llmcapture/jsonscan"
 )
 
 // This file parses Gemini's generateContent and streamGenerateContent, on
@@ -13,94 +13,330 @@ import (
 // with a second tag accept.
 
 type gmRequest struct {
-	Model              string       `json:"model"`
-	Contents           []gmContent  `json:"contents"`
-	SystemInstruction  *gmContent   `json:"systemInstruction"`
-	SystemInstruction2 *gmContent   `json:"system_instruction"`
-	GenerationConfig   *gmGenConfig `json:"generationConfig"`
-	GenerationConfig2  *gmGenConfig `json:"generation_config"`
-	Tools              []gmTool     `json:"tools"`
+	Model              string
+	Contents           []gmContent
+	SystemInstruction  *gmContent
+	SystemInstruction2 *gmContent // system_instruction
+	GenerationConfig   *gmGenConfig
+	GenerationConfig2  *gmGenConfig // generation_config
+	Tools              []gmTool
+}
+
+func (in *gmRequest) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "model":
+			in.Model = d.Str()
+		case "contents":
+			in.Contents = decodeList(d, (*gmContent).decode)
+		case "systemInstruction":
+			in.SystemInstruction = decodeOptional(d, (*gmContent).decode)
+		case "system_instruction":
+			in.SystemInstruction2 = decodeOptional(d, (*gmContent).decode)
+		case "generationConfig":
+			in.GenerationConfig = decodeOptional(d, (*gmGenConfig).decode)
+		case "generation_config":
+			in.GenerationConfig2 = decodeOptional(d, (*gmGenConfig).decode)
+		case "tools":
+			in.Tools = decodeList(d, (*gmTool).decode)
+		default:
+			d.Skip()
+		}
+	}
 }
 
 type gmContent struct {
-	Role  string   `json:"role"`
-	Parts []gmPart `json:"parts"`
+	Role  string
+	Parts []gmPart
 }
 
+func (c *gmContent) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "role":
+			c.Role = d.Str()
+		case "parts":
+			c.Parts = decodeList(d, (*gmPart).decode)
+		default:
+			d.Skip()
+		}
+	}
+}
+
+// gmPart is a part; the fields with a 2 are the snake_case spellings.
 type gmPart struct {
-	Text              *string             `json:"text"`
-	Thought           bool                `json:"thought"`
-	InlineData        *gmBlob             `json:"inlineData"`
-	InlineData2       *gmBlob             `json:"inline_data"`
-	FileData          *gmFile             `json:"fileData"`
-	FileData2         *gmFile             `json:"file_data"`
-	FunctionCall      *gmFunctionCall     `json:"functionCall"`
-	FunctionCall2     *gmFunctionCall     `json:"function_call"`
-	FunctionResponse  *gmFunctionResponse `json:"functionResponse"`
-	FunctionResponse2 *gmFunctionResponse `json:"function_response"`
-	ExecutableCode    json.RawMessage     `json:"executableCode"`
-	CodeResult        json.RawMessage     `json:"codeExecutionResult"`
+	Text              jsonscan.Literal
+	HasText           bool
+	Thought           bool
+	InlineData        *gmBlob
+	InlineData2       *gmBlob
+	FileData          *gmFile
+	FileData2         *gmFile
+	FunctionCall      *gmFunctionCall
+	FunctionCall2     *gmFunctionCall
+	FunctionResponse  *gmFunctionResponse
+	FunctionResponse2 *gmFunctionResponse
+	ExecutableCode    string // JSON text
+	CodeResult        string // JSON text
+}
+
+func (p *gmPart) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "text":
+			p.Text, p.HasText = d.StrLiteral()
+		case "thought":
+			p.Thought = d.Bool()
+		case "inlineData":
+			p.InlineData = decodeOptional(d, (*gmBlob).decode)
+		case "inline_data":
+			p.InlineData2 = decodeOptional(d, (*gmBlob).decode)
+		case "fileData":
+			p.FileData = decodeOptional(d, (*gmFile).decode)
+		case "file_data":
+			p.FileData2 = decodeOptional(d, (*gmFile).decode)
+		case "functionCall":
+			p.FunctionCall = decodeOptional(d, (*gmFunctionCall).decode)
+		case "function_call":
+			p.FunctionCall2 = decodeOptional(d, (*gmFunctionCall).decode)
+		case "functionResponse":
+			p.FunctionResponse = decodeOptional(d, (*gmFunctionResponse).decode)
+		case "function_response":
+			p.FunctionResponse2 = decodeOptional(d, (*gmFunctionResponse).decode)
+		case "executableCode":
+			p.ExecutableCode = d.Raw()
+		case "codeExecutionResult":
+			p.CodeResult = d.Raw()
+		default:
+			d.Skip()
+		}
+	}
 }
 
 type gmBlob struct {
-	MimeType  string `json:"mimeType"`
-	MimeType2 string `json:"mime_type"`
-	Data      string `json:"data"`
+	MimeType  string
+	MimeType2 string
+	Data      string
+}
+
+func (b *gmBlob) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "mimeType":
+			b.MimeType = d.Str()
+		case "mime_type":
+			b.MimeType2 = d.Str()
+		case "data":
+			b.Data = d.Str()
+		default:
+			d.Skip()
+		}
+	}
 }
 
 type gmFile struct {
-	MimeType  string `json:"mimeType"`
-	MimeType2 string `json:"mime_type"`
-	FileURI   string `json:"fileUri"`
-	FileURI2  string `json:"file_uri"`
+	MimeType  string
+	MimeType2 string
+	FileURI   string
+	FileURI2  string
+}
+
+func (f *gmFile) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "mimeType":
+			f.MimeType = d.Str()
+		case "mime_type":
+			f.MimeType2 = d.Str()
+		case "fileUri":
+			f.FileURI = d.Str()
+		case "file_uri":
+			f.FileURI2 = d.Str()
+		default:
+			d.Skip()
+		}
+	}
 }
 
 type gmFunctionCall struct {
-	ID   string          `json:"id"`
-	Name string          `json:"name"`
-	Args json.RawMessage `json:"args"`
+	ID   string
+	Name string
+	Args string // JSON text
+}
+
+func (fc *gmFunctionCall) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "id":
+			fc.ID = d.Str()
+		case "name":
+			fc.Name = d.Str()
+		case "args":
+			fc.Args = d.Raw()
+		default:
+			d.Skip()
+		}
+	}
 }
 
 type gmFunctionResponse struct {
-	ID       string          `json:"id"`
-	Name     string          `json:"name"`
-	Response json.RawMessage `json:"response"`
+	ID       string
+	Name     string
+	Response string // JSON text
 }
 
+func (fr *gmFunctionResponse) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "id":
+			fr.ID = d.Str()
+		case "name":
+			fr.Name = d.Str()
+		case "response":
+			fr.Response = d.Raw()
+		default:
+			d.Skip()
+		}
+	}
+}
+
+// gmGenConfig is a generation config; the fields with a 2 are the
+// snake_case spellings.
 type gmGenConfig struct {
-	Temperature      *float64 `json:"temperature"`
-	TopP             *float64 `json:"topP"`
-	TopP2            *float64 `json:"top_p"`
-	TopK             *float64 `json:"topK"`
-	TopK2            *float64 `json:"top_k"`
-	MaxOutputTokens  *int64   `json:"maxOutputTokens"`
-	MaxOutputTokens2 *int64   `json:"max_output_tokens"`
-	CandidateCount   *int64   `json:"candidateCount"`
-	CandidateCount2  *int64   `json:"candidate_count"`
-	StopSequences    []string `json:"stopSequences"`
-	StopSequences2   []string `json:"stop_sequences"`
-	Seed             *int64   `json:"seed"`
-	PresencePenalty  *float64 `json:"presencePenalty"`
-	PresencePenalty2 *float64 `json:"presence_penalty"`
-	FrequencyPenalty *float64 `json:"frequencyPenalty"`
-	FreqPenalty2     *float64 `json:"frequency_penalty"`
+	Temperature      number
+	TopP             number
+	TopP2            number
+	TopK             number
+	TopK2            number
+	MaxOutputTokens  count
+	MaxOutputTokens2 count
+	CandidateCount   count
+	CandidateCount2  count
+	StopSequences    []string
+	StopSequences2   []string
+	Seed             count
+	PresencePenalty  number
+	PresencePenalty2 number
+	FrequencyPenalty number
+	FreqPenalty2     number
+}
+
+func (g *gmGenConfig) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "temperature":
+			g.Temperature = readNumber(d)
+		case "topP":
+			g.TopP = readNumber(d)
+		case "top_p":
+			g.TopP2 = readNumber(d)
+		case "topK":
+			g.TopK = readNumber(d)
+		case "top_k":
+			g.TopK2 = readNumber(d)
+		case "maxOutputTokens":
+			g.MaxOutputTokens = readCount(d)
+		case "max_output_tokens":
+			g.MaxOutputTokens2 = readCount(d)
+		case "candidateCount":
+			g.CandidateCount = readCount(d)
+		case "candidate_count":
+			g.CandidateCount2 = readCount(d)
+		case "stopSequences":
+			g.StopSequences = decodeStrings(d)
+		case "stop_sequences":
+			g.StopSequences2 = decodeStrings(d)
+		case "seed":
+			g.Seed = readCount(d)
+		case "presencePenalty":
+			g.PresencePenalty = readNumber(d)
+		case "presence_penalty":
+			g.PresencePenalty2 = readNumber(d)
+		case "frequencyPenalty":
+			g.FrequencyPenalty = readNumber(d)
+		case "frequency_penalty":
+			g.FreqPenalty2 = readNumber(d)
+		default:
+			d.Skip()
+		}
+	}
 }
 
 type gmTool struct {
-	FunctionDeclarations  []gmFunctionDecl `json:"functionDeclarations"`
-	FunctionDeclarations2 []gmFunctionDecl `json:"function_declarations"`
+	FunctionDeclarations  []gmFunctionDecl
+	FunctionDeclarations2 []gmFunctionDecl // function_declarations
+}
+
+func (t *gmTool) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "functionDeclarations":
+			t.FunctionDeclarations = decodeList(d, (*gmFunctionDecl).decode)
+		case "function_declarations":
+			t.FunctionDeclarations2 = decodeList(d, (*gmFunctionDecl).decode)
+		default:
+			d.Skip()
+		}
+	}
 }
 
 type gmFunctionDecl struct {
-	Name        string          `json:"name"`
-	Description string          `json:"description"`
-	Parameters  json.RawMessage `json:"parameters"`
-	JSONSchema  json.RawMessage `json:"parametersJsonSchema"`
+	Name        string
+	Description string
+	Parameters  string // JSON text
+	JSONSchema  string // JSON text of parametersJsonSchema
 }
 
-func parseGeminiRequest(body []byte, r *request) {
+func (f *gmFunctionDecl) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "name":
+			f.Name = d.Str()
+		case "description":
+			f.Description = d.Str()
+		case "parameters":
+			f.Parameters = d.Raw()
+		case "parametersJsonSchema":
+			f.JSONSchema = d.Raw()
+		default:
+			d.Skip()
+		}
+	}
+}
+
+func parseGeminiRequest(body string, r *request) {
 	var in gmRequest
-	if json.Unmarshal(body, &in) != nil {
+	if !decodeBody(body, in.decode) {
 		return
 	}
 	r.model = strings.TrimPrefix(in.Model, "models/")
@@ -112,16 +348,15 @@ func parseGeminiRequest(body []byte, r *request) {
 	}
 	if g := firstNonNil(in.GenerationConfig, in.GenerationConfig2); g != nil {
 		r.temperature.set(g.Temperature)
-		r.topP.set(firstNonNil(g.TopP, g.TopP2))
-		if k := firstNonNil(g.TopK, g.TopK2); k != nil {
-			v := int64(*k)
-			r.topK.set(&v)
+		r.topP.set(g.TopP.or(g.TopP2))
+		if k := g.TopK.or(g.TopK2); k.ok {
+			r.topK.set(count{v: int64(k.v), ok: true})
 		}
-		r.maxTokens.set(firstNonNil(g.MaxOutputTokens, g.MaxOutputTokens2))
-		r.choices.set(firstNonNil(g.CandidateCount, g.CandidateCount2))
+		r.maxTokens.set(g.MaxOutputTokens.or(g.MaxOutputTokens2))
+		r.choices.set(g.CandidateCount.or(g.CandidateCount2))
 		r.seed.set(g.Seed)
-		r.presPenalty.set(firstNonNil(g.PresencePenalty, g.PresencePenalty2))
-		r.frequencyPenalty.set(firstNonNil(g.FrequencyPenalty, g.FreqPenalty2))
+		r.presPenalty.set(g.PresencePenalty.or(g.PresencePenalty2))
+		r.frequencyPenalty.set(g.FrequencyPenalty.or(g.FreqPenalty2))
 		r.stop = g.StopSequences
 		if r.stop == nil {
 			r.stop = g.StopSequences2
@@ -134,7 +369,7 @@ func parseGeminiRequest(body []byte, r *request) {
 		}
 		for _, d := range decls {
 			params := d.Parameters
-			if len(params) == 0 {
+			if params == "" {
 				params = d.JSONSchema
 			}
 			r.tools = append(r.tools, toolDef{kind: "function", name: d.Name, description: d.Description, params: decodeRaw(params)})
@@ -161,10 +396,10 @@ func gmParts(in []gmPart) []part {
 	parts := make([]part, 0, len(in))
 	for _, p := range in {
 		switch {
-		case p.Text != nil && p.Thought:
-			parts = append(parts, part{kind: "reasoning", text: *p.Text})
-		case p.Text != nil:
-			parts = append(parts, part{kind: "text", text: *p.Text})
+		case p.HasText && p.Thought:
+			parts = append(parts, textPart("reasoning", p.Text))
+		case p.HasText:
+			parts = append(parts, textPart("text", p.Text))
 		case p.InlineData != nil || p.InlineData2 != nil:
 			b := firstNonNil(p.InlineData, p.InlineData2)
 			mime := b.MimeType + b.MimeType2
@@ -193,28 +428,111 @@ func gmParts(in []gmPart) []part {
 }
 
 type gmResponse struct {
-	Candidates []struct {
-		Index        int       `json:"index"`
-		Content      gmContent `json:"content"`
-		FinishReason string    `json:"finishReason"`
-	} `json:"candidates"`
-	UsageMetadata *struct {
-		PromptTokenCount        *int64 `json:"promptTokenCount"`
-		CandidatesTokenCount    *int64 `json:"candidatesTokenCount"`
-		TotalTokenCount         *int64 `json:"totalTokenCount"`
-		CachedContentTokenCount *int64 `json:"cachedContentTokenCount"`
-		ThoughtsTokenCount      *int64 `json:"thoughtsTokenCount"`
-		ToolUsePromptTokenCount *int64 `json:"toolUsePromptTokenCount"`
-	} `json:"usageMetadata"`
-	ModelVersion string `json:"modelVersion"`
-	ResponseID   string `json:"responseId"`
-	Error        *gmErr `json:"error"`
+	Candidates    []gmCandidate
+	UsageMetadata *gmUsage
+	ModelVersion  string
+	ResponseID    string
+	Error         *gmErr
+}
+
+type gmCandidate struct {
+	Index        int
+	Content      gmContent
+	FinishReason string
+}
+
+type gmUsage struct {
+	PromptTokenCount        count
+	CandidatesTokenCount    count
+	TotalTokenCount         count
+	CachedContentTokenCount count
+	ThoughtsTokenCount      count
+	ToolUsePromptTokenCount count
 }
 
 type gmErr struct {
-	Code    int    `json:"code"`
-	Message string `json:"message"`
-	Status  string `json:"status"`
+	Message string
+	Status  string
+}
+
+func (in *gmResponse) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "candidates":
+			in.Candidates = decodeList(d, (*gmCandidate).decode)
+		case "usageMetadata":
+			in.UsageMetadata = decodeOptional(d, (*gmUsage).decode)
+		case "modelVersion":
+			in.ModelVersion = d.Str()
+		case "responseId":
+			in.ResponseID = d.Str()
+		case "error":
+			in.Error = decodeOptional(d, (*gmErr).decode)
+		default:
+			d.Skip()
+		}
+	}
+}
+
+func (c *gmCandidate) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "index":
+			c.Index = readInt(d)
+		case "content":
+			c.Content.decode(d)
+		case "finishReason":
+			c.FinishReason = d.Str()
+		default:
+			d.Skip()
+		}
+	}
+}
+
+func (u *gmUsage) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "promptTokenCount":
+			u.PromptTokenCount = readCount(d)
+		case "candidatesTokenCount":
+			u.CandidatesTokenCount = readCount(d)
+		case "totalTokenCount":
+			u.TotalTokenCount = readCount(d)
+		case "cachedContentTokenCount":
+			u.CachedContentTokenCount = readCount(d)
+		case "thoughtsTokenCount":
+			u.ThoughtsTokenCount = readCount(d)
+		case "toolUsePromptTokenCount":
+			u.ToolUsePromptTokenCount = readCount(d)
+		default:
+			d.Skip()
+		}
+	}
+}
+
+func (e *gmErr) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "message":
+			e.Message = d.Str()
+		case "status":
+			e.Status = d.Str()
+		default:
+			d.Skip()
+		}
+	}
 }
 
 // usage converts Gemini's counts: input includes the tool-use prompt,
@@ -235,22 +553,23 @@ func (g *gmResponse) usage() (usage, bool) {
 	return u, true
 }
 
-func parseGeminiResponse(body []byte) *response {
-	if b := bytes.TrimSpace(body); len(b) > 0 && b[0] == '[' {
+func parseGeminiResponse(body string) *response {
+	text := body
+	if b := strings.TrimSpace(text); len(b) > 0 && b[0] == '[' {
 		// streamGenerateContent without alt=sse: a JSON array of the
 		// responses a stream's events would carry.
-		var chunks []json.RawMessage
-		if json.Unmarshal(b, &chunks) != nil {
+		var chunks []string
+		if !decodeBody(b, func(d *decoder) { chunks = decodeList(d, func(c *string, d *decoder) { *c = d.Raw() }) }) {
 			return nil
 		}
 		s := &gmStream{}
 		for _, c := range chunks {
-			s.event(nil, c)
+			s.add(c)
 		}
 		return s.result()
 	}
 	var in gmResponse
-	if json.Unmarshal(body, &in) != nil {
+	if !decodeBody(text, in.decode) {
 		return nil
 	}
 	r := &response{id: in.ResponseID, model: in.ModelVersion}
@@ -287,7 +606,7 @@ func (acc *gmCandidateAcc) add(p part) {
 			acc.flush()
 			acc.tailKind = p.kind
 		}
-		acc.tail.WriteString(p.text)
+		acc.tail.WriteString(p.content())
 		return
 	}
 	acc.flush()
@@ -304,8 +623,13 @@ func (acc *gmCandidateAcc) flush() {
 }
 
 func (s *gmStream) event(_, data []byte) {
+	s.add(string(data))
+}
+
+// add takes the next response of the stream.
+func (s *gmStream) add(data string) {
 	var in gmResponse
-	if json.Unmarshal(data, &in) != nil {
+	if !decodeBody(data, in.decode) {
 		return
 	}
 	if in.Error != nil {

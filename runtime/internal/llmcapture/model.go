@@ -1,9 +1,9 @@
 package llmcapture
 
 import (
-	"encoding/json"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/overmind-core/overmind-go/runtime/internal/llmcapture/jsonscan"
 )
 
 // This file is the provider-neutral form of a call that the provider
@@ -13,7 +13,13 @@ import (
 // message parts.
 type part struct {
 	kind string // text, reasoning, tool_call, tool_call_response, blob, uri, file, or another type
-	text string // text and reasoning content
+	// text is the content of text and reasoning parts; read it with
+	// content, as it is left empty when lit holds it with escapes.
+	text string
+	// lit is the text's JSON string, quotes included, as the body had it:
+	// it is written out as it is rather than escaped again. Empty when the
+	// text has none (it was built, or was not valid UTF-8).
+	lit  string
 	id   string // tool call id, or file id for a file part
 	name string // tool name
 	// args are a tool call's arguments: decoded JSON, or the raw string
@@ -45,10 +51,19 @@ type number struct {
 	ok bool
 }
 
-func (n *number) set(v *float64) {
-	if v != nil {
-		n.v, n.ok = *v, true
+// set takes v if it is present.
+func (n *number) set(v number) {
+	if v.ok {
+		*n = v
 	}
+}
+
+// or returns n if present, else o.
+func (n number) or(o number) number {
+	if n.ok {
+		return n
+	}
+	return o
 }
 
 // count is an optional integer.
@@ -57,17 +72,27 @@ type count struct {
 	ok bool
 }
 
-func (c *count) set(v *int64) {
-	if v != nil {
-		c.v, c.ok = *v, true
+// set takes v if it is present.
+func (c *count) set(v count) {
+	if v.ok {
+		*c = v
 	}
 }
 
-func (c *count) add(v *int64) {
-	if v != nil {
-		c.v += *v
+// add adds v if it is present.
+func (c *count) add(v count) {
+	if v.ok {
+		c.v += v.v
 		c.ok = true
 	}
+}
+
+// or returns c if present, else o.
+func (c count) or(o count) count {
+	if c.ok {
+		return c
+	}
+	return o
 }
 
 // request is what a request says.
@@ -83,7 +108,7 @@ type request struct {
 	system                        []part
 	messages                      []message
 	tools                         []toolDef
-	// embedInput is an embeddings request's input, as sent.
+	// embedInput is an embeddings request's input, decoded.
 	embedInput any
 }
 
@@ -108,70 +133,52 @@ type response struct {
 	complete bool
 }
 
+// textPart returns a part of kind with the text of a string as the body
+// writes it. Text with escapes is decoded only if it is read.
+func textPart(kind string, l jsonscan.Literal) part {
+	switch {
+	case l.Plain():
+		return part{kind: kind, text: l.Value(), lit: l.JSON}
+	case l.ValidUTF8():
+		return part{kind: kind, lit: l.JSON}
+	}
+	return part{kind: kind, text: l.Value()}
+}
+
+// content returns the part's text, decoding it from lit the first time
+// if the parser left it there.
+func (p *part) content() string {
+	if p.text == "" && len(p.lit) > 2 {
+		p.text, _ = jsonscan.Unquote(p.lit)
+	}
+	return p.text
+}
+
 // textOf joins the text parts of parts.
 func textOf(parts []part) string {
 	var n int
 	var only string
-	for _, p := range parts {
-		if p.kind == "text" {
+	for i := range parts {
+		if p := &parts[i]; p.kind == "text" {
 			n++
-			only = p.text
+			only = p.content()
 		}
 	}
 	if n <= 1 {
 		return only
 	}
 	var b strings.Builder
-	for _, p := range parts {
-		if p.kind == "text" {
-			if b.Len() > 0 {
+	first := true
+	for i := range parts {
+		if p := &parts[i]; p.kind == "text" {
+			if !first {
 				b.WriteByte('\n')
 			}
-			b.WriteString(p.text)
+			first = false
+			b.WriteString(p.content())
 		}
 	}
 	return b.String()
-}
-
-// decodeArgs decodes a tool call's arguments string; one that is not JSON
-// stays a string.
-func decodeArgs(s string) any {
-	if s == "" {
-		return map[string]any{}
-	}
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		return s
-	}
-	return v
-}
-
-// decodeRaw decodes a JSON value; one that does not decode is dropped.
-func decodeRaw(raw json.RawMessage) any {
-	if len(raw) == 0 {
-		return nil
-	}
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil
-	}
-	return v
-}
-
-// rawString returns raw as a string if it is a JSON string, else "".
-func rawString(raw json.RawMessage) (string, bool) {
-	n := len(raw)
-	if n < 2 || raw[0] != '"' || raw[n-1] != '"' {
-		return "", false
-	}
-	if inner := raw[1 : n-1]; plainString(inner) {
-		return string(inner), true
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", false
-	}
-	return s, true
 }
 
 // mediaPart returns the part for inline data or a URL of mime type mime.
@@ -203,19 +210,4 @@ func modalityOf(mime string) string {
 		return "video"
 	}
 	return ""
-}
-
-// plainString reports whether b, the inside of a JSON string, needs no
-// unescaping: no backslash, quote or control byte, and valid UTF-8.
-func plainString(b []byte) bool {
-	ascii := true
-	for _, c := range b {
-		if c == '\\' || c == '"' || c < 0x20 {
-			return false
-		}
-		if c >= utf8.RuneSelf {
-			ascii = false
-		}
-	}
-	return ascii || utf8.Valid(b)
 }

@@ -2,9 +2,10 @@ package llmcapture
 
 import (
 	"bytes"
-	"encoding/json"
 	"sort"
 	"strings"
+
+	"github.com/overmind-core/overmind-go/runtime/internal/llmcapture/jsonscan"
 )
 
 // This file parses the OpenAI chat completions, responses and embeddings
@@ -13,96 +14,361 @@ import (
 // --- chat completions ---
 
 type oaChatRequest struct {
-	Model               string          `json:"model"`
-	Messages            []oaMessage     `json:"messages"`
-	Temperature         *float64        `json:"temperature"`
-	TopP                *float64        `json:"top_p"`
-	MaxTokens           *int64          `json:"max_tokens"`
-	MaxCompletionTokens *int64          `json:"max_completion_tokens"`
-	N                   *int64          `json:"n"`
-	Stop                json.RawMessage `json:"stop"`
-	Seed                *int64          `json:"seed"`
-	FrequencyPenalty    *float64        `json:"frequency_penalty"`
-	PresencePenalty     *float64        `json:"presence_penalty"`
-	Stream              bool            `json:"stream"`
-	Tools               []oaTool        `json:"tools"`
-	Functions           []oaFunctionDef `json:"functions"`
+	Model               string
+	Messages            []message // converted as they are read
+	Temperature         number
+	TopP                number
+	MaxTokens           count
+	MaxCompletionTokens count
+	N                   count
+	Stop                string // JSON text: a string or a list of strings
+	Seed                count
+	FrequencyPenalty    number
+	PresencePenalty     number
+	Stream              bool
+	Tools               []oaTool
+	Functions           []oaFunctionDef
+}
+
+func (in *oaChatRequest) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "model":
+			in.Model = d.Str()
+		case "messages":
+			if d.Array() {
+				in.Messages = make([]message, 0, 4)
+				for d.NextElem() {
+					var m oaMessage
+					m.decode(d)
+					in.Messages = append(in.Messages, oaChatMessage(&m))
+				}
+			}
+		case "temperature":
+			in.Temperature = readNumber(d)
+		case "top_p":
+			in.TopP = readNumber(d)
+		case "max_tokens":
+			in.MaxTokens = readCount(d)
+		case "max_completion_tokens":
+			in.MaxCompletionTokens = readCount(d)
+		case "n":
+			in.N = readCount(d)
+		case "stop":
+			in.Stop = d.Raw()
+		case "seed":
+			in.Seed = readCount(d)
+		case "frequency_penalty":
+			in.FrequencyPenalty = readNumber(d)
+		case "presence_penalty":
+			in.PresencePenalty = readNumber(d)
+		case "stream":
+			in.Stream = d.Bool()
+		case "tools":
+			in.Tools = decodeList(d, (*oaTool).decode)
+		case "functions":
+			in.Functions = decodeList(d, (*oaFunctionDef).decode)
+		default:
+			d.Skip()
+		}
+	}
 }
 
 type oaMessage struct {
-	Role             string          `json:"role"`
-	Content          json.RawMessage `json:"content"`
-	Name             string          `json:"name"`
-	ToolCalls        []oaToolCall    `json:"tool_calls"`
-	ToolCallID       string          `json:"tool_call_id"`
-	FunctionCall     *oaFunction     `json:"function_call"`
-	Refusal          string          `json:"refusal"`
-	ReasoningContent string          `json:"reasoning_content"`
+	Role             string
+	Content          oaContent
+	Name             string
+	ToolCalls        []oaToolCall
+	ToolCallID       string
+	FunctionCall     *oaFunction
+	Refusal          string
+	ReasoningContent string
+}
+
+func (m *oaMessage) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "role":
+			m.Role = d.Str()
+		case "content":
+			m.Content.decode(d)
+		case "name":
+			m.Name = d.Str()
+		case "tool_calls":
+			m.ToolCalls = decodeList(d, (*oaToolCall).decode)
+		case "tool_call_id":
+			m.ToolCallID = d.Str()
+		case "function_call":
+			m.FunctionCall = decodeOptional(d, (*oaFunction).decode)
+		case "refusal":
+			m.Refusal = d.Str()
+		case "reasoning_content":
+			m.ReasoningContent = d.Str()
+		default:
+			d.Skip()
+		}
+	}
 }
 
 type oaToolCall struct {
-	Index    int        `json:"index"`
-	ID       string     `json:"id"`
-	Type     string     `json:"type"`
-	Function oaFunction `json:"function"`
+	Index    int
+	ID       string
+	Type     string
+	Function oaFunction
+}
+
+func (tc *oaToolCall) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "index":
+			tc.Index = readInt(d)
+		case "id":
+			tc.ID = d.Str()
+		case "type":
+			tc.Type = d.Str()
+		case "function":
+			tc.Function.decode(d)
+		default:
+			d.Skip()
+		}
+	}
 }
 
 type oaFunction struct {
-	Name      string `json:"name"`
-	Arguments string `json:"arguments"`
+	Name      string
+	Arguments string
+}
+
+func (f *oaFunction) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "name":
+			f.Name = d.Str()
+		case "arguments":
+			f.Arguments = d.Str()
+		default:
+			d.Skip()
+		}
+	}
 }
 
 type oaTool struct {
-	Type     string        `json:"type"`
-	Function oaFunctionDef `json:"function"`
+	Type     string
+	Function oaFunctionDef
 	// The responses API puts a function's fields on the tool itself.
-	Name        string          `json:"name"`
-	Description string          `json:"description"`
-	Parameters  json.RawMessage `json:"parameters"`
+	Name        string
+	Description string
+	Parameters  string // JSON text
+}
+
+func (t *oaTool) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "type":
+			t.Type = d.Str()
+		case "function":
+			t.Function.decode(d)
+		case "name":
+			t.Name = d.Str()
+		case "description":
+			t.Description = d.Str()
+		case "parameters":
+			t.Parameters = d.Raw()
+		default:
+			d.Skip()
+		}
+	}
 }
 
 type oaFunctionDef struct {
-	Name        string          `json:"name"`
-	Description string          `json:"description"`
-	Parameters  json.RawMessage `json:"parameters"`
+	Name        string
+	Description string
+	Parameters  string // JSON text
+}
+
+func (f *oaFunctionDef) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "name":
+			f.Name = d.Str()
+		case "description":
+			f.Description = d.Str()
+		case "parameters":
+			f.Parameters = d.Raw()
+		default:
+			d.Skip()
+		}
+	}
 }
 
 type oaContentPart struct {
-	Type       string `json:"type"`
-	Text       string `json:"text"`
-	Refusal    string `json:"refusal"`
-	ImageURL   any    `json:"image_url"` // {"url": ...} in chat, a string in responses
-	InputAudio *struct {
-		Data   string `json:"data"`
-		Format string `json:"format"`
-	} `json:"input_audio"`
-	File *struct {
-		FileData string `json:"file_data"`
-		FileID   string `json:"file_id"`
-	} `json:"file"`
-	FileID   string `json:"file_id"`
-	FileURL  string `json:"file_url"`
-	FileData string `json:"file_data"`
+	Type       string
+	Text       jsonscan.Literal
+	Refusal    string
+	ImageURL   string // image_url: {"url": ...} in chat, a string in responses
+	InputAudio *oaAudio
+	File       *oaFile
+	FileID     string
+	FileURL    string
+	FileData   string
+}
+
+type oaAudio struct {
+	Data   string
+	Format string
+}
+
+type oaFile struct {
+	FileData string
+	FileID   string
+}
+
+func (p *oaContentPart) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "type":
+			p.Type = d.Str()
+		case "text":
+			p.Text, _ = d.StrLiteral()
+		case "refusal":
+			p.Refusal = d.Str()
+		case "image_url":
+			p.ImageURL = readURL(d)
+		case "input_audio":
+			p.InputAudio = decodeOptional(d, func(a *oaAudio, d *decoder) {
+				if d.Object() {
+					for d.NextKey() {
+						switch d.Key() {
+						case "data":
+							a.Data = d.Str()
+						case "format":
+							a.Format = d.Str()
+						default:
+							d.Skip()
+						}
+					}
+				}
+			})
+		case "file":
+			p.File = decodeOptional(d, func(f *oaFile, d *decoder) {
+				if d.Object() {
+					for d.NextKey() {
+						switch d.Key() {
+						case "file_data":
+							f.FileData = d.Str()
+						case "file_id":
+							f.FileID = d.Str()
+						default:
+							d.Skip()
+						}
+					}
+				}
+			})
+		case "file_id":
+			p.FileID = d.Str()
+		case "file_url":
+			p.FileURL = d.Str()
+		case "file_data":
+			p.FileData = d.Str()
+		default:
+			d.Skip()
+		}
+	}
+}
+
+// readURL reads an image_url: a string, or an object with a url.
+func readURL(d *decoder) string {
+	if d.Kind() != jsonscan.Object {
+		return d.Str()
+	}
+	var u string
+	d.Object()
+	for d.NextKey() {
+		if d.Key() == "url" {
+			u = d.Str()
+		} else {
+			d.Skip()
+		}
+	}
+	return u
 }
 
 type oaUsage struct {
-	PromptTokens        *int64 `json:"prompt_tokens"`
-	CompletionTokens    *int64 `json:"completion_tokens"`
-	InputTokens         *int64 `json:"input_tokens"`
-	OutputTokens        *int64 `json:"output_tokens"`
-	TotalTokens         *int64 `json:"total_tokens"`
-	PromptTokensDetails *struct {
-		CachedTokens *int64 `json:"cached_tokens"`
-	} `json:"prompt_tokens_details"`
-	InputTokensDetails *struct {
-		CachedTokens *int64 `json:"cached_tokens"`
-	} `json:"input_tokens_details"`
-	CompletionTokensDetails *struct {
-		ReasoningTokens *int64 `json:"reasoning_tokens"`
-	} `json:"completion_tokens_details"`
-	OutputTokensDetails *struct {
-		ReasoningTokens *int64 `json:"reasoning_tokens"`
-	} `json:"output_tokens_details"`
+	PromptTokens        count
+	CompletionTokens    count
+	InputTokens         count
+	OutputTokens        count
+	TotalTokens         count
+	PromptCached        count // prompt_tokens_details.cached_tokens
+	InputCached         count // input_tokens_details.cached_tokens
+	CompletionReasoning count // completion_tokens_details.reasoning_tokens
+	OutputReasoning     count // output_tokens_details.reasoning_tokens
+}
+
+func (u *oaUsage) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "prompt_tokens":
+			u.PromptTokens = readCount(d)
+		case "completion_tokens":
+			u.CompletionTokens = readCount(d)
+		case "input_tokens":
+			u.InputTokens = readCount(d)
+		case "output_tokens":
+			u.OutputTokens = readCount(d)
+		case "total_tokens":
+			u.TotalTokens = readCount(d)
+		case "prompt_tokens_details":
+			u.PromptCached = readDetail(d, "cached_tokens")
+		case "input_tokens_details":
+			u.InputCached = readDetail(d, "cached_tokens")
+		case "completion_tokens_details":
+			u.CompletionReasoning = readDetail(d, "reasoning_tokens")
+		case "output_tokens_details":
+			u.OutputReasoning = readDetail(d, "reasoning_tokens")
+		default:
+			d.Skip()
+		}
+	}
+}
+
+// readDetail reads the count named key of a usage details object.
+func readDetail(d *decoder, key string) count {
+	var c count
+	if d.Object() {
+		for d.NextKey() {
+			if d.Key() == key {
+				c = readCount(d)
+			} else {
+				d.Skip()
+			}
+		}
+	}
+	return c
 }
 
 func (u *oaUsage) toUsage() usage {
@@ -115,24 +381,16 @@ func (u *oaUsage) toUsage() usage {
 	out.output.set(u.CompletionTokens)
 	out.output.set(u.OutputTokens)
 	out.total.set(u.TotalTokens)
-	if d := u.PromptTokensDetails; d != nil {
-		out.cacheRead.set(d.CachedTokens)
-	}
-	if d := u.InputTokensDetails; d != nil {
-		out.cacheRead.set(d.CachedTokens)
-	}
-	if d := u.CompletionTokensDetails; d != nil {
-		out.reasoning.set(d.ReasoningTokens)
-	}
-	if d := u.OutputTokensDetails; d != nil {
-		out.reasoning.set(d.ReasoningTokens)
-	}
+	out.cacheRead.set(u.PromptCached)
+	out.cacheRead.set(u.InputCached)
+	out.reasoning.set(u.CompletionReasoning)
+	out.reasoning.set(u.OutputReasoning)
 	return out
 }
 
-func parseOpenAIChatRequest(body []byte, r *request) {
+func parseOpenAIChatRequest(body string, r *request) {
 	var in oaChatRequest
-	if json.Unmarshal(body, &in) != nil {
+	if !decodeBody(body, in.decode) {
 		return
 	}
 	r.model = in.Model
@@ -146,9 +404,7 @@ func parseOpenAIChatRequest(body []byte, r *request) {
 	r.frequencyPenalty.set(in.FrequencyPenalty)
 	r.presPenalty.set(in.PresencePenalty)
 	r.stop = stopSequences(in.Stop)
-	for _, m := range in.Messages {
-		r.messages = append(r.messages, oaChatMessage(m))
-	}
+	r.messages = in.Messages
 	for _, t := range in.Tools {
 		r.tools = append(r.tools, oaToolDef(t))
 	}
@@ -158,12 +414,12 @@ func parseOpenAIChatRequest(body []byte, r *request) {
 }
 
 // stopSequences reads OpenAI's stop, a string or a list of strings.
-func stopSequences(raw json.RawMessage) []string {
+func stopSequences(raw string) []string {
 	if s, ok := rawString(raw); ok {
 		return []string{s}
 	}
 	var list []string
-	if len(raw) > 0 && raw[0] == '[' && json.Unmarshal(raw, &list) == nil {
+	if len(raw) > 0 && raw[0] == '[' && decodeBody(raw, func(d *decoder) { list = decodeStrings(d) }) {
 		return list
 	}
 	return nil
@@ -177,7 +433,7 @@ func oaToolDef(t oaTool) toolDef {
 }
 
 // oaChatMessage converts one chat message.
-func oaChatMessage(m oaMessage) message {
+func oaChatMessage(m *oaMessage) message {
 	msg := message{role: m.Role}
 	switch m.Role {
 	case "tool":
@@ -188,10 +444,23 @@ func oaChatMessage(m oaMessage) message {
 		msg.parts = []part{{kind: "tool_call_response", name: m.Name, id: m.Name, response: oaContentValue(m.Content)}}
 		return msg
 	}
+	content := oaContentParts(m.Content)
+	extra := len(m.ToolCalls)
+	for _, has := range [...]bool{m.ReasoningContent != "", m.Refusal != "", m.FunctionCall != nil} {
+		if has {
+			extra++
+		}
+	}
+	if extra == 0 {
+		// The common case: the content's parts are the message's.
+		msg.parts = content
+		return msg
+	}
+	msg.parts = make([]part, 0, len(content)+extra)
 	if m.ReasoningContent != "" {
 		msg.parts = append(msg.parts, part{kind: "reasoning", text: m.ReasoningContent})
 	}
-	msg.parts = append(msg.parts, oaContentParts(m.Content)...)
+	msg.parts = append(msg.parts, content...)
 	if m.Refusal != "" {
 		msg.parts = append(msg.parts, part{kind: "refusal", text: m.Refusal})
 	}
@@ -204,42 +473,52 @@ func oaChatMessage(m oaMessage) message {
 	return msg
 }
 
-// oaContentValue is a tool message's content: its text, or its parts'.
-func oaContentValue(raw json.RawMessage) any {
-	if s, ok := rawString(raw); ok {
-		return s
-	}
-	return textOf(oaContentParts(raw))
+// oaContent is a message's content: a string or a list of parts (chat
+// completions and responses both).
+type oaContent struct {
+	isText bool
+	text   jsonscan.Literal // a string
+	raw    string           // the JSON text of a value that is not a string
 }
 
-// oaContentParts converts a content that is a string or a list of parts
-// (chat completions and responses both).
-func oaContentParts(raw json.RawMessage) []part {
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+func (c *oaContent) decode(d *decoder) {
+	if d.Kind() == jsonscan.String {
+		c.text, c.isText = d.StrLiteral()
+		return
+	}
+	c.raw = d.Raw()
+}
+
+// oaContentValue is a tool message's content: its text, or its parts'.
+func oaContentValue(c oaContent) any {
+	if c.isText {
+		return c.text.Value()
+	}
+	return textOf(oaContentParts(c))
+}
+
+// oaContentParts converts a content.
+func oaContentParts(c oaContent) []part {
+	if c.isText {
+		return []part{textPart("text", c.text)}
+	}
+	raw := c.raw
+	if raw == "" || raw == "null" {
 		return nil
 	}
-	if s, ok := rawString(raw); ok {
-		return []part{{kind: "text", text: s}}
-	}
 	var list []oaContentPart
-	if json.Unmarshal(raw, &list) != nil {
+	if !decodeBody(raw, func(d *decoder) { list = decodeList(d, (*oaContentPart).decode) }) {
 		return nil
 	}
 	parts := make([]part, 0, len(list))
 	for _, p := range list {
 		switch p.Type {
 		case "text", "input_text", "output_text":
-			parts = append(parts, part{kind: "text", text: p.Text})
+			parts = append(parts, textPart("text", p.Text))
 		case "refusal":
 			parts = append(parts, part{kind: "refusal", text: p.Refusal})
 		case "image_url", "input_image":
-			var u string
-			switch v := p.ImageURL.(type) {
-			case string:
-				u = v
-			case map[string]any:
-				u, _ = v["url"].(string)
-			}
+			u := p.ImageURL
 			if u == "" && p.FileID != "" {
 				parts = append(parts, part{kind: "file", id: p.FileID, modality: "image"})
 				continue
@@ -267,39 +546,113 @@ func oaContentParts(raw json.RawMessage) []part {
 				parts = append(parts, mediaPart("", p.FileData))
 			}
 		default:
-			parts = append(parts, part{kind: p.Type, text: p.Text})
+			parts = append(parts, part{kind: p.Type, text: p.Text.Value()})
 		}
 	}
 	return parts
 }
 
+// oaChatResponse is a chat completion, or a chunk of a stream of them.
 type oaChatResponse struct {
-	ID      string `json:"id"`
-	Model   string `json:"model"`
-	Choices []struct {
-		Index        int       `json:"index"`
-		Message      oaMessage `json:"message"`
-		FinishReason string    `json:"finish_reason"`
-	} `json:"choices"`
-	Usage *oaUsage `json:"usage"`
+	ID       string
+	Model    string
+	usage    usage
+	hasUsage bool
+	Error    *oaErrObj
+	// chunk is set for a stream's chunk, whose choices are kept in Choices;
+	// a whole response's choices become output messages as they are read.
+	chunk         bool
+	Choices       []oaChoice
+	output        []message
+	finishReasons []string
 }
 
-func parseOpenAIChatResponse(body []byte) *response {
+// oaChoice is a choice of a response (with a message) or of a stream's
+// chunk (with a delta).
+type oaChoice struct {
+	Index        int
+	Message      oaMessage
+	Delta        oaMessage
+	FinishReason string
+}
+
+func (c *oaChoice) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "index":
+			c.Index = readInt(d)
+		case "message":
+			c.Message.decode(d)
+		case "delta":
+			c.Delta.decode(d)
+		case "finish_reason":
+			c.FinishReason = d.Str()
+		default:
+			d.Skip()
+		}
+	}
+}
+
+func (in *oaChatResponse) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "id":
+			in.ID = d.Str()
+		case "model":
+			in.Model = d.Str()
+		case "choices":
+			if d.Array() {
+				for d.NextElem() {
+					in.decodeChoice(d)
+				}
+			}
+		case "usage":
+			if d.Kind() != jsonscan.Object {
+				d.Skip()
+				continue
+			}
+			var u oaUsage
+			u.decode(d)
+			in.usage, in.hasUsage = u.toUsage(), true
+		case "error":
+			in.Error = decodeOptional(d, (*oaErrObj).decode)
+		default:
+			d.Skip()
+		}
+	}
+}
+
+// decodeChoice reads a choice: a chunk's into Choices, a response's into
+// an output message.
+func (in *oaChatResponse) decodeChoice(d *decoder) {
+	if in.chunk {
+		in.Choices = append(in.Choices, oaChoice{})
+		in.Choices[len(in.Choices)-1].decode(d)
+		return
+	}
+	var c oaChoice
+	c.decode(d)
+	msg := oaChatMessage(&c.Message)
+	if msg.role == "" {
+		msg.role = "assistant"
+	}
+	msg.finish = c.FinishReason
+	in.output = append(in.output, msg)
+	in.finishReasons = append(in.finishReasons, c.FinishReason)
+}
+
+func parseOpenAIChatResponse(body string) *response {
 	var in oaChatResponse
-	if json.Unmarshal(body, &in) != nil {
+	if !decodeBody(body, in.decode) {
 		return nil
 	}
-	r := &response{id: in.ID, model: in.Model, usage: in.Usage.toUsage()}
-	for _, c := range in.Choices {
-		msg := oaChatMessage(c.Message)
-		if msg.role == "" {
-			msg.role = "assistant"
-		}
-		msg.finish = c.FinishReason
-		r.output = append(r.output, msg)
-		r.finishReasons = append(r.finishReasons, c.FinishReason)
-	}
-	return r
+	return &response{id: in.ID, model: in.Model, usage: in.usage, output: in.output, finishReasons: in.finishReasons}
 }
 
 // oaChatStream accumulates a chat completions stream.
@@ -322,25 +675,13 @@ type oaCallAcc struct {
 	args     strings.Builder
 }
 
-type oaChatChunk struct {
-	ID      string `json:"id"`
-	Model   string `json:"model"`
-	Choices []struct {
-		Index        int       `json:"index"`
-		Delta        oaMessage `json:"delta"`
-		FinishReason *string   `json:"finish_reason"`
-	} `json:"choices"`
-	Usage *oaUsage  `json:"usage"`
-	Error *oaErrObj `json:"error"`
-}
-
 func (s *oaChatStream) event(_, data []byte) {
 	if bytes.Equal(bytes.TrimSpace(data), []byte("[DONE]")) {
 		s.r.complete = true
 		return
 	}
-	var c oaChatChunk
-	if json.Unmarshal(data, &c) != nil {
+	c := oaChatResponse{chunk: true}
+	if !decodeBody(string(data), c.decode) {
 		return
 	}
 	if c.Error != nil {
@@ -352,8 +693,8 @@ func (s *oaChatStream) event(_, data []byte) {
 	if c.Model != "" {
 		s.r.model = c.Model
 	}
-	if c.Usage != nil {
-		s.r.usage = c.Usage.toUsage()
+	if c.hasUsage {
+		s.r.usage = c.usage
 	}
 	if s.choices == nil && len(c.Choices) > 0 {
 		s.choices = make(map[int]*oaChoiceAcc, 1)
@@ -368,8 +709,8 @@ func (s *oaChatStream) event(_, data []byte) {
 		if d.Role != "" {
 			acc.role = d.Role
 		}
-		if text, ok := rawString(d.Content); ok {
-			acc.text.WriteString(text)
+		if d.Content.isText {
+			acc.text.WriteString(d.Content.text.Value())
 		}
 		acc.refusal.WriteString(d.Refusal)
 		acc.reasoning.WriteString(d.ReasoningContent)
@@ -390,8 +731,8 @@ func (s *oaChatStream) event(_, data []byte) {
 			}
 			call.args.WriteString(tc.Function.Arguments)
 		}
-		if ch.FinishReason != nil && *ch.FinishReason != "" {
-			acc.finish = *ch.FinishReason
+		if ch.FinishReason != "" {
+			acc.finish = ch.FinishReason
 		}
 	}
 }
@@ -435,33 +776,100 @@ func sortedKeys[V any](m map[int]V) []int {
 // --- responses ---
 
 type oaResponsesRequest struct {
-	Model           string          `json:"model"`
-	Input           json.RawMessage `json:"input"`
-	Instructions    json.RawMessage `json:"instructions"`
-	Temperature     *float64        `json:"temperature"`
-	TopP            *float64        `json:"top_p"`
-	MaxOutputTokens *int64          `json:"max_output_tokens"`
-	Stream          bool            `json:"stream"`
-	Tools           []oaTool        `json:"tools"`
+	Model           string
+	Input           string // JSON text: a string or a list of items
+	Instructions    string // JSON text
+	Temperature     number
+	TopP            number
+	MaxOutputTokens count
+	Stream          bool
+	Tools           []oaTool
+}
+
+func (in *oaResponsesRequest) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "model":
+			in.Model = d.Str()
+		case "input":
+			in.Input = d.Raw()
+		case "instructions":
+			in.Instructions = d.Raw()
+		case "temperature":
+			in.Temperature = readNumber(d)
+		case "top_p":
+			in.TopP = readNumber(d)
+		case "max_output_tokens":
+			in.MaxOutputTokens = readCount(d)
+		case "stream":
+			in.Stream = d.Bool()
+		case "tools":
+			in.Tools = decodeList(d, (*oaTool).decode)
+		default:
+			d.Skip()
+		}
+	}
 }
 
 type oaItem struct {
-	Type      string          `json:"type"`
-	ID        string          `json:"id"`
-	Role      string          `json:"role"`
-	Content   json.RawMessage `json:"content"`
-	CallID    string          `json:"call_id"`
-	Name      string          `json:"name"`
-	Arguments string          `json:"arguments"`
-	Output    json.RawMessage `json:"output"`
-	Summary   []struct {
-		Text string `json:"text"`
-	} `json:"summary"`
+	Type      string
+	ID        string
+	Role      string
+	Content   oaContent
+	CallID    string
+	Name      string
+	Arguments string
+	Output    oaContent
+	Summary   []string
 }
 
-func parseOpenAIResponsesRequest(body []byte, r *request) {
+func (it *oaItem) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "type":
+			it.Type = d.Str()
+		case "id":
+			it.ID = d.Str()
+		case "role":
+			it.Role = d.Str()
+		case "content":
+			it.Content.decode(d)
+		case "call_id":
+			it.CallID = d.Str()
+		case "name":
+			it.Name = d.Str()
+		case "arguments":
+			it.Arguments = d.Str()
+		case "output":
+			it.Output.decode(d)
+		case "summary":
+			// A list of {"type": "summary_text", "text": ...}.
+			it.Summary = decodeList(d, func(text *string, d *decoder) {
+				if d.Object() {
+					for d.NextKey() {
+						if d.Key() == "text" {
+							*text = d.Str()
+						} else {
+							d.Skip()
+						}
+					}
+				}
+			})
+		default:
+			d.Skip()
+		}
+	}
+}
+
+func parseOpenAIResponsesRequest(body string, r *request) {
 	var in oaResponsesRequest
-	if json.Unmarshal(body, &in) != nil {
+	if !decodeBody(body, in.decode) {
 		return
 	}
 	r.model = in.Model
@@ -476,7 +884,7 @@ func parseOpenAIResponsesRequest(body []byte, r *request) {
 		r.messages = []message{{role: "user", parts: []part{{kind: "text", text: s}}}}
 	} else {
 		var items []oaItem
-		if json.Unmarshal(in.Input, &items) == nil {
+		if decodeBody(in.Input, func(d *decoder) { items = decodeList(d, (*oaItem).decode) }) {
 			for _, it := range items {
 				if msg, ok := oaItemMessage(it); ok {
 					r.messages = append(r.messages, msg)
@@ -507,26 +915,59 @@ func oaItemMessage(it oaItem) (message, bool) {
 func summaryText(it oaItem) string {
 	var b strings.Builder
 	for _, s := range it.Summary {
-		b.WriteString(s.Text)
+		b.WriteString(s)
 	}
 	return b.String()
 }
 
 type oaResponseObject struct {
-	ID                string    `json:"id"`
-	Model             string    `json:"model"`
-	Status            string    `json:"status"`
-	Output            []oaItem  `json:"output"`
-	Usage             *oaUsage  `json:"usage"`
-	Error             *oaErrObj `json:"error"`
-	IncompleteDetails *struct {
-		Reason string `json:"reason"`
-	} `json:"incomplete_details"`
+	ID     string
+	Model  string
+	Status string
+	Output []oaItem
+	Usage  *oaUsage
+	Error  *oaErrObj
+	// IncompleteReason is incomplete_details.reason.
+	IncompleteReason string
 }
 
-func parseOpenAIResponsesResponse(body []byte) *response {
+func (in *oaResponseObject) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "id":
+			in.ID = d.Str()
+		case "model":
+			in.Model = d.Str()
+		case "status":
+			in.Status = d.Str()
+		case "output":
+			in.Output = decodeList(d, (*oaItem).decode)
+		case "usage":
+			in.Usage = decodeOptional(d, (*oaUsage).decode)
+		case "error":
+			in.Error = decodeOptional(d, (*oaErrObj).decode)
+		case "incomplete_details":
+			if d.Object() {
+				for d.NextKey() {
+					if d.Key() == "reason" {
+						in.IncompleteReason = d.Str()
+					} else {
+						d.Skip()
+					}
+				}
+			}
+		default:
+			d.Skip()
+		}
+	}
+}
+
+func parseOpenAIResponsesResponse(body string) *response {
 	var in oaResponseObject
-	if json.Unmarshal(body, &in) != nil {
+	if !decodeBody(body, in.decode) {
 		return nil
 	}
 	return in.toResponse()
@@ -559,7 +1000,7 @@ func (in *oaResponseObject) toResponse() *response {
 		}
 	case "incomplete":
 		msg.finish = "length"
-		if d := in.IncompleteDetails; d != nil && d.Reason == "content_filter" {
+		if in.IncompleteReason == "content_filter" {
 			msg.finish = "content_filter"
 		}
 	case "failed":
@@ -589,16 +1030,38 @@ type oaResponsesStream struct {
 }
 
 type oaResponsesEvent struct {
-	Type     string            `json:"type"`
-	Response *oaResponseObject `json:"response"`
-	Item     *oaItem           `json:"item"`
-	Code     string            `json:"code"`
-	Message  string            `json:"message"`
+	Type     string
+	Response *oaResponseObject
+	Item     *oaItem
+	Code     string
+	Message  string
+}
+
+func (ev *oaResponsesEvent) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "type":
+			ev.Type = d.Str()
+		case "response":
+			ev.Response = decodeOptional(d, (*oaResponseObject).decode)
+		case "item":
+			ev.Item = decodeOptional(d, (*oaItem).decode)
+		case "code":
+			ev.Code = d.Str()
+		case "message":
+			ev.Message = d.Str()
+		default:
+			d.Skip()
+		}
+	}
 }
 
 func (s *oaResponsesStream) event(_, data []byte) {
 	var ev oaResponsesEvent
-	if json.Unmarshal(data, &ev) != nil {
+	if !decodeBody(string(data), ev.decode) {
 		return
 	}
 	switch ev.Type {
@@ -638,15 +1101,35 @@ func (s *oaResponsesStream) result() *response {
 // --- embeddings ---
 
 type oaEmbeddingsRequest struct {
-	Model          string          `json:"model"`
-	Input          json.RawMessage `json:"input"`
-	EncodingFormat string          `json:"encoding_format"`
-	Dimensions     *int64          `json:"dimensions"`
+	Model          string
+	Input          string // JSON text
+	EncodingFormat string
+	Dimensions     count
 }
 
-func parseOpenAIEmbeddingsRequest(body []byte, r *request) {
+func (in *oaEmbeddingsRequest) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "model":
+			in.Model = d.Str()
+		case "input":
+			in.Input = d.Raw()
+		case "encoding_format":
+			in.EncodingFormat = d.Str()
+		case "dimensions":
+			in.Dimensions = readCount(d)
+		default:
+			d.Skip()
+		}
+	}
+}
+
+func parseOpenAIEmbeddingsRequest(body string, r *request) {
 	var in oaEmbeddingsRequest
-	if json.Unmarshal(body, &in) != nil {
+	if !decodeBody(body, in.decode) {
 		return
 	}
 	r.model = in.Model
@@ -658,40 +1141,72 @@ func parseOpenAIEmbeddingsRequest(body []byte, r *request) {
 }
 
 type oaEmbeddingsResponse struct {
-	Model string `json:"model"`
-	Data  []struct {
-		Embedding json.RawMessage `json:"embedding"`
-	} `json:"data"`
-	Usage *oaUsage `json:"usage"`
+	Model string
+	// First is the JSON text of data[0].embedding; Count counts data.
+	First string
+	Count int
+	Usage *oaUsage
 }
 
-func parseOpenAIEmbeddingsResponse(body []byte) *response {
+func (in *oaEmbeddingsResponse) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "model":
+			in.Model = d.Str()
+		case "data":
+			if d.Array() {
+				for d.NextElem() {
+					in.Count++
+					if !d.Object() {
+						continue
+					}
+					for d.NextKey() {
+						if d.Key() == "embedding" && in.Count == 1 {
+							in.First = d.Raw()
+						} else {
+							d.Skip()
+						}
+					}
+				}
+			}
+		case "usage":
+			in.Usage = decodeOptional(d, (*oaUsage).decode)
+		default:
+			d.Skip()
+		}
+	}
+}
+
+func parseOpenAIEmbeddingsResponse(body string) *response {
 	var in oaEmbeddingsResponse
-	if json.Unmarshal(body, &in) != nil {
+	if !decodeBody(body, in.decode) {
 		return nil
 	}
-	r := &response{model: in.Model, usage: in.Usage.toUsage(), embeddings: len(in.Data)}
-	if len(in.Data) > 0 {
-		r.dimensions = embeddingDimensions(in.Data[0].Embedding)
+	r := &response{model: in.Model, usage: in.Usage.toUsage(), embeddings: in.Count}
+	if in.Count > 0 {
+		r.dimensions = embeddingDimensions(in.First)
 	}
 	return r
 }
 
 // embeddingDimensions counts the numbers of an embedding: a JSON array of
 // floats, or base64 of little-endian float32s.
-func embeddingDimensions(raw json.RawMessage) int {
-	raw = bytes.TrimSpace(raw)
+func embeddingDimensions(raw string) int {
+	raw = strings.TrimSpace(raw)
 	if len(raw) < 2 {
 		return 0
 	}
 	switch raw[0] {
 	case '[':
-		if len(bytes.TrimSpace(raw[1:len(raw)-1])) == 0 {
+		if len(strings.TrimSpace(raw[1:len(raw)-1])) == 0 {
 			return 0
 		}
-		return bytes.Count(raw, []byte{','}) + 1
+		return strings.Count(raw, ",") + 1
 	case '"':
-		b64 := bytes.TrimRight(raw[1:len(raw)-1], "=")
+		b64 := strings.TrimRight(raw[1:len(raw)-1], "=")
 		return len(b64) * 6 / 8 / 4
 	}
 	return 0
@@ -700,9 +1215,27 @@ func embeddingDimensions(raw json.RawMessage) int {
 // --- errors ---
 
 type oaErrObj struct {
-	Message string          `json:"message"`
-	Type    string          `json:"type"`
-	Code    json.RawMessage `json:"code"`
+	Message string
+	Type    string
+	Code    string // JSON text: a string, a number or null
+}
+
+func (e *oaErrObj) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "message":
+			e.Message = d.Str()
+		case "type":
+			e.Type = d.Str()
+		case "code":
+			e.Code = d.Raw()
+		default:
+			d.Skip()
+		}
+	}
 }
 
 // kind is the error's type, else its code.
@@ -713,8 +1246,8 @@ func (e *oaErrObj) kind() string {
 	if s, ok := rawString(e.Code); ok {
 		return s
 	}
-	if len(e.Code) > 0 && !bytes.Equal(e.Code, []byte("null")) {
-		return string(e.Code)
+	if e.Code != "" && e.Code != "null" {
+		return e.Code
 	}
 	return ""
 }

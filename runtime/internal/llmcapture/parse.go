@@ -1,8 +1,8 @@
 package llmcapture
 
 import (
-	"encoding/json"
 	"strconv"
+	"strings"
 )
 
 // This file dispatches the parsing of requests, responses, streams and
@@ -18,9 +18,9 @@ type stream interface {
 	result() *response
 }
 
-// parseRequest parses a request body. body is nil when the body was not
-// read (too large); the result then has what the path says.
-func parseRequest(ep endpoint, body []byte) (r *request) {
+// parseRequest parses a request body. When the body was not read (too
+// large), the result has what the path says.
+func parseRequest(ep endpoint, body bodyText) (r *request) {
 	r = &request{}
 	defer func() {
 		if recover() != nil {
@@ -33,23 +33,52 @@ func parseRequest(ep endpoint, body []byte) (r *request) {
 			r.stream = true
 		}
 	}()
-	if body == nil {
+	if !body.ok {
 		return r
 	}
 	switch ep.op {
 	case opOpenAIChat:
-		parseOpenAIChatRequest(body, r)
+		parseOpenAIChatRequest(body.text, r)
 	case opOpenAIResponses:
-		parseOpenAIResponsesRequest(body, r)
+		parseOpenAIResponsesRequest(body.text, r)
 	case opOpenAIEmbeddings:
-		parseOpenAIEmbeddingsRequest(body, r)
+		parseOpenAIEmbeddingsRequest(body.text, r)
 	case opAnthropicMessages:
-		parseAnthropicRequest(body, r)
+		parseAnthropicRequest(body.text, r)
 	case opGeminiGenerate:
-		parseGeminiRequest(body, r)
+		parseGeminiRequest(body.text, r)
 	}
 	normalizeRoles(r.messages)
 	return r
+}
+
+// requestModel returns the model a request names, as parseRequest reads
+// it, reading nothing else and keeping nothing: the body is only scanned.
+func requestModel(ep endpoint, body bodyText) string {
+	var model string
+	if body.ok {
+		var d decoder
+		d.Reset(body.text)
+		if d.Object() {
+			for d.NextKey() {
+				if d.Key() == "model" {
+					model = d.Str()
+				} else {
+					d.Skip()
+				}
+			}
+		}
+		if d.Finish() != nil {
+			model = ""
+		}
+		if ep.op == opGeminiGenerate {
+			model = strings.TrimPrefix(model, "models/")
+		}
+	}
+	if model == "" {
+		model = ep.pathModel
+	}
+	return model
 }
 
 // normalizeRoles gives the role "tool" to a message made only of tool
@@ -75,7 +104,7 @@ func normalizeRoles(msgs []message) {
 
 // parseResponse parses a whole successful response body; nil if it does
 // not parse.
-func parseResponse(op operation, body []byte) (r *response) {
+func parseResponse(op operation, body string) (r *response) {
 	defer func() {
 		if recover() != nil {
 			r = nil
@@ -133,18 +162,56 @@ func safeResult(s stream) (r *response) {
 // "message", "status"}}. Gemini sends it as a one-element array in
 // streamGenerateContent without alt=sse.
 type errorBody struct {
-	Error *struct {
-		Message string          `json:"message"`
-		Type    string          `json:"type"`
-		Status  string          `json:"status"`
-		Code    json.RawMessage `json:"code"`
-	} `json:"error"`
-	Message string `json:"message"`
+	Error   *errorObject
+	Message string
+}
+
+type errorObject struct {
+	Message string
+	Type    string
+	Status  string
+	Code    string // JSON text
+}
+
+func (in *errorBody) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "error":
+			in.Error = decodeOptional(d, (*errorObject).decode)
+		case "message":
+			in.Message = d.Str()
+		default:
+			d.Skip()
+		}
+	}
+}
+
+func (e *errorObject) decode(d *decoder) {
+	if !d.Object() {
+		return
+	}
+	for d.NextKey() {
+		switch d.Key() {
+		case "message":
+			e.Message = d.Str()
+		case "type":
+			e.Type = d.Str()
+		case "status":
+			e.Status = d.Str()
+		case "code":
+			e.Code = d.Raw()
+		default:
+			d.Skip()
+		}
+	}
 }
 
 // parseError returns the error type and message of an error response
 // body, as the provider reports them; empty if the body says neither.
-func parseError(body []byte) (kind, msg string) {
+func parseError(body string) (kind, msg string) {
 	defer func() {
 		if recover() != nil {
 			kind, msg = "", ""
@@ -153,11 +220,11 @@ func parseError(body []byte) (kind, msg string) {
 	var in errorBody
 	if len(body) > 0 && body[0] == '[' {
 		var list []errorBody
-		if json.Unmarshal(body, &list) != nil || len(list) == 0 {
+		if !decodeBody(body, func(d *decoder) { list = decodeList(d, (*errorBody).decode) }) || len(list) == 0 {
 			return "", ""
 		}
 		in = list[0]
-	} else if json.Unmarshal(body, &in) != nil {
+	} else if !decodeBody(body, in.decode) {
 		return "", ""
 	}
 	if e := in.Error; e != nil {

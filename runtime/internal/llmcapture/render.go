@@ -2,10 +2,15 @@ package llmcapture
 
 import (
 	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/overmind-core/overmind-go/runtime/internal/llmcapture/jsonscan"
 )
 
 // This file renders a request and a response as span attributes. Content
@@ -29,12 +34,10 @@ func spanName(op operation, model string) string {
 	return op.name() + " " + model
 }
 
-// requestAttrs returns the attributes of a parsed request.
-func (e *Engine) requestAttrs(ep endpoint, r *request, cfg *config) []attribute.KeyValue {
-	attrs := make([]attribute.KeyValue, 0, 16)
-	if r.model != "" {
-		attrs = append(attrs, keyRequestModel.String(r.model))
-	}
+// requestAttrs appends the attributes of a parsed request but its model
+// (which the span starts with) to attrs, and writes its content attributes
+// with w.
+func (e *Engine) requestAttrs(attrs []attribute.KeyValue, w *writer, ep endpoint, r *request, cfg *config) []attribute.KeyValue {
 	if r.stream {
 		attrs = append(attrs, keyRequestStream.Bool(true))
 	}
@@ -63,10 +66,10 @@ func (e *Engine) requestAttrs(ep endpoint, r *request, cfg *config) []attribute.
 		attrs = append(attrs, keyChoiceCount.Int64(r.choices.v))
 	}
 	if len(r.stop) > 0 {
-		attrs = append(attrs, keyStopSequences.StringSlice(r.stop))
+		attrs = append(attrs, keyStopSequences.StringSlice(cloneStrings(r.stop)))
 	}
 	if len(r.encodingFormats) > 0 {
-		attrs = append(attrs, keyEncodingFormats.StringSlice(r.encodingFormats))
+		attrs = append(attrs, keyEncodingFormats.StringSlice(cloneStrings(r.encodingFormats)))
 	}
 	if r.dimensions.ok {
 		attrs = append(attrs, keyDimensions.Int64(r.dimensions.v))
@@ -85,29 +88,38 @@ func (e *Engine) requestAttrs(ep endpoint, r *request, cfg *config) []attribute.
 	}
 	if ep.op == opOpenAIEmbeddings {
 		if r.embedInput != nil {
-			attrs = append(attrs, keyInputs.String(e.deps.Truncate(e.deps.Encode(r.embedInput))))
+			w.raw(e.deps.Encode(r.embedInput))
+			w.mark(keyInputs)
 		}
 		return attrs
 	}
-	w := e.writer()
-	defer w.release()
 	if len(r.system) > 0 {
 		w.semconvParts(r.system)
-		attrs = append(attrs, keySystem.String(w.take()))
+		w.mark(keySystem)
 	}
 	if len(r.messages) > 0 {
 		w.semconvMessages(r.messages, false)
-		attrs = append(attrs, keyInputMessages.String(w.take()))
+		w.mark(keyInputMessages)
 	}
 	if len(r.tools) > 0 {
 		w.semconvTools(r.tools)
-		attrs = append(attrs, keyToolDefinitions.String(w.take()))
+		w.mark(keyToolDefinitions)
 	}
 	if len(r.system) > 0 || len(r.messages) > 0 {
 		w.chatMessages(r.system, r.messages)
-		attrs = append(attrs, keyInputs.String(w.take()))
+		w.mark(keyInputs)
 	}
 	return attrs
+}
+
+// cloneStrings copies strings that are parts of a body, so that an
+// attribute does not keep the whole body alive.
+func cloneStrings(list []string) []string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = strings.Clone(s)
+	}
+	return out
 }
 
 // findPrompt returns the first PromptString whose text is a text part of
@@ -116,17 +128,17 @@ func (e *Engine) findPrompt(r *request) (Prompt, bool) {
 	if e.deps.Prompt == nil {
 		return Prompt{}, false
 	}
-	for _, p := range r.system {
-		if p.kind == "text" {
-			if found, ok := e.deps.Prompt(p.text); ok {
+	for i := range r.system {
+		if p := &r.system[i]; p.kind == "text" {
+			if found, ok := e.deps.Prompt(p.content()); ok {
 				return found, true
 			}
 		}
 	}
 	for _, m := range r.messages {
-		for _, p := range m.parts {
-			if p.kind == "text" {
-				if found, ok := e.deps.Prompt(p.text); ok {
+		for i := range m.parts {
+			if p := &m.parts[i]; p.kind == "text" {
+				if found, ok := e.deps.Prompt(p.content()); ok {
 					return found, true
 				}
 			}
@@ -135,17 +147,17 @@ func (e *Engine) findPrompt(r *request) (Prompt, bool) {
 	return Prompt{}, false
 }
 
-// responseAttrs returns the attributes of a parsed response.
-func (e *Engine) responseAttrs(op operation, r *response, content bool) []attribute.KeyValue {
-	attrs := make([]attribute.KeyValue, 0, 12)
+// responseAttrs appends the attributes of a parsed response to attrs, and
+// writes its content attributes with w.
+func (e *Engine) responseAttrs(attrs []attribute.KeyValue, w *writer, r *response, content bool) []attribute.KeyValue {
 	if r.id != "" {
-		attrs = append(attrs, keyResponseID.String(r.id))
+		attrs = append(attrs, keyResponseID.String(strings.Clone(r.id)))
 	}
 	if r.model != "" {
-		attrs = append(attrs, keyResponseModel.String(r.model))
+		attrs = append(attrs, keyResponseModel.String(strings.Clone(r.model)))
 	}
 	if len(r.finishReasons) > 0 {
-		attrs = append(attrs, keyFinishReasons.StringSlice(r.finishReasons))
+		attrs = append(attrs, keyFinishReasons.StringSlice(cloneStrings(r.finishReasons)))
 	}
 	u := r.usage
 	if !u.total.ok && u.input.ok && u.output.ok {
@@ -170,43 +182,118 @@ func (e *Engine) responseAttrs(op operation, r *response, content bool) []attrib
 		attrs = append(attrs, keyDimensions.Int(r.dimensions))
 	}
 	if content && len(r.output) > 0 {
-		w := e.writer()
-		defer w.release()
 		w.semconvMessages(r.output, true)
-		attrs = append(attrs, keyOutputMessages.String(w.take()))
+		w.mark(keyOutputMessages)
 		w.chatMessages(nil, r.output)
-		attrs = append(attrs, keyOutputs.String(w.take()))
+		w.mark(keyOutputs)
 	}
 	return attrs
 }
 
-// writer writes content attributes as JSON.
+// writer writes the content attributes of a span as JSON, one after the
+// other into one buffer; attrs then makes them attributes.
+//
+// A writer is a value on its user's stack, so that writing into it costs
+// no write barriers while the garbage collector marks; only its buffers
+// are on the heap, borrowed from a pool.
 type writer struct {
-	e *Engine
-	b []byte
+	e    *Engine
+	bufs *writerBuffers
+	b    []byte
+	// The attributes written so far: keys[i] ends at ends[i] in b.
+	keys [maxContentAttrs]attribute.Key
+	ends [maxContentAttrs]int
+	n    int
 }
 
-var writerBuffers = sync.Pool{New: func() any { return new([]byte) }}
+// maxContentAttrs is the most content attributes a span has: system
+// instructions, input messages, tool definitions, inputs, output messages
+// and outputs.
+const maxContentAttrs = 8
+
+// maxSharedContent is the most bytes of content attributes that share one
+// string: past it each has its own, so that cutting one to the attribute
+// size limit frees the rest of it.
+const maxSharedContent = 16 << 10
+
+// writerBuffers are the buffers a writer borrows.
+type writerBuffers struct {
+	b []byte
+	// kv is a buffer for a span's attributes, kept for spans that copy the
+	// attributes they are given.
+	kv []attribute.KeyValue
+}
+
+var writerPool = sync.Pool{New: func() any { return new(writerBuffers) }}
 
 // writer returns a writer; release it when done.
-func (e *Engine) writer() *writer {
-	return &writer{e: e, b: (*writerBuffers.Get().(*[]byte))[:0]}
+func (e *Engine) writer() writer {
+	bufs := writerPool.Get().(*writerBuffers)
+	return writer{e: e, bufs: bufs, b: bufs.b[:0]}
 }
 
-// release gives the writer's buffer back, unless it grew large.
-func (w *writer) release() {
-	if cap(w.b) <= 64<<10 {
-		b := w.b[:0]
-		writerBuffers.Put(&b)
+// kvBuffer returns an empty slice with room for a span's attributes.
+func (w *writer) kvBuffer() []attribute.KeyValue {
+	kv := w.bufs.kv
+	if kv == nil {
+		return make([]attribute.KeyValue, 0, 32)
 	}
-	w.b = nil
+	w.bufs.kv = nil
+	return kv
 }
 
-// take returns what was written, capped by Deps.Truncate, and starts over.
-func (w *writer) take() string {
-	s := w.e.deps.Truncate(string(w.b))
-	w.b = w.b[:0]
-	return s
+// keepKV keeps kv, whose attributes have been set on span, for the next
+// span, if span is one of the OpenTelemetry SDK's: those copy the
+// attributes they are given.
+func (w *writer) keepKV(kv []attribute.KeyValue, span trace.Span) {
+	if _, ok := span.(sdktrace.ReadWriteSpan); ok && cap(kv) <= 64 {
+		clear(kv)
+		w.bufs.kv = kv[:0]
+	}
+}
+
+// release gives the writer's buffers back, unless they grew large.
+func (w *writer) release() {
+	if w.bufs == nil {
+		return
+	}
+	if cap(w.b) <= 64<<10 {
+		w.bufs.b = w.b[:0]
+	} else {
+		w.bufs.b = nil
+	}
+	writerPool.Put(w.bufs)
+	w.bufs, w.b = nil, nil
+}
+
+// mark ends the attribute key, whose value is what was written since the
+// last mark.
+func (w *writer) mark(key attribute.Key) {
+	w.keys[w.n] = key
+	w.ends[w.n] = len(w.b)
+	w.n++
+}
+
+// attrs appends the attributes written, each capped by Deps.Truncate, to
+// attrs.
+func (w *writer) attrs(attrs []attribute.KeyValue) []attribute.KeyValue {
+	var all string
+	if len(w.b) <= maxSharedContent {
+		all = string(w.b)
+	}
+	start := 0
+	for i := range w.n {
+		end := w.ends[i]
+		var v string
+		if len(w.b) <= maxSharedContent {
+			v = all[start:end]
+		} else {
+			v = string(w.b[start:end])
+		}
+		attrs = append(attrs, w.keys[i].String(w.e.deps.Truncate(v)))
+		start = end
+	}
+	return attrs
 }
 
 func (w *writer) raw(s string) { w.b = append(w.b, s...) }
@@ -283,7 +370,8 @@ func (w *writer) semconvParts(parts []part) {
 		w.field(true, "type", p.kind)
 		switch p.kind {
 		case "text", "reasoning":
-			w.field(false, "content", p.text)
+			w.key("content")
+			w.text(p)
 		case "tool_call":
 			w.field(false, "id", p.id)
 			w.field(false, "name", p.name)
@@ -308,8 +396,9 @@ func (w *writer) semconvParts(parts []part) {
 			w.media(p)
 			w.field(false, "file_id", p.id)
 		default:
-			if p.text != "" {
-				w.field(false, "content", p.text)
+			if p.content() != "" {
+				w.key("content")
+				w.text(p)
 			}
 		}
 		w.raw("}")
@@ -386,7 +475,7 @@ func (w *writer) chatMessages(system []part, msgs []message) {
 				w.field(false, "tool_call_id", id)
 				w.key("content")
 				if s, ok := p.response.(string); ok {
-					w.str(s)
+					w.textString(s)
 				} else {
 					w.str(w.e.deps.Encode(p.response))
 				}
@@ -434,12 +523,12 @@ func (w *writer) chatMessages(system []part, msgs []message) {
 		if reasoning > 0 {
 			w.key("reasoning")
 			var text []byte
-			for _, p := range m.parts {
-				if p.kind == "reasoning" {
-					text = append(text, p.text...)
+			for j := range m.parts {
+				if p := &m.parts[j]; p.kind == "reasoning" {
+					text = append(text, p.content()...)
 				}
 			}
-			w.str(string(text))
+			w.textString(string(text))
 		}
 		if m.finish != "" {
 			w.field(false, "finish_reason", m.finish)
@@ -476,7 +565,7 @@ func (w *writer) chatContent(parts []part) {
 		w.raw("null")
 		return
 	case others == 0:
-		w.str(textOf(parts))
+		w.joinedText(parts)
 		return
 	}
 	w.raw("[")
@@ -495,7 +584,8 @@ func (w *writer) chatContent(parts []part) {
 		switch p.kind {
 		case "text":
 			w.field(true, "type", "text")
-			w.field(false, "text", p.text)
+			w.key("text")
+			w.text(p)
 		case "blob":
 			w.field(true, "type", partType(p))
 			if p.mime != "" {
@@ -514,13 +604,116 @@ func (w *writer) chatContent(parts []part) {
 			w.field(false, "file_id", p.id)
 		default:
 			w.field(true, "type", p.kind)
-			if p.text != "" {
-				w.field(false, "text", p.text)
+			if p.content() != "" {
+				w.key("text")
+				w.text(p)
 			}
 		}
 		w.raw("}")
 	}
 	w.raw("]")
+}
+
+// text writes the text of a part as a JSON string: as the body had it
+// when it can, else escaped, and encoded binary data as Deps.Encode writes
+// it (the runtime's serializer replaces it by a placeholder).
+func (w *writer) text(p *part) {
+	switch {
+	case p.maybeBlob():
+		w.b = append(w.b, '"')
+		w.blobInner(p.content())
+		w.b = append(w.b, '"')
+	case p.lit != "":
+		w.raw(p.lit)
+	default:
+		w.str(p.text)
+	}
+}
+
+// textString writes a text, as text does.
+func (w *writer) textString(s string) {
+	w.text(&part{text: s})
+}
+
+// joinedText writes the text parts of parts joined by newlines as one
+// JSON string, as textOf joins them.
+func (w *writer) joinedText(parts []part) {
+	w.b = append(w.b, '"')
+	first := true
+	for i := range parts {
+		p := &parts[i]
+		if p.kind != "text" {
+			continue
+		}
+		if !first {
+			w.b = append(w.b, '\\', 'n')
+		}
+		first = false
+		switch {
+		case p.maybeBlob():
+			w.blobInner(p.content())
+		case p.lit != "":
+			w.raw(p.lit[1 : len(p.lit)-1])
+		default:
+			w.b = appendStringContent(w.b, p.text)
+		}
+	}
+	w.b = append(w.b, '"')
+}
+
+// blobInner writes the inside of the JSON string Deps.Encode makes of s,
+// or of s itself if that is not a JSON string (as when it is cut).
+func (w *writer) blobInner(s string) {
+	if enc := w.e.deps.Encode(s); len(enc) >= 2 && enc[0] == '"' {
+		if _, ok := jsonscan.Unquote(enc); ok {
+			w.raw(enc[1 : len(enc)-1])
+			return
+		}
+	}
+	w.b = appendStringContent(w.b, s)
+}
+
+// maybeBlob reports whether the part's text may be encoded binary data,
+// without decoding it when the beginning of its JSON text tells.
+func (p *part) maybeBlob() bool {
+	if p.text != "" || len(p.lit) <= 2 {
+		return maybeBlob(p.text)
+	}
+	inner := p.lit[1 : len(p.lit)-1]
+	if head := inner[:min(len(inner), minBlob)]; strings.IndexByte(head, '\\') < 0 {
+		// Without escapes the beginning is the text's, and a text of
+		// minBlob characters or more has one of minBlob bytes or more.
+		return maybeBlob(inner)
+	}
+	return maybeBlob(p.content())
+}
+
+// minBlob is the length under which no string is taken for binary data.
+const minBlob = 64
+
+// maybeBlob reports whether s may be encoded binary data by the
+// serializer's rule (a base64 data URL, or a long string of base64
+// characters only): a quick test that almost all text fails at once, so
+// that only the rest goes through Deps.Encode.
+func maybeBlob(s string) bool {
+	if len(s) < minBlob {
+		return false
+	}
+	if strings.HasPrefix(s, "data:") {
+		return true
+	}
+	for i := range minBlob {
+		if !isBase64Char(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// isBase64Char reports whether c is in the standard or URL base64 alphabet.
+func isBase64Char(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
+		c == '+' || c == '/' || c == '-' || c == '_' || c == '=' || c == '\n' || c == '\r'
 }
 
 // partType names a media part by its modality.
@@ -534,8 +727,15 @@ func partType(p *part) string {
 // appendString appends s as a JSON string, escaping as encoding/json does
 // except for <, > and &, which stay as they are for the reader's sake.
 func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
 	b = append(b, '"')
+	b = appendStringContent(b, s)
+	return append(b, '"')
+}
+
+// appendStringContent appends s escaped as appendString does, without
+// the quotes.
+func appendStringContent(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -579,6 +779,5 @@ func appendString(b []byte, s string) []byte {
 		}
 		i += size
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, s[start:]...)
 }

@@ -83,6 +83,22 @@ func FuzzSSEParser(f *testing.F) {
 	})
 }
 
+func TestIsEventStream(t *testing.T) {
+	for ct, want := range map[string]bool{
+		"text/event-stream":                 true,
+		"text/event-stream; charset=utf-8":  true,
+		" Text/Event-Stream ;charset=utf-8": true,
+		"text/event-stream; charset":        true,
+		"application/json":                  false,
+		"text/event-streams":                false,
+		"":                                  false,
+	} {
+		if got := isEventStream(ct); got != want {
+			t.Errorf("isEventStream(%q) = %v", ct, got)
+		}
+	}
+}
+
 // FuzzParse feeds arbitrary bodies to every parser: they must return, not
 // panic (the recover in parseRequest would hide a panic, so the parsers
 // are called directly).
@@ -92,24 +108,29 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte(`{"messages":[{"role":"tool","content":[{"type":"text"}]}],"input":[{"type":"function_call_output","output":[1]}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
+		text := string(body)
 		var r request
-		parseOpenAIChatRequest(body, &r)
-		parseOpenAIResponsesRequest(body, &r)
-		parseOpenAIEmbeddingsRequest(body, &r)
-		parseAnthropicRequest(body, &r)
-		parseGeminiRequest(body, &r)
+		parseOpenAIChatRequest(text, &r)
+		parseOpenAIResponsesRequest(text, &r)
+		parseOpenAIEmbeddingsRequest(text, &r)
+		parseAnthropicRequest(text, &r)
+		parseGeminiRequest(text, &r)
 		for _, op := range []operation{opOpenAIChat, opOpenAIResponses, opOpenAIEmbeddings, opAnthropicMessages, opGeminiGenerate} {
+			ep := endpoint{op: op, pathModel: "path-model"}
+			if got, want := requestModel(ep, bodyText{text: text, ok: true}), parseRequest(ep, bodyText{text: text, ok: true}).model; got != want {
+				t.Errorf("op %d: requestModel %q, parseRequest's model %q", op, got, want)
+			}
 			switch op {
 			case opOpenAIChat:
-				parseOpenAIChatResponse(body)
+				parseOpenAIChatResponse(text)
 			case opOpenAIResponses:
-				parseOpenAIResponsesResponse(body)
+				parseOpenAIResponsesResponse(text)
 			case opOpenAIEmbeddings:
-				parseOpenAIEmbeddingsResponse(body)
+				parseOpenAIEmbeddingsResponse(text)
 			case opAnthropicMessages:
-				parseAnthropicResponse(body)
+				parseAnthropicResponse(text)
 			case opGeminiGenerate:
-				parseGeminiResponse(body)
+				parseGeminiResponse(text)
 			}
 			if s := newStream(op); s != nil {
 				s.event(nil, body)
@@ -117,8 +138,10 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 		e := &Engine{deps: Deps{Encode: encodeJSON, Truncate: func(s string) string { return s }, ErrorMessage: func(s string) string { return s }}}
-		_ = e.requestAttrs(endpoint{op: opOpenAIChat}, &r, &config{content: true})
-		_, _ = parseError(body)
+		w := e.writer()
+		_ = w.attrs(e.requestAttrs(nil, &w, endpoint{op: opOpenAIChat}, &r, &config{content: true}))
+		w.release()
+		_, _ = parseError(text)
 		_ = fmt.Sprint(r.model)
 	})
 }
