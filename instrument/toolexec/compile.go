@@ -8,6 +8,7 @@ import (
 	"go/ast"
 	"go/importer"
 	"go/parser"
+	"go/scanner"
 	"go/token"
 	"go/types"
 	"io"
@@ -279,7 +280,10 @@ func writeRewritten(inv *Invocation, pkg *Package, rewritten []RewrittenFile, di
 		}
 		used[base] = true
 		name := filepath.Join(dir, base)
-		src := withFileName(abs, rf.Source)
+		src, err := withFileName(rf.Source, packagePosition(pkg.Fset, pkg.Files[rf.Index], abs))
+		if err != nil {
+			return nil, nil, fmt.Errorf("rewritten %s: %w", base, err)
+		}
 		if err := writeFileAtomic(name, src); err != nil {
 			return nil, nil, fmt.Errorf("writing rewritten file: %w", err)
 		}
@@ -297,19 +301,52 @@ func writeRewritten(inv *Invocation, pkg *Package, rewritten []RewrittenFile, di
 	return args, imports, nil
 }
 
+// packagePosition is where the package clause of f, compiled as the file
+// abs, is in the user's code: its position in fset, which honours the
+// file's own //line directives, under the absolute name abs unless such a
+// directive named another file.
+func packagePosition(fset *token.FileSet, f *ast.File, abs string) token.Position {
+	pos := fset.Position(f.Package)
+	if pos.Filename == fset.PositionFor(f.Package, false).Filename {
+		pos.Filename = abs
+	}
+	return pos
+}
+
 // withFileName returns src, to be compiled from another file, with the
-// positions of its start given as those of the original file abs: a
-// /*line abs:1:1*/ directive in front of its first line, on that line, so
-// that a rewrite that keeps lines in place keeps them for every reader of
-// positions (go/importer counts lines in the file it reads, whatever a
-// directive says). A file that starts with a //line directive of its own,
-// as cmd/go's cover tool and cgo write, is left as it is.
-func withFileName(abs string, src []byte) []byte {
+// position of its package clause given as pkgPos, the clause's position in
+// the original file: a /*line*/ directive right in front of the package
+// keyword. A rewrite that keeps lines in place thereby keeps them for every
+// reader of positions (go/importer counts lines in the file it reads,
+// whatever a directive says). The directive cannot go on the file's first
+// line: a //go:build, //go:generate or //go:debug comment there must stand
+// alone on its line, or the compiler rejects it. A file that starts with a
+// //line directive of its own, as cmd/go's cover tool and cgo write, is left
+// as it is.
+func withFileName(src []byte, pkgPos token.Position) ([]byte, error) {
 	src = bytes.TrimPrefix(src, []byte("\uFEFF")) // a BOM may only start a file
 	if bytes.HasPrefix(src, []byte("//line ")) {
-		return src
+		return src, nil
 	}
-	return slices.Concat([]byte("/*line "+abs+":1:1*/"), src)
+	off, err := packageKeywordOffset(src)
+	if err != nil {
+		return nil, err
+	}
+	directive := fmt.Sprintf("/*line %s:%d:%d*/", pkgPos.Filename, pkgPos.Line, max(pkgPos.Column, 1))
+	return slices.Concat(src[:off], []byte(directive), src[off:]), nil
+}
+
+// packageKeywordOffset is the offset in src of the package keyword.
+func packageKeywordOffset(src []byte) (int, error) {
+	fset := token.NewFileSet()
+	file := fset.AddFile("", -1, len(src))
+	var s scanner.Scanner
+	s.Init(file, src, nil, 0)
+	pos, tok, _ := s.Scan()
+	if tok != token.PACKAGE {
+		return 0, errors.New("no package clause")
+	}
+	return file.Offset(pos), nil
 }
 
 // setFlag returns args with the value of flag -name replaced.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"go/ast"
 	"go/importer"
+	"go/parser"
 	"go/token"
 	"io"
 	"os"
@@ -704,7 +705,15 @@ func TestWaitForResolution(t *testing.T) {
 func TestWriteRewrittenNameClash(t *testing.T) {
 	dir := t.TempDir()
 	inv := &Invocation{Path: "compile", Args: []string{"-o", "x", "/a/x.go", "/b/x.go"}}
-	pkg := &Package{Filenames: []string{"/a/x.go", "/b/x.go"}}
+	fset := token.NewFileSet()
+	pkg := &Package{Fset: fset, Filenames: []string{"/a/x.go", "/b/x.go"}}
+	for _, name := range pkg.Filenames {
+		f, err := parser.ParseFile(fset, name, "package p\n", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkg.Files = append(pkg.Files, f)
+	}
 	args, imports, err := writeRewritten(inv, pkg, []RewrittenFile{{0, []byte("package p\nimport \"fmt\"\n")}, {1, []byte("package p\n")}}, dir)
 	if err != nil {
 		t.Fatal(err)
@@ -717,5 +726,37 @@ func TestWriteRewrittenNameClash(t *testing.T) {
 	}
 	if _, _, err := writeRewritten(inv, pkg, []RewrittenFile{{0, []byte("package")}}, dir); err == nil {
 		t.Error("a rewritten file that does not parse was accepted")
+	}
+}
+
+// TestCompileGoDirectiveFirstLine checks files that start with a //go:
+// directive, which the compiler accepts only alone on its line: the
+// driver's line directive must not land on it.
+func TestCompileGoDirectiveFirstLine(t *testing.T) {
+	for _, first := range []string{"//go:build linux || !linux", "//go:generate echo hi", "//go:debug panicnil=1"} {
+		t.Run(strings.Fields(first)[0], func(t *testing.T) {
+			src := first + "\n\n" + strings.Replace(markedLib, "func Hello(name string) string {", "func Hello(name string) string {\n\t_ = 1", 1)
+			s := newCompile(t, "example.com/lib", []string{"fmt"}, map[string]string{"a.go": src})
+			res := runDriver(t, Config{Rewrite: (&markRewrite{}).rewrite, Resolve: (&fakeResolve{t: t}).resolve}, append([]string{filepath.Join(toolDir(), "compile")}, s.args...)...)
+			if res.code != 0 {
+				t.Fatalf("exit %d: %s%s", res.code, res.stdout, res.stderr)
+			}
+			rewritten, err := os.ReadFile(filepath.Join(s.obj, rewrittenDir, "a.go"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := first + "\n\n/*line " + s.files[0] + ":3:1*/package lib; import om"; !strings.HasPrefix(string(rewritten), want) {
+				t.Errorf("rewritten file starts %q, want %q", rewritten[:min(len(rewritten), 120)], want)
+			}
+			fset := token.NewFileSet()
+			imp := importer.ForCompiler(fset, "gc", func(string) (io.ReadCloser, error) { return os.Open(filepath.Join(s.obj, "_pkg_.a")) })
+			p, err := imp.Import("example.com/lib")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pos := fset.Position(p.Scope().Lookup("Hello").Pos()); pos.Filename != s.files[0] || pos.Line != 10 {
+				t.Errorf("Hello is at %v, want %s:10", pos, s.files[0])
+			}
+		})
 	}
 }

@@ -70,9 +70,10 @@ type RewrittenFile struct {
 	// directives where the text moved, so that panics, stack traces and
 	// coverage still point at the user's lines. Positions are those of
 	// Package.Fset (which already honours the file's own //line
-	// directives). The driver starts the file with a /*line ORIGINAL:1:1*/
-	// directive (unless it starts with a //line directive of its own), so
-	// a rewrite that keeps every line where it was needs no directive.
+	// directives). The driver puts a /*line ORIGINAL:LINE:COL*/ directive
+	// in front of the package keyword, giving it its original position
+	// (unless the file starts with a //line directive of its own), so a
+	// rewrite that keeps every line where it was needs no directive.
 	Source []byte
 }
 

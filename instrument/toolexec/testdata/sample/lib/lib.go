@@ -30,14 +30,3 @@ func Map[T, U any](xs []T, f func(T) U) []U {
 	}
 	return out
 }
-
-// Counter counts.
-type Counter struct{ n int }
-
-// Add adds d and returns the new count.
-//
-//overmind:function
-func (c *Counter) Add(d int) int {
-	c.n += d
-	return c.n
-}
