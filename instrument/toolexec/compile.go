@@ -134,6 +134,10 @@ func (d *driver) instrument(ctx context.Context, inv *Invocation, pkgPath string
 		}
 	}
 
+	if args, err = inv.argsForTool(args, filepath.Join(dir, "args")); err != nil {
+		fmt.Fprintf(d.stderr, "overmind: %s: %v\n", pkgPath, err)
+		return 2
+	}
 	code := d.runTool(ctx, inv.Path, args)
 	if code != 0 {
 		fmt.Fprintf(d.stderr, "overmind: compiling the instrumented copy of %s failed; this is a bug in overmind (run the build with -work to keep the rewritten files in %s)\n", pkgPath, dir)
@@ -190,7 +194,7 @@ func (d *driver) safeRewrite(pkg *Package) (result Instrumented, err error) {
 // If the compiler accepts them after all, the failure was overmind's, and
 // the build fails with it rather than silently lose the instrumentation.
 func (d *driver) stepAside(ctx context.Context, inv *Invocation, pkgPath string, cause error) int {
-	if code := d.runTool(ctx, inv.Path, inv.Args); code != 0 {
+	if code := d.runTool(ctx, inv.Path, inv.original()); code != 0 {
 		return code
 	}
 	fmt.Fprintf(d.stderr, "overmind: %s: cannot instrument: type-checking failed where the compiler succeeds; this is a bug in overmind:\n\t%v\n", pkgPath, strings.ReplaceAll(cause.Error(), "\n", "\n\t"))

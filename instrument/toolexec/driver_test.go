@@ -760,3 +760,60 @@ func TestCompileGoDirectiveFirstLine(t *testing.T) {
 		})
 	}
 }
+
+// responseFile writes args to a new response file as cmd/go writes them,
+// and returns its name.
+func responseFile(t *testing.T, args []string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, a := range args {
+		b.WriteString(strings.ReplaceAll(strings.ReplaceAll(a, `\`, `\\`), "\n", `\n`) + "\n")
+	}
+	name := filepath.Join(t.TempDir(), "args")
+	if err := os.WriteFile(name, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// TestResponseFiles checks that a tool given a response file gets it as it
+// was when it runs unchanged, and a new one when the driver changed its
+// arguments.
+func TestResponseFiles(t *testing.T) {
+	// Pass-through: the tool sees the @file argument itself.
+	tool := fakeTool(t, "asm", `echo "$@"`+"\n")
+	rsp := responseFile(t, []string{"-p", `a\b`, "x.s"})
+	if res := runDriver(t, Config{Rewrite: noRewrite}, tool, "@"+rsp); res.code != 0 || res.stdout != "@"+rsp+"\n" {
+		t.Errorf("pass-through: exit %d, the tool saw %q", res.code, res.stdout)
+	}
+	// An instrumented compile reads its flags and files from the response
+	// file, and the compiler gets the changed ones in a new one.
+	s := newCompile(t, "example.com/lib", []string{"fmt"}, map[string]string{"a.go": markedLib})
+	rsp = responseFile(t, s.args)
+	res := runDriver(t, Config{Rewrite: (&markRewrite{}).rewrite, Resolve: (&fakeResolve{t: t}).resolve}, filepath.Join(toolDir(), "compile"), "@"+rsp)
+	if res.code != 0 {
+		t.Fatalf("instrumented compile: exit %d: %s%s", res.code, res.stdout, res.stderr)
+	}
+	inv, err := ParseInvocation([]string{"compile", "@" + filepath.Join(s.obj, rewrittenDir, "args")})
+	if err != nil {
+		t.Fatalf("the compiler got no response file: %v", err)
+	}
+	if cfg, _ := inv.Flag("importcfg"); cfg != filepath.Join(s.obj, rewrittenDir, "importcfg") || inv.GoFiles()[0] != filepath.Join(s.obj, rewrittenDir, "a.go") {
+		t.Errorf("the compiler's response file holds %q", inv.Args)
+	}
+	if deps, _ := readDepsMember(filepath.Join(s.obj, "_pkg_.a")); !reflect.DeepEqual(deps, []string{RuntimePath}) {
+		t.Errorf("archive deps = %q", deps)
+	}
+	// A link that needs the runtime gets a new response file too.
+	obj := filepath.Join(t.TempDir(), "b001")
+	os.MkdirAll(obj, 0o777)
+	cfgPath := filepath.Join(obj, "importcfg.link")
+	os.WriteFile(cfgPath, []byte("packagefile example.com/lib="+filepath.Join(s.obj, "_pkg_.a")+"\n"), 0o644)
+	link := fakeTool(t, "link", `for a; do case $a in @*) cat "${a#@}";; *) echo "not a response file: $a";; esac; done`+"\n")
+	rsp = responseFile(t, []string{"-o", filepath.Join(obj, "a.out"), "-X=main.v=a\\b", "-importcfg", cfgPath, fakeArchive(t, 4)})
+	res = runDriver(t, Config{Rewrite: noRewrite, Resolve: (&fakeResolve{t: t}).resolve}, link, "@"+rsp)
+	newCfg := filepath.Join(obj, rewrittenDir+"-importcfg.link")
+	if res.code != 0 || !strings.Contains(res.stdout, "-X=main.v=a\\\\b\n-importcfg\n"+newCfg+"\n") || strings.Contains(res.stdout, "not a response file") {
+		t.Errorf("link: exit %d, the linker saw:\n%s%s", res.code, res.stdout, res.stderr)
+	}
+}

@@ -1,13 +1,10 @@
 package toolexec
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 )
 
@@ -19,27 +16,50 @@ type Invocation struct {
 	Path string
 	// Args are the tool's arguments, with response files (@file) expanded.
 	Args []string
+	// Original are the tool's arguments as they were passed, response
+	// files unexpanded: what a tool run unchanged gets. Nil means Args.
+	Original []string
 }
 
 // ParseInvocation splits the arguments that follow "overmind toolexec"
 // into the tool and its arguments. Response-file arguments (@file), which
-// the Go tools accept, are expanded so flags and files can be inspected.
+// the Go tools accept, are expanded as those tools expand them, so that
+// flags and files can be inspected; the arguments as passed are kept for
+// running the tool unchanged. (cmd/go writes response files only for the
+// Go tools it runs itself, when the command line grows past 30 KiB; under
+// -toolexec they come from programs that wrap the driver or the tools.)
 func ParseInvocation(args []string) (*Invocation, error) {
 	if len(args) == 0 {
 		return nil, fmt.Errorf("missing tool: expected 'toolexec TOOL [ARGS...]', as run by go build -toolexec")
 	}
-	inv := &Invocation{Path: args[0], Args: args[1:]}
-	for _, a := range inv.Args {
-		if strings.HasPrefix(a, "@") {
-			expanded, err := expandResponseFiles(inv.Args)
-			if err != nil {
-				return nil, err
-			}
-			inv.Args = expanded
-			break
+	inv := &Invocation{Path: args[0], Args: args[1:], Original: args[1:]}
+	if inv.UsesResponseFile() {
+		expanded, err := expandResponseFiles(inv.Args, 0)
+		if err != nil {
+			return nil, err
 		}
+		inv.Args = expanded
 	}
 	return inv, nil
+}
+
+// UsesResponseFile reports whether the tool was given (some of) its
+// arguments in a response file.
+func (inv *Invocation) UsesResponseFile() bool {
+	for _, a := range inv.original() {
+		if strings.HasPrefix(a, "@") {
+			return true
+		}
+	}
+	return false
+}
+
+// original are the arguments as passed (see Invocation.Original).
+func (inv *Invocation) original() []string {
+	if inv.Original == nil {
+		return inv.Args
+	}
+	return inv.Original
 }
 
 // Tool is the tool's name: the base name of its path without an .exe
@@ -140,10 +160,16 @@ func (inv *Invocation) WithFlag(name, value string) ([]string, error) {
 	return nil, fmt.Errorf("%s has no %s flag", inv.Tool(), dash)
 }
 
+// maxResponseFileDepth bounds how deeply response files may name other
+// response files.
+const maxResponseFileDepth = 16
+
 // expandResponseFiles replaces each @file argument by the arguments the
-// file lists, one a line, in the format the Go tools read (cmd/internal/
-// objabi): a line starting with a double quote is a Go string literal.
-func expandResponseFiles(args []string) ([]string, error) {
+// file lists, as the Go tools read them (cmd/internal/objabi): the file's
+// text without carriage returns and surrounding white space, split at
+// newlines, each line decoded (see decodeResponseArg), and expanded in
+// turn.
+func expandResponseFiles(args []string, depth int) ([]string, error) {
 	var out []string
 	for _, a := range args {
 		name, ok := strings.CutPrefix(a, "@")
@@ -151,28 +177,83 @@ func expandResponseFiles(args []string) ([]string, error) {
 			out = append(out, a)
 			continue
 		}
+		if depth >= maxResponseFileDepth {
+			return nil, fmt.Errorf("response file %s: response files nested more than %d deep", name, maxResponseFileDepth)
+		}
 		data, err := os.ReadFile(name)
 		if err != nil {
 			return nil, fmt.Errorf("reading response file: %w", err)
 		}
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		sc.Buffer(make([]byte, 0, 64*1024), len(data)+1)
-		for sc.Scan() {
-			line := sc.Text()
-			if strings.HasPrefix(line, `"`) {
-				unq, err := strconv.Unquote(line)
-				if err != nil {
-					return nil, fmt.Errorf("response file %s: malformed line %q: %w", name, line, err)
-				}
-				line = unq
+		lines := strings.Split(strings.TrimSpace(strings.ReplaceAll(string(data), "\r", "")), "\n")
+		for i, line := range lines {
+			if lines[i], err = decodeResponseArg(line); err != nil {
+				return nil, fmt.Errorf("response file %s, line %d: %w", name, i+1, err)
 			}
-			out = append(out, line)
 		}
-		if err := sc.Err(); err != nil {
-			return nil, fmt.Errorf("reading response file %s: %w", name, err)
+		expanded, err := expandResponseFiles(lines, depth+1)
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, expanded...)
 	}
 	return out, nil
+}
+
+// decodeResponseArg decodes one line of a response file as the Go tools
+// do (objabi.DecodeArg): cmd/go writes a backslash as two and a newline
+// as backslash-n (see encodeResponseArg); nothing else is escaped, and a
+// backslash at the end of the line is dropped. Any other escape, which
+// the tools reject, is an error.
+func decodeResponseArg(line string) (string, error) {
+	if !strings.Contains(line, `\`) {
+		return line, nil
+	}
+	var b strings.Builder
+	escaped := false
+	for _, r := range line {
+		switch {
+		case !escaped && r == '\\':
+			escaped = true
+			continue
+		case !escaped:
+			b.WriteRune(r)
+		case r == '\\':
+			b.WriteByte('\\')
+		case r == 'n':
+			b.WriteByte('\n')
+		default:
+			return "", fmt.Errorf("malformed argument %q: unknown escape \\%c", line, r)
+		}
+		escaped = false
+	}
+	return b.String(), nil
+}
+
+// encodeResponseArg encodes an argument for a response file as cmd/go
+// does: a backslash becomes two, a newline backslash-n.
+func encodeResponseArg(arg string) string {
+	return responseArgEncoder.Replace(arg)
+}
+
+var responseArgEncoder = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
+
+// argsForTool returns the arguments to run inv's tool with, args being
+// what it is to get: args themselves, or, when cmd/go gave the tool a
+// response file, a response file holding them, written to name in cmd/go's
+// encoding, so that a long command line stays within the system's limits.
+func (inv *Invocation) argsForTool(args []string, name string) ([]string, error) {
+	if !inv.UsesResponseFile() {
+		return args, nil
+	}
+	var b strings.Builder
+	for _, a := range args {
+		b.WriteString(encodeResponseArg(a))
+		b.WriteByte('\n')
+	}
+	if err := writeFileAtomic(name, []byte(b.String())); err != nil {
+		return nil, fmt.Errorf("writing response file: %w", err)
+	}
+	return []string{"@" + name}, nil
 }
 
 // workDir is cmd/go's $WORK directory for a compile or link: its importcfg

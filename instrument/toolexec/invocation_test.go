@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -96,21 +97,97 @@ func TestParseInvocationOthers(t *testing.T) {
 	}
 }
 
+// TestParseInvocationResponseFile reads response files written as cmd/go
+// writes them (encodeArg in cmd/go/internal/work: one argument a line, a
+// backslash doubled, a newline as backslash-n), and as the Go tools read
+// them (objabi.DecodeArg): carriage returns dropped, white space around the
+// whole trimmed, nested files expanded.
 func TestParseInvocationResponseFile(t *testing.T) {
-	rsp := filepath.Join(t.TempDir(), "args")
-	if err := os.WriteFile(rsp, []byte("-p\nexample.com/lib\n\"/src/with space/a.go\"\n/src/b.go\n"), 0o644); err != nil {
+	dir := t.TempDir()
+	inner := filepath.Join(dir, "inner")
+	if err := os.WriteFile(inner, []byte("-D\r\n\r\n-nested\r\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	inv, err := ParseInvocation([]string{compileTool, "-o", "/w/b002/_pkg_.a", "@" + rsp})
+	rsp := filepath.Join(dir, "args")
+	content := "-p\n" +
+		"example.com/lib\n" +
+		`C:\\Users\\me\\a.go` + "\n" +
+		`"quoted"` + "\n" +
+		`two\nlines` + "\n" +
+		`ends with \\n` + "\n" +
+		"/src/with space/a.go\n" +
+		"@" + inner + "\n" +
+		"/src/b.go\n"
+	if err := os.WriteFile(rsp, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	orig := []string{"-o", "/w/b002/_pkg_.a", "@" + rsp}
+	inv, err := ParseInvocation(append([]string{compileTool}, orig...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"-o", "/w/b002/_pkg_.a", "-p", "example.com/lib", "/src/with space/a.go", "/src/b.go"}
+	want := []string{"-o", "/w/b002/_pkg_.a", "-p", "example.com/lib", `C:\Users\me\a.go`, `"quoted"`,
+		"two\nlines", `ends with \n`, "/src/with space/a.go", "-D", "", "-nested", "/src/b.go"}
 	if !reflect.DeepEqual(inv.Args, want) {
 		t.Errorf("Args = %q, want %q", inv.Args, want)
 	}
+	if !reflect.DeepEqual(inv.Original, orig) || !inv.UsesResponseFile() {
+		t.Errorf("Original = %q, UsesResponseFile = %v; want the arguments as passed", inv.Original, inv.UsesResponseFile())
+	}
 	if _, err := ParseInvocation([]string{compileTool, "@" + rsp + ".missing"}); err == nil {
 		t.Error("a missing response file was not an error")
+	}
+	bad := filepath.Join(dir, "bad")
+	os.WriteFile(bad, []byte(`C:\Users`+"\n"), 0o644)
+	if _, err := ParseInvocation([]string{compileTool, "@" + bad}); err == nil || !strings.Contains(err.Error(), "line 1") {
+		t.Errorf("a response file the Go tools reject: err = %v", err)
+	}
+	loop := filepath.Join(dir, "loop")
+	os.WriteFile(loop, []byte("@"+loop+"\n"), 0o644)
+	if _, err := ParseInvocation([]string{compileTool, "@" + loop}); err == nil {
+		t.Error("a response file that names itself was expanded")
+	}
+	plain, _ := ParseInvocation([]string{compileTool, "-p", "x"})
+	if plain.UsesResponseFile() {
+		t.Error("UsesResponseFile without one")
+	}
+}
+
+func TestResponseArgRoundTrip(t *testing.T) {
+	for _, arg := range []string{"", "plain", `C:\Users\me`, "a\nb", `\n`, "\\\n\\", `"q"`, "tab\there"} {
+		enc := encodeResponseArg(arg)
+		if strings.Contains(enc, "\n") {
+			t.Errorf("encodeResponseArg(%q) = %q spans lines", arg, enc)
+		}
+		if dec, err := decodeResponseArg(enc); err != nil || dec != arg {
+			t.Errorf("decode(encode(%q)) = %q, %v", arg, dec, err)
+		}
+	}
+}
+
+// TestArgsForTool checks the arguments a tool gets when the driver changed
+// them: on the command line, or in a new response file in cmd/go's
+// encoding when cmd/go used one.
+func TestArgsForTool(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"-importcfg", `C:\w\b001\importcfg`, "-X=main.v=a\nb", "/w/a.go"}
+	inv := &Invocation{Path: compileTool, Args: []string{"-p", "x"}}
+	if got, err := inv.argsForTool(args, filepath.Join(dir, "args")); err != nil || !reflect.DeepEqual(got, args) {
+		t.Errorf("without a response file: %q, %v", got, err)
+	}
+	inv.Original = []string{"@" + filepath.Join(dir, "orig")}
+	name := filepath.Join(dir, "args")
+	got, err := inv.argsForTool(args, name)
+	if err != nil || !reflect.DeepEqual(got, []string{"@" + name}) {
+		t.Fatalf("with a response file: %q, %v", got, err)
+	}
+	data, _ := os.ReadFile(name)
+	if want := "-importcfg\n" + `C:\\w\\b001\\importcfg` + "\n" + `-X=main.v=a\nb` + "\n/w/a.go\n"; string(data) != want {
+		t.Errorf("response file:\n%s\nwant:\n%s", data, want)
+	}
+	back, err := ParseInvocation(append([]string{compileTool}, got...))
+	if err != nil || !reflect.DeepEqual(back.Args, args) {
+		t.Errorf("reading it back: %q, %v", back.Args, err)
 	}
 }
 

@@ -63,6 +63,9 @@ func (d *driver) link(ctx context.Context, inv *Invocation) int {
 		return 2
 	}
 	args, err := inv.WithFlag("importcfg", newCfg)
+	if err == nil {
+		args, err = inv.argsForTool(args, filepath.Join(filepath.Dir(cfgPath), rewrittenDir+"-link-args"))
+	}
 	if err != nil {
 		fmt.Fprintf(d.stderr, "overmind: link: %v\n", err)
 		return 2

@@ -189,15 +189,17 @@ func newDriver(cfg Config) *driver {
 	return d
 }
 
-// passThrough runs the tool exactly as cmd/go asked.
+// passThrough runs the tool exactly as cmd/go asked, with the arguments
+// as passed (response files unexpanded).
 func (d *driver) passThrough(ctx context.Context, inv *Invocation) int {
+	args := inv.original()
 	if d.replace {
-		if err := replaceProcess(inv.Path, inv.Args); err != nil && !errors.Is(err, errReplaceUnsupported) {
+		if err := replaceProcess(inv.Path, args); err != nil && !errors.Is(err, errReplaceUnsupported) {
 			fmt.Fprintf(d.stderr, "overmind toolexec: running %s: %v\n", inv.Tool(), err)
 			return 2
 		}
 	}
-	return d.runTool(ctx, inv.Path, inv.Args)
+	return d.runTool(ctx, inv.Path, args)
 }
 
 // runTool runs a tool as a child with the driver's streams and returns its
