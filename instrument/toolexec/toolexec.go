@@ -18,9 +18,9 @@
 //
 // The driver answers cmd/go's "-V=full" probe of the compiler and the
 // linker with the real answer plus overmind's version, a hash of its own
-// binary and, for the compiler, the identity of the runtime module the
-// main module selects, so instrumented builds never share build cache
-// entries with plain ones and a new overmind invalidates them.
+// binary and the identity of the runtime module the main module selects,
+// so instrumented builds never share build cache entries with plain ones,
+// and a new overmind or runtime invalidates them.
 //
 // [RunGo] implements "overmind go build|test|run|install|vet ...", which
 // runs the go command with the -toolexec flag added.

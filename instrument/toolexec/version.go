@@ -18,8 +18,8 @@ import (
 // keys every cache entry the tool produces on this line (for a release
 // toolchain the whole line, for a development one the part after the
 // last "/"), so instrumented builds never share cache entries with plain
-// ones, and a new overmind binary, or a different runtime module for the
-// compiler, invalidates them.
+// ones, and a new overmind binary, or a different runtime module,
+// invalidates them.
 func (d *driver) answerVersion(ctx context.Context, inv *Invocation) int {
 	real, ok := cachedToolVersion(inv)
 	if !ok {
@@ -34,7 +34,7 @@ func (d *driver) answerVersion(ctx context.Context, inv *Invocation) int {
 		real = strings.TrimSpace(out.String())
 		storeToolVersion(inv, real)
 	}
-	suffix, err := d.versionSuffix(inv.Tool())
+	suffix, err := d.versionSuffix()
 	if err != nil {
 		fmt.Fprintf(d.stderr, "overmind: %v\n", err)
 		return 2
@@ -113,20 +113,20 @@ func versionLine(real, suffix string) string {
 	return real + " " + suffix
 }
 
-// versionSuffix is what answerVersion appends for tool: overmind's version
-// and binary hash, and for the compiler the runtime's identity.
-func (d *driver) versionSuffix(tool string) (string, error) {
+// versionSuffix is what answerVersion appends: overmind's version and
+// binary hash, and the runtime's identity. The linker's answer carries the
+// runtime's identity too: when nothing in a program imports the runtime,
+// cmd/go does not count it among the link's inputs, and a runtime change
+// that leaves its export data as it was would otherwise leave the program
+// (or a test's result) cached with the old runtime linked in.
+func (d *driver) versionSuffix() (string, error) {
 	self, err := d.selfHash()
 	if err != nil {
 		return "", err
 	}
-	s := "overmind@" + d.version + "+" + self
-	if tool == "compile" {
-		wd, err := os.Getwd()
-		if err != nil {
-			return "", err
-		}
-		s += "+rt" + runtimeIdentity(wd)
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
 	}
-	return s, nil
+	return "overmind@" + d.version + "+" + self + "+rt" + runtimeIdentity(wd), nil
 }

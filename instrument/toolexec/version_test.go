@@ -193,3 +193,26 @@ func TestFindBuildIDMarker(t *testing.T) {
 		t.Errorf("findBuildID(no id) = %q", got)
 	}
 }
+
+// TestVersionAnswerRuntimeIdentity checks that both the compiler's and the
+// linker's answers change with the runtime module the main module selects:
+// a program that does not import the runtime gets it only through the
+// instrumentation, which cmd/go does not see.
+func TestVersionAnswerRuntimeIdentity(t *testing.T) {
+	mod := func(version string) string {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/app\n\ngo 1.26\n\nrequire "+ModulePath+" "+version+"\n"), 0o644)
+		return dir
+	}
+	older, newer := mod("v0.1.0"), mod("v0.1.1")
+	for _, name := range []string{"compile", "link"} {
+		tool := fakeTool(t, name, `echo "`+name+` version go1.26.8"`)
+		t.Chdir(older)
+		a, _ := runVersion(t, tool, "v1")
+		t.Chdir(newer)
+		b, _ := runVersion(t, tool, "v1")
+		if a == "" || a == b {
+			t.Errorf("%s: the same answer %q for two runtime versions", name, a)
+		}
+	}
+}
