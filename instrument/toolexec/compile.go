@@ -13,6 +13,7 @@ import (
 	"go/types"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime/debug"
 	"slices"
@@ -138,9 +139,7 @@ func (d *driver) instrument(ctx context.Context, inv *Invocation, pkgPath string
 		fmt.Fprintf(d.stderr, "overmind: %s: %v\n", pkgPath, err)
 		return 2
 	}
-	code := d.runTool(ctx, inv.Path, args)
-	if code != 0 {
-		fmt.Fprintf(d.stderr, "overmind: compiling the instrumented copy of %s failed; this is a bug in overmind (run the build with -work to keep the rewritten files in %s)\n", pkgPath, dir)
+	if code := d.compileInstrumented(ctx, inv, args, pkgPath, dir); code != 0 {
 		return code
 	}
 	if len(added) > 0 {
@@ -155,6 +154,31 @@ func (d *driver) instrument(ctx context.Context, inv *Invocation, pkgPath string
 	}
 	logf("compile %s instrumented %d file(s) added imports %v", pkgPath, len(rewritten), added)
 	return 0
+}
+
+// compileInstrumented runs the compile of the instrumented copy, args
+// being its arguments. If it fails, the original compile runs instead:
+// some errors in the user's code only the compiler reports (a frame too
+// large, a misused //go:embed or //go:linkname), and then the user gets
+// the compiler's own report of the original files. Only when the original
+// compiles is the failure overmind's.
+func (d *driver) compileInstrumented(ctx context.Context, inv *Invocation, args []string, pkgPath, dir string) int {
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, inv.Path, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = d.stdin, &stdout, &stderr
+	code := d.exitCode(cmd.Run(), inv)
+	if code == 0 {
+		d.stdout.Write(stdout.Bytes())
+		d.stderr.Write(stderr.Bytes())
+		return 0
+	}
+	if code := d.runTool(ctx, inv.Path, inv.original()); code != 0 {
+		return code
+	}
+	d.stderr.Write(stdout.Bytes())
+	d.stderr.Write(stderr.Bytes())
+	fmt.Fprintf(d.stderr, "overmind: compiling the instrumented copy of %s failed where the original compiles; this is a bug in overmind (run the build with -work to keep the rewritten files in %s)\n", pkgPath, dir)
+	return code
 }
 
 // addImports resolves the packages the rewritten files import that the

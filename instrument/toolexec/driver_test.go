@@ -817,3 +817,37 @@ func TestResponseFiles(t *testing.T) {
 		t.Errorf("link: exit %d, the linker saw:\n%s%s", res.code, res.stdout, res.stderr)
 	}
 }
+
+// TestCompileInstrumentedFails checks who is blamed when the compile of
+// the instrumented copy fails: the user's code, with the compiler's report
+// of the original files, when those do not compile either; overmind only
+// when they do.
+func TestCompileInstrumentedFails(t *testing.T) {
+	for _, tc := range []struct {
+		origExit  string
+		wantCode  int
+		want, not []string
+	}{
+		{"3", 3, []string{"error in the original\n"}, []string{"instrumented", "overmind"}},
+		{"0", 1, []string{"error in the instrumented copy\n", "failed where the original compiles; this is a bug in overmind"}, nil},
+	} {
+		tool := fakeTool(t, "compile", `case "$*" in */`+rewrittenDir+`/*) echo "error in the instrumented copy"; exit 1;; esac
+echo "error in the original"; exit `+tc.origExit+"\n")
+		s := newCompile(t, "example.com/lib", []string{"fmt"}, map[string]string{"a.go": markedLib})
+		res := runDriver(t, Config{Rewrite: (&markRewrite{}).rewrite, Resolve: (&fakeResolve{t: t}).resolve}, append([]string{tool}, s.args...)...)
+		out := res.stdout + res.stderr
+		if res.code != tc.wantCode {
+			t.Errorf("original exits %s: exit %d, want %d", tc.origExit, res.code, tc.wantCode)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("original exits %s: output lacks %q:\n%s", tc.origExit, w, out)
+			}
+		}
+		for _, n := range tc.not {
+			if strings.Contains(out, n) {
+				t.Errorf("original exits %s: output has %q:\n%s", tc.origExit, n, out)
+			}
+		}
+	}
+}
