@@ -11,10 +11,12 @@ import (
 	"go/scanner"
 	"go/token"
 	"go/types"
+	"go/version"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -221,8 +223,26 @@ func (d *driver) stepAside(ctx context.Context, inv *Invocation, pkgPath string,
 	if code := d.runTool(ctx, inv.Path, inv.original()); code != 0 {
 		return code
 	}
-	fmt.Fprintf(d.stderr, "overmind: %s: cannot instrument: type-checking failed where the compiler succeeds; this is a bug in overmind:\n\t%v\n", pkgPath, strings.ReplaceAll(cause.Error(), "\n", "\n\t"))
+	detail := strings.ReplaceAll(cause.Error(), "\n", "\n\t")
+	if toolchain, built, newer := newerToolchain(); newer {
+		fmt.Fprintf(d.stderr, "overmind: %s: cannot instrument: the build uses %s, newer than the %s overmind was built with, whose type checker fails here:\n\t%v\nRebuild overmind with the build's toolchain:\n\tGOTOOLCHAIN=%s go install %s/cmd/overmind@%s\n",
+			pkgPath, toolchain, built, detail, toolchain, ModulePath, d.goGetVersion())
+		return 2
+	}
+	fmt.Fprintf(d.stderr, "overmind: %s: cannot instrument: type-checking failed where the compiler succeeds; this is a bug in overmind:\n\t%v\n", pkgPath, detail)
 	return 2
+}
+
+// newerToolchain reports whether the build's toolchain (cmd/go puts its
+// version in every tool's environment as GOVERSION) is a newer Go release
+// than the one overmind was built with, whose go/types and go/importer
+// may not know the newer language or read the newer export data.
+func newerToolchain() (toolchain, built string, newer bool) {
+	toolchain, built = os.Getenv("GOVERSION"), runtime.Version()
+	if !version.IsValid(toolchain) || !version.IsValid(built) {
+		return toolchain, built, false
+	}
+	return toolchain, built, version.Compare(version.Lang(toolchain), version.Lang(built)) > 0
 }
 
 // loadPackage parses and type-checks a compile's files against the export

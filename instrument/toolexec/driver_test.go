@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	goruntime "runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -344,6 +345,28 @@ func TestCompileTypeCheckFailsWhereCompilerSucceeds(t *testing.T) {
 	res := runDriver(t, Config{Rewrite: (&markRewrite{}).rewrite}, append([]string{tool}, s.args...)...)
 	if res.code != 2 || !strings.Contains(res.stderr, "type-checking failed where the compiler succeeds") || !strings.Contains(res.stderr, `"fmt"`) {
 		t.Errorf("exit %d, stderr %q", res.code, res.stderr)
+	}
+}
+
+// TestCompileNewerToolchain checks the message when type-checking fails
+// under a toolchain newer than the one overmind was built with: the
+// overmind binary is what needs rebuilding.
+func TestCompileNewerToolchain(t *testing.T) {
+	s := newCompile(t, "example.com/lib", nil, map[string]string{"a.go": markedLib}) // fmt missing from importcfg
+	tool := fakeTool(t, "compile", "exit 0\n")
+	t.Setenv("GOVERSION", "go1.99.2")
+	res := runDriver(t, Config{Rewrite: (&markRewrite{}).rewrite, Version: "v0.4.0"}, append([]string{tool}, s.args...)...)
+	want := "\n\tGOTOOLCHAIN=go1.99.2 go install " + ModulePath + "/cmd/overmind@v0.4.0\n"
+	if res.code != 2 || !strings.Contains(res.stderr, "the build uses go1.99.2, newer than the "+goruntime.Version()) || !strings.Contains(res.stderr, want) || strings.Contains(res.stderr, "bug") {
+		t.Errorf("exit %d, stderr %q; want the rebuild line %q", res.code, res.stderr, want)
+	}
+	// The same release as overmind's, or an older one: a bug of overmind's.
+	for _, v := range []string{goruntime.Version(), "go1.21.0", ""} {
+		t.Setenv("GOVERSION", v)
+		res = runDriver(t, Config{Rewrite: (&markRewrite{}).rewrite}, append([]string{tool}, s.args...)...)
+		if !strings.Contains(res.stderr, "this is a bug in overmind") {
+			t.Errorf("GOVERSION=%q: stderr %q", v, res.stderr)
+		}
 	}
 }
 
