@@ -874,3 +874,17 @@ echo "error in the original"; exit `+tc.origExit+"\n")
 		}
 	}
 }
+
+// TestCompileSpacedDirectiveWarns checks that a package whose only
+// directive is written "// overmind:tool" gets generate mode's warning,
+// and is compiled as it is.
+func TestCompileSpacedDirectiveWarns(t *testing.T) {
+	s := newCompile(t, "example.com/lib", []string{"fmt"}, map[string]string{"a.go": strings.Replace(markedLib, "//overmind:tool", "// overmind:tool", 1)})
+	res := runDriver(t, Config{}, append([]string{filepath.Join(toolDir(), "compile")}, s.args...)...)
+	if res.code != 0 || !strings.Contains(res.stderr, s.files[0]+":7:1: warning: ") || !strings.Contains(res.stderr, "is ignored: write //overmind:tool with no space after //") {
+		t.Errorf("exit %d, stderr %q; want the warning", res.code, res.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(s.obj, rewrittenDir)); err == nil {
+		t.Error("the driver rewrote a package without directives")
+	}
+}

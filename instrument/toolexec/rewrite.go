@@ -47,11 +47,16 @@ func Rewrite(pkg *Package) (Instrumented, error) {
 	return out, nil
 }
 
-// hasDirectiveComment reports whether a comment is a directive.
+// hasDirectiveComment reports whether a comment is a directive, or looks
+// like one written with a space after the slashes ("// overmind:tool"),
+// which the rewrite warns is ignored, as generate mode does.
 func hasDirectiveComment(groups []*ast.CommentGroup) bool {
 	for _, g := range groups {
 		for _, c := range g.List {
 			if strings.HasPrefix(c.Text, rewrite.Prefix) {
+				return true
+			}
+			if rest, ok := strings.CutPrefix(c.Text, "//"); ok && strings.HasPrefix(strings.TrimLeft(rest, " \t"), "overmind:") {
 				return true
 			}
 		}
