@@ -699,6 +699,26 @@ func TestResolveNotRequired(t *testing.T) {
 	}
 }
 
+// TestResolveVersionedPackage checks that go install pkg@version, which
+// builds outside the main module, stops with a message instead of
+// resolving the runtime of the module in the current directory.
+func TestResolveVersionedPackage(t *testing.T) {
+	t.Setenv("OVERMIND_CACHE", "off")
+	inv := &Invocation{Path: filepath.Join(toolDir(), "compile"), Args: []string{"-importcfg", filepath.Join(t.TempDir(), "b002", "importcfg")}}
+	d := newDriver(Config{Rewrite: noRewrite})
+	d.parent = func() goInvocation {
+		return goInvocation{Dir: repoRoot, Args: []string{"install", "example.com/tool@v1.2.3"}}
+	}
+	d.goList = func(context.Context, *Invocation, goInvocation, []string, []string) ([]listedPackage, error) {
+		t.Error("go list ran for go install pkg@version")
+		return nil, nil
+	}
+	_, err := d.resolve(context.Background(), inv, []string{RuntimePath})
+	if err == nil || !strings.Contains(err.Error(), "cannot add to go install example.com/tool@v1.2.3: ") || !strings.Contains(err.Error(), "in a checkout of the module") {
+		t.Errorf("err = %v", err)
+	}
+}
+
 func TestWaitForResolution(t *testing.T) {
 	work := t.TempDir()
 	dir := filepath.Join(work, rewrittenDir)

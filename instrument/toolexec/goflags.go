@@ -153,15 +153,28 @@ var (
 	}
 )
 
-// mirroredBuildFlags extracts, from a go command's arguments (after the
-// program name), the build flags that change compiled code, each as one
-// "-name=value" or "-name" argument. Coverage flags are kept only with
-// -coverpkg: without it only the packages named on the command line are
-// instrumented for coverage, and the runtime is not among them.
-func mirroredBuildFlags(goArgs []string) []string {
+// goCommandLine is a go command's arguments, parsed.
+type goCommandLine struct {
+	// Sub is the subcommand ("build", "test", ...).
+	Sub string
+	// Flags are the flags, in order, each without its dashes.
+	Flags []goFlag
+	// Positional are the other arguments: packages or files, and for go
+	// run the program's arguments after them.
+	Positional []string
+}
+
+// goFlag is one flag of a go command line.
+type goFlag struct {
+	Name, Value string
+	HasValue    bool
+}
+
+// parseGoCommandLine parses a go command's arguments (after the program
+// name).
+func parseGoCommandLine(goArgs []string) goCommandLine {
 	sub, args := splitGoArgs(goArgs)
-	var out, cover []string
-	hasCoverpkg := false
+	cl := goCommandLine{Sub: sub}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" || (sub == "test" && (a == "-args" || a == "--args")) {
@@ -169,8 +182,10 @@ func mirroredBuildFlags(goArgs []string) []string {
 		}
 		if !strings.HasPrefix(a, "-") || a == "-" {
 			if sub == "test" {
-				continue // go test takes flags after the packages too
+				cl.Positional = append(cl.Positional, a) // go test takes flags after the packages too
+				continue
 			}
+			cl.Positional = append(cl.Positional, args[i:]...)
 			break
 		}
 		name, value, hasValue := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-"), "=")
@@ -179,21 +194,35 @@ func mirroredBuildFlags(goArgs []string) []string {
 			value, hasValue = args[i+1], true
 			i++
 		}
-		flag := "-" + name
-		if hasValue {
-			flag += "=" + value
+		cl.Flags = append(cl.Flags, goFlag{name, value, hasValue})
+	}
+	return cl
+}
+
+// mirroredBuildFlags extracts, from a go command's arguments (after the
+// program name), the build flags that change compiled code, each as one
+// "-name=value" or "-name" argument. Coverage flags are kept only with
+// -coverpkg: without it only the packages named on the command line are
+// instrumented for coverage, and the runtime is not among them.
+func mirroredBuildFlags(goArgs []string) []string {
+	var out, cover []string
+	hasCoverpkg := false
+	for _, f := range parseGoCommandLine(goArgs).Flags {
+		flag := "-" + f.Name
+		if f.HasValue {
+			flag += "=" + f.Value
 		}
 		switch {
-		case mirroredBool[name] || mirroredValue[name]:
-			if name == "pgo" && (value == "auto" || value == "") {
+		case mirroredBool[f.Name] || mirroredValue[f.Name]:
+			if f.Name == "pgo" && (f.Value == "auto" || f.Value == "") {
 				continue
 			}
-			if perPackage[name] && (value == "" || strings.HasPrefix(value, "-")) {
+			if perPackage[f.Name] && (f.Value == "" || strings.HasPrefix(f.Value, "-")) {
 				continue // no pattern: only for the packages named on the command line
 			}
 			out = append(out, flag)
-		case name == "cover" || coverValue[name]:
-			hasCoverpkg = hasCoverpkg || name == "coverpkg"
+		case f.Name == "cover" || coverValue[f.Name]:
+			hasCoverpkg = hasCoverpkg || f.Name == "coverpkg"
 			cover = append(cover, flag)
 		}
 	}
@@ -201,6 +230,28 @@ func mirroredBuildFlags(goArgs []string) []string {
 		out = append(out, cover...)
 	}
 	return out
+}
+
+// versionedPackage returns the package@version argument of a "go install"
+// or "go run" command line, which builds a module outside the main module
+// (in module-aware mode, ignoring the current directory's go.mod), or ""
+// if there is none.
+func versionedPackage(goArgs []string) string {
+	cl := parseGoCommandLine(goArgs)
+	pkgs := cl.Positional
+	switch cl.Sub {
+	case "install":
+	case "run":
+		pkgs = pkgs[:min(len(pkgs), 1)] // then the program's arguments
+	default:
+		return ""
+	}
+	for _, p := range pkgs {
+		if strings.Contains(p, "@") && !strings.HasSuffix(p, ".go") {
+			return p
+		}
+	}
+	return ""
 }
 
 // goArgsForEnv encodes go command arguments for goArgsEnv.

@@ -50,3 +50,23 @@ func TestIsGoCommand(t *testing.T) {
 		}
 	}
 }
+
+func TestVersionedPackage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"install", "example.com/tool@v1.2.3"}, "example.com/tool@v1.2.3"},
+		{[]string{"install", "-trimpath", "-o", "x@y", "./cmd", "example.com/tool/cmd/...@latest"}, "example.com/tool/cmd/...@latest"},
+		{[]string{"-C", "d", "run", "-race", "example.com/tool@v1", "arg@x"}, "example.com/tool@v1"},
+		{[]string{"run", ".", "user@example.com"}, ""},
+		{[]string{"install", "./cmd/..."}, ""},
+		{[]string{"build", "example.com/tool@v1"}, ""},
+		{[]string{"run", "-tags", "a@b", "main.go"}, ""},
+		{nil, ""},
+	} {
+		if got := versionedPackage(tc.args); got != tc.want {
+			t.Errorf("versionedPackage(%q) = %q, want %q", tc.args, got, tc.want)
+		}
+	}
+}

@@ -101,6 +101,10 @@ func (d *driver) resolveWithGoList(ctx context.Context, inv *Invocation, paths [
 // builds where it can, else with go list.
 func (d *driver) resolveMissing(ctx context.Context, inv *Invocation, dir string, cache *exportCache, roots []string) error {
 	parent := d.parent()
+	if pkg := versionedPackage(parent.Args); pkg != "" {
+		sub := parseGoCommandLine(parent.Args).Sub
+		return fmt.Errorf("instrumented code imports %s, which toolexec mode cannot add to go %s %s: the go command builds that module apart from the current directory's, and does not say which version of %s it requires. Run go %s in a checkout of the module instead (overmind go %s ./path/to/cmd)", strings.Join(roots, ", "), sub, pkg, ModulePath, sub, sub)
+	}
 	flags := goListFlags(parent.Args, os.Getenv("GOFLAGS"))
 	key := d.persistKey(inv, parent, flags)
 	var todo []string
