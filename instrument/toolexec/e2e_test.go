@@ -385,7 +385,7 @@ func TestEndToEndBuildAndRun(t *testing.T) {
 		t.Error("the runtime is not linked into the instrumented app")
 	}
 	logged, _ := os.ReadFile(log)
-	if !regexp.MustCompile(`compile example.com/sample/lib instrumented 1 file\(s\) added imports \[`+regexp.QuoteMeta(toolexec.RuntimePath)+`\]`).Match(logged) ||
+	if !regexp.MustCompile(`compile example.com/sample/lib instrumented 2 file\(s\) added imports \[`+regexp.QuoteMeta(toolexec.RuntimePath)+`\]`).Match(logged) ||
 		!regexp.MustCompile(`link \S+ added \d+ package\(s\) for `+regexp.QuoteMeta(toolexec.RuntimePath)).Match(logged) {
 		t.Errorf("driver log:\n%s", logged)
 	}
