@@ -84,7 +84,10 @@ func (d *driver) passThroughCompile(ctx context.Context, inv *Invocation) int {
 	return d.passThrough(ctx, inv)
 }
 
-// instrument rewrites a package with directives and compiles the result.
+// instrument rewrites a package with directives and compiles the result:
+// load and type-check it, rewrite it, write the rewritten files, add what
+// they import to the importcfg, compile, and record for the link what was
+// added.
 func (d *driver) instrument(ctx context.Context, inv *Invocation, pkgPath string) int {
 	if os.Getenv(childEnv) != "" {
 		fmt.Fprintf(d.stderr, "overmind: %s has //overmind: directives but the runtime package (%s) depends on it; it cannot be instrumented\n", pkgPath, RuntimePath)
@@ -98,64 +101,87 @@ func (d *driver) instrument(ctx context.Context, inv *Invocation, pkgPath string
 	}
 	importCfg, err := ReadImportConfig(cfgPath)
 	if err != nil {
-		fmt.Fprintf(d.stderr, "overmind: %s: %v\n", pkgPath, err)
-		return 2
+		return d.fail(pkgPath, err)
 	}
 	lang, _ := inv.Flag("lang")
 	pkg, err := loadPackage(importPath(pkgPath), lang, inv.GoFiles(), importCfg)
 	if err != nil {
 		return d.stepAside(ctx, inv, pkgPath, err)
 	}
+	rewritten, code := d.rewritePackage(pkg)
+	if code != 0 {
+		return code
+	}
+	if len(rewritten) == 0 {
+		return d.passThroughCompile(ctx, inv)
+	}
+	dir := filepath.Join(filepath.Dir(out), rewrittenDir)
+	args, deps, err := d.prepareCompile(ctx, inv, pkg, importCfg, rewritten, dir)
+	if err != nil {
+		return d.fail(pkgPath, err)
+	}
+	if code := d.compileInstrumented(ctx, inv, args, pkgPath, dir); code != 0 {
+		return code
+	}
+	if deps != nil {
+		if err := appendDepsMember(out, deps); err != nil {
+			return d.fail(pkgPath, fmt.Errorf("recording link dependencies: %w", err))
+		}
+	}
+	logf("compile %s instrumented %d file(s) added imports %v", pkgPath, len(rewritten), depsImports(deps))
+	return 0
+}
+
+// fail reports an error of the instrumentation of pkgPath and returns the
+// compile's exit code.
+func (d *driver) fail(pkgPath string, err error) int {
+	fmt.Fprintf(d.stderr, "overmind: %s: %v\n", pkgPath, err)
+	return 2
+}
+
+// rewritePackage runs the rewriter on pkg and prints its warnings. A
+// non-zero code means the compile fails with it: the rewriter's errors
+// have been printed.
+func (d *driver) rewritePackage(pkg *Package) ([]RewrittenFile, int) {
 	result, err := d.safeRewrite(pkg)
 	for _, w := range result.Warnings {
 		fmt.Fprintln(d.stderr, w)
 	}
 	if err != nil {
 		fmt.Fprintln(d.stderr, strings.TrimRight(err.Error(), "\n"))
-		return 2
+		return nil, 2
 	}
-	rewritten := result.Files
-	if len(rewritten) == 0 {
-		return d.passThroughCompile(ctx, inv)
-	}
+	return result.Files, 0
+}
 
-	dir := filepath.Join(filepath.Dir(out), rewrittenDir)
+// prepareCompile writes the rewritten files into dir, and, when they
+// import packages the compile's importcfg lacks, an importcfg with those
+// added. It returns the arguments to compile them with, and what to record
+// for the link (nil when nothing was added).
+func (d *driver) prepareCompile(ctx context.Context, inv *Invocation, pkg *Package, cfg *ImportConfig, rewritten []RewrittenFile, dir string) ([]string, *linkDeps, error) {
 	if err := os.MkdirAll(dir, 0o777); err != nil {
-		fmt.Fprintf(d.stderr, "overmind: %s: %v\n", pkgPath, err)
-		return 2
+		return nil, nil, err
 	}
 	args, imports, err := writeRewritten(inv, pkg, rewritten, dir)
 	if err != nil {
-		fmt.Fprintf(d.stderr, "overmind: %s: %v\n", pkgPath, err)
-		return 2
+		return nil, nil, err
 	}
-	added := importCfg.Missing(imports)
-	if len(added) > 0 {
-		if args, err = d.addImports(ctx, inv, importCfg, added, dir, args); err != nil {
-			fmt.Fprintf(d.stderr, "overmind: %s: %v\n", pkgPath, err)
-			return 2
+	var deps *linkDeps
+	if added := cfg.Missing(imports); len(added) > 0 {
+		if args, deps, err = d.addImports(ctx, inv, cfg, added, dir, args); err != nil {
+			return nil, nil, err
 		}
 	}
+	args, err = inv.argsForTool(args, filepath.Join(dir, "args"))
+	return args, deps, err
+}
 
-	if args, err = inv.argsForTool(args, filepath.Join(dir, "args")); err != nil {
-		fmt.Fprintf(d.stderr, "overmind: %s: %v\n", pkgPath, err)
-		return 2
+// depsImports are the imports deps records, for the log.
+func depsImports(deps *linkDeps) []string {
+	if deps == nil {
+		return nil
 	}
-	if code := d.compileInstrumented(ctx, inv, args, pkgPath, dir); code != 0 {
-		return code
-	}
-	if len(added) > 0 {
-		for _, flag := range []string{"o", "linkobj"} {
-			if name, ok := inv.Flag(flag); ok && name != "" {
-				if err := appendDepsMember(name, added); err != nil {
-					fmt.Fprintf(d.stderr, "overmind: %s: recording link dependencies: %v\n", pkgPath, err)
-					return 2
-				}
-			}
-		}
-	}
-	logf("compile %s instrumented %d file(s) added imports %v", pkgPath, len(rewritten), added)
-	return 0
+	return deps.Imports
 }
 
 // compileInstrumented runs the compile of the instrumented copy, args
@@ -185,24 +211,29 @@ func (d *driver) compileInstrumented(ctx context.Context, inv *Invocation, args 
 
 // addImports resolves the packages the rewritten files import that the
 // compile's importcfg lacks, writes an importcfg with them into dir, and
-// returns the compile's arguments pointing at it.
-func (d *driver) addImports(ctx context.Context, inv *Invocation, cfg *ImportConfig, added []string, dir string, args []string) ([]string, error) {
+// returns the compile's arguments pointing at it, and what to record for
+// the link.
+func (d *driver) addImports(ctx context.Context, inv *Invocation, cfg *ImportConfig, added []string, dir string, args []string) ([]string, *linkDeps, error) {
 	archives, err := d.resolve(ctx, inv, added)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, p := range added {
 		archive, ok := archives[p]
 		if !ok {
-			return nil, fmt.Errorf("no export data found for %s", p)
+			return nil, nil, fmt.Errorf("no export data found for %s", p)
 		}
 		cfg.Add(p, archive)
 	}
 	newCfg := filepath.Join(dir, "importcfg")
 	if err := writeFileAtomic(newCfg, cfg.Bytes()); err != nil {
-		return nil, fmt.Errorf("writing importcfg: %w", err)
+		return nil, nil, fmt.Errorf("writing importcfg: %w", err)
 	}
-	return setFlag(args, "importcfg", newCfg)
+	if args, err = setFlag(args, "importcfg", newCfg); err != nil {
+		return nil, nil, err
+	}
+	profile, _ := inv.Flag("pgoprofile")
+	return args, &linkDeps{Imports: added, Archives: archives, Flags: d.resolveFlags(inv), Profile: profile != ""}, nil
 }
 
 // safeRewrite runs the rewriter, turning a panic into an error.
@@ -250,18 +281,11 @@ func newerToolchain() (toolchain, built string, newer bool) {
 func loadPackage(pkgPath, lang string, files []string, cfg *ImportConfig) (*Package, error) {
 	fset := token.NewFileSet()
 	pkg := &Package{ImportPath: pkgPath, GoVersion: lang, Fset: fset, Filenames: files}
+	var err error
+	if pkg.Files, err = parseFiles(fset, files); err != nil {
+		return nil, err
+	}
 	var errs []error
-	for _, name := range files {
-		f, err := parser.ParseFile(fset, name, nil, parser.ParseComments|parser.SkipObjectResolution)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		pkg.Files = append(pkg.Files, f)
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
 	imp := importer.ForCompiler(fset, "gc", func(path string) (io.ReadCloser, error) {
 		archive, ok := cfg.PackageFile[cfg.Resolve(path)]
 		if !ok {
@@ -294,6 +318,22 @@ func loadPackage(pkgPath, lang string, files []string, cfg *ImportConfig) (*Pack
 		return nil, errors.Join(errs...)
 	}
 	return pkg, nil
+}
+
+// parseFiles parses the files with comments, reporting every file's
+// syntax errors.
+func parseFiles(fset *token.FileSet, files []string) ([]*ast.File, error) {
+	var parsed []*ast.File
+	var errs []error
+	for _, name := range files {
+		f, err := parser.ParseFile(fset, name, nil, parser.ParseComments|parser.SkipObjectResolution)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		parsed = append(parsed, f)
+	}
+	return parsed, errors.Join(errs...)
 }
 
 // goarch is the architecture being compiled for: cmd/go puts GOARCH in

@@ -164,13 +164,18 @@ type fakeResolve struct {
 
 func (f *fakeResolve) resolve(ctx context.Context, inv *Invocation, paths []string) (map[string]string, error) {
 	f.asked = append(f.asked, paths)
+	return f.archives(), nil
+}
+
+// archives is what resolve returns.
+func (f *fakeResolve) archives() map[string]string {
 	out := map[string]string{}
 	for p, a := range mustExports(f.t) {
 		if a != "" {
 			out[p] = a
 		}
 	}
-	return out, nil
+	return out
 }
 
 const markedLib = `package lib
@@ -201,7 +206,7 @@ func TestCompileWithoutDirectivesPassesThrough(t *testing.T) {
 		t.Error("the driver wrote files for a package without directives")
 	}
 	if deps, _ := readDepsMember(filepath.Join(s.obj, "_pkg_.a")); deps != nil {
-		t.Errorf("archive lists dependencies %q", deps)
+		t.Errorf("archive records %+v", deps)
 	}
 }
 
@@ -253,8 +258,8 @@ func TestCompileInstruments(t *testing.T) {
 		t.Error("cmd/go's own importcfg was modified")
 	}
 	deps, err := readDepsMember(filepath.Join(s.obj, "_pkg_.a"))
-	if err != nil || !reflect.DeepEqual(deps, []string{RuntimePath}) {
-		t.Errorf("archive deps = %q, %v", deps, err)
+	if err != nil || deps == nil || !reflect.DeepEqual(deps.Imports, []string{RuntimePath}) || !reflect.DeepEqual(deps.Archives, fr.archives()) {
+		t.Errorf("archive records %+v, %v; want the runtime and the archives resolved", deps, err)
 	}
 	// Its export data still reads: downstream compiles and vet need it.
 	imp := importer.ForCompiler(token.NewFileSet(), "gc", func(path string) (io.ReadCloser, error) {
@@ -308,7 +313,7 @@ func TestCompileRuntimeAlreadyImported(t *testing.T) {
 		t.Error("importcfg extended though nothing was missing")
 	}
 	if deps, _ := readDepsMember(filepath.Join(s.obj, "_pkg_.a")); deps != nil {
-		t.Errorf("archive deps = %q, want none", deps)
+		t.Errorf("archive records %+v, want nothing", deps)
 	}
 }
 
@@ -479,37 +484,129 @@ func fakeLink(t *testing.T) string {
 	return fakeTool(t, "link", `while [ $# -gt 0 ]; do if [ "$1" = -importcfg ]; then echo "cfg=$2"; cat "$2"; fi; shift; done`+"\n")
 }
 
-func TestLinkAddsRuntime(t *testing.T) {
-	exp := mustExports(t)
-	work := t.TempDir()
-	obj := filepath.Join(work, "b001")
-	os.MkdirAll(obj, 0o777)
-	lib := fakeArchive(t, 10)
-	if err := appendDepsMember(lib, []string{RuntimePath}); err != nil {
+// runtimeClosure is what an instrumented compile records for the link:
+// the archives of the runtime and all its dependencies.
+func runtimeClosure(t *testing.T) map[string]string {
+	m := map[string]string{}
+	for p, a := range mustExports(t) {
+		if a != "" && p != "fmt" {
+			m[p] = a
+		}
+	}
+	return m
+}
+
+// instrumentedArchive writes an archive that records deps, as an
+// instrumented compile's does.
+func instrumentedArchive(t *testing.T, deps *linkDeps) string {
+	t.Helper()
+	name := fakeArchive(t, 10)
+	if err := appendDepsMember(name, deps); err != nil {
 		t.Fatal(err)
 	}
-	main := fakeArchive(t, 4)
+	return name
+}
+
+// linkSetup writes a link's importcfg with the given packages and returns
+// its path.
+func linkSetup(t *testing.T, packages map[string]string) string {
+	t.Helper()
+	obj := filepath.Join(t.TempDir(), "b001")
+	os.MkdirAll(obj, 0o777)
+	var b strings.Builder
+	for p, a := range packages {
+		b.WriteString("packagefile " + p + "=" + a + "\n")
+	}
+	b.WriteString("modinfo \"x\"\n")
 	cfgPath := filepath.Join(obj, "importcfg.link")
-	os.WriteFile(cfgPath, []byte("packagefile example.com/lib="+lib+"\npackagefile fmt="+exp["fmt"]+"\nmodinfo \"x\"\n"), 0o644)
+	os.WriteFile(cfgPath, []byte(b.String()), 0o644)
+	return cfgPath
+}
+
+func TestLinkAddsRuntime(t *testing.T) {
+	exp := mustExports(t)
+	closure := runtimeClosure(t)
+	lib := instrumentedArchive(t, &linkDeps{Imports: []string{RuntimePath}, Archives: closure})
+	cfgPath := linkSetup(t, map[string]string{"example.com/lib": lib, "fmt": exp["fmt"]})
 	fr := &fakeResolve{t: t}
-	res := runDriver(t, Config{Rewrite: noRewrite, Resolve: fr.resolve}, fakeLink(t), "-o", filepath.Join(obj, "exe", "a.out"), "-importcfg", cfgPath, "-buildmode=exe", main)
+	res := runDriver(t, Config{Rewrite: noRewrite, Resolve: fr.resolve}, fakeLink(t), "-o", filepath.Join(filepath.Dir(cfgPath), "exe", "a.out"), "-importcfg", cfgPath, "-buildmode=exe", fakeArchive(t, 4))
 	if res.code != 0 {
 		t.Fatalf("exit %d: %s%s", res.code, res.stdout, res.stderr)
 	}
-	if !reflect.DeepEqual(fr.asked, [][]string{{RuntimePath}}) {
-		t.Errorf("resolved %q", fr.asked)
+	if len(fr.asked) != 0 {
+		t.Errorf("resolved %q; the recorded archives should do", fr.asked)
 	}
 	cfg, err := ParseImportConfig([]byte(res.stdout[strings.Index(res.stdout, "\n")+1:]))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{RuntimePath, "go.opentelemetry.io/otel/trace", "context", "example.com/lib"} {
-		if cfg.PackageFile[p] == "" {
-			t.Errorf("link importcfg lacks %s", p)
+	for _, p := range []string{RuntimePath, "go.opentelemetry.io/otel/trace", "context"} {
+		if cfg.PackageFile[p] != closure[p] {
+			t.Errorf("link importcfg has %s=%q, want the recorded %q", p, cfg.PackageFile[p], closure[p])
 		}
 	}
-	if cfg.PackageFile["fmt"] != exp["fmt"] || !strings.Contains(res.stdout, "modinfo \"x\"") {
+	if cfg.PackageFile["fmt"] != exp["fmt"] || cfg.PackageFile["example.com/lib"] != lib || !strings.Contains(res.stdout, "modinfo \"x\"") {
 		t.Error("the link importcfg lost cmd/go's own lines")
+	}
+}
+
+// TestLinkRecordedArchiveGone checks that a recorded archive the build
+// cache has trimmed since is resolved again.
+func TestLinkRecordedArchiveGone(t *testing.T) {
+	closure := runtimeClosure(t)
+	closure[RuntimePath] = filepath.Join(t.TempDir(), "trimmed-d")
+	lib := instrumentedArchive(t, &linkDeps{Imports: []string{RuntimePath}, Archives: closure})
+	cfgPath := linkSetup(t, map[string]string{"example.com/lib": lib})
+	fr := &fakeResolve{t: t}
+	res := runDriver(t, Config{Rewrite: noRewrite, Resolve: fr.resolve}, fakeLink(t), "-importcfg", cfgPath, fakeArchive(t, 4))
+	if res.code != 0 || !reflect.DeepEqual(fr.asked, [][]string{{RuntimePath}}) {
+		t.Fatalf("exit %d, resolved %q: %s", res.code, fr.asked, res.stderr)
+	}
+	if !strings.Contains(res.stdout, "packagefile "+RuntimePath+"="+mustExports(t)[RuntimePath]+"\n") {
+		t.Errorf("link importcfg:\n%s", res.stdout)
+	}
+}
+
+// TestLinkRuntimeMismatch checks that a program whose runtime is not the
+// one an instrumented package was compiled against stops with the cause,
+// rather than the linker's fingerprint mismatch.
+func TestLinkRuntimeMismatch(t *testing.T) {
+	recordedRT, otherRT, sameRT := objectArchive(t, "AAAAAAAA"), objectArchive(t, "BBBBBBBB"), objectArchive(t, "AAAAAAAA")
+	for _, tc := range []struct {
+		name    string
+		profile bool
+		have    string
+		want    []string
+	}{
+		{"flags", false, otherRT, []string{"example.com/lib was instrumented against a build of " + RuntimePath + " (" + recordedRT + ") other than the one this program links (" + otherRT + ")", "fingerprint mismatch", "resolved it with -race", "overmind go"}},
+		{"profile", true, otherRT, []string{"fingerprint mismatch", "PGO profile", "-pgo=path/to/default.pgo"}},
+		{"same build elsewhere", false, sameRT, nil},
+	} {
+		lib := instrumentedArchive(t, &linkDeps{Imports: []string{RuntimePath}, Archives: map[string]string{RuntimePath: recordedRT}, Flags: []string{"-race"}, Profile: tc.profile})
+		cfgPath := linkSetup(t, map[string]string{"example.com/lib": lib, RuntimePath: tc.have})
+		res := runDriver(t, Config{Rewrite: noRewrite, Resolve: (&fakeResolve{t: t}).resolve}, fakeLink(t), "-importcfg", cfgPath, fakeArchive(t, 4))
+		if tc.want == nil {
+			if res.code != 0 || !strings.HasPrefix(res.stdout, "cfg="+cfgPath+"\n") {
+				t.Errorf("%s: exit %d, %s%s", tc.name, res.code, res.stdout, res.stderr)
+			}
+			continue
+		}
+		if res.code != 2 || res.stdout != "" {
+			t.Errorf("%s: exit %d, the linker ran: %q", tc.name, res.code, res.stdout)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(res.stderr, w) {
+				t.Errorf("%s: stderr lacks %q:\n%s", tc.name, w, res.stderr)
+			}
+		}
+	}
+	// Two instrumented packages compiled against different runtimes.
+	a := instrumentedArchive(t, &linkDeps{Imports: []string{RuntimePath}, Archives: map[string]string{RuntimePath: recordedRT}})
+	b := instrumentedArchive(t, &linkDeps{Imports: []string{RuntimePath}, Archives: map[string]string{RuntimePath: otherRT}})
+	cfgPath := linkSetup(t, map[string]string{"example.com/a": a, "example.com/b": b})
+	res := runDriver(t, Config{Rewrite: noRewrite}, fakeLink(t), "-importcfg", cfgPath, fakeArchive(t, 4))
+	if res.code != 2 || !strings.Contains(res.stderr, "example.com/a and example.com/b were compiled against different builds of "+RuntimePath) {
+		t.Errorf("two runtimes: exit %d, %s", res.code, res.stderr)
 	}
 }
 
@@ -616,7 +713,7 @@ func TestResolveKeptAcrossBuilds(t *testing.T) {
 	}
 	// A kept resolution naming an archive that is gone is not used.
 	d, inv, runs = newBuild("build", "./...")
-	key := d.persistKey(inv, d.parent(), goListFlags(d.parent().Args, os.Getenv("GOFLAGS")))
+	key := d.persistKey(inv, d.parent(), d.resolveFlags(inv))
 	rec, ok := loadPersisted(key, RuntimePath)
 	if !ok {
 		t.Fatal("no kept resolution")
@@ -669,7 +766,7 @@ func TestGoListFlags(t *testing.T) {
 		{[]string{"build", "-mod=vendor", "."}, "-mod=mod", []string{"-mod=vendor"}},
 		{[]string{"build", "."}, "-mod=vendor", nil},
 	} {
-		if got := goListFlags(tc.args, tc.goflags); !reflect.DeepEqual(got, tc.want) {
+		if got := goListFlags(tc.args, tc.goflags, nil); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("goListFlags(%q, %q) = %q, want %q", tc.args, tc.goflags, got, tc.want)
 		}
 	}
@@ -844,8 +941,8 @@ func TestResponseFiles(t *testing.T) {
 	if cfg, _ := inv.Flag("importcfg"); cfg != filepath.Join(s.obj, rewrittenDir, "importcfg") || inv.GoFiles()[0] != filepath.Join(s.obj, rewrittenDir, "a.go") {
 		t.Errorf("the compiler's response file holds %q", inv.Args)
 	}
-	if deps, _ := readDepsMember(filepath.Join(s.obj, "_pkg_.a")); !reflect.DeepEqual(deps, []string{RuntimePath}) {
-		t.Errorf("archive deps = %q", deps)
+	if deps, _ := readDepsMember(filepath.Join(s.obj, "_pkg_.a")); deps == nil || !reflect.DeepEqual(deps.Imports, []string{RuntimePath}) {
+		t.Errorf("archive records %+v", deps)
 	}
 	// A link that needs the runtime gets a new response file too.
 	obj := filepath.Join(t.TempDir(), "b001")
@@ -906,5 +1003,69 @@ func TestCompileSpacedDirectiveWarns(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(s.obj, rewrittenDir)); err == nil {
 		t.Error("the driver rewrote a package without directives")
+	}
+}
+
+// TestLinkMismatchAsTheLinkerSees links a real program whose instrumented
+// package was compiled against one build of the runtime, with another
+// build of it: the linker rejects it, and the driver stops first, with the
+// cause. With the same build, the driver links it.
+func TestLinkMismatchAsTheLinkerSees(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles and links real programs")
+	}
+	exp := mustExports(t)
+	// Another build of the runtime: without inlining, its export data
+	// differ.
+	cmd := exec.Command("go", "list", "-export", "-f={{.Export}}", "-gcflags="+RuntimePath+"=-l", "./runtime")
+	cmd.Dir = repoRoot
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherRT := strings.TrimSpace(string(out))
+	if otherRT == exp[RuntimePath] {
+		t.Fatal("the runtime built with -l is the same archive")
+	}
+
+	lib := newCompile(t, "example.com/lib", []string{"fmt"}, map[string]string{"a.go": markedLib})
+	res := runDriver(t, Config{Rewrite: (&markRewrite{}).rewrite, Resolve: (&fakeResolve{t: t}).resolve}, append([]string{filepath.Join(toolDir(), "compile")}, lib.args...)...)
+	if res.code != 0 {
+		t.Fatalf("compiling lib: %s", res.stderr)
+	}
+	libArchive := filepath.Join(lib.obj, "_pkg_.a")
+	main := newCompile(t, "main", []string{"fmt"}, map[string]string{"main.go": "package main\n\nimport \"example.com/lib\"\n\nfunc main() { println(lib.Hello(\"x\")) }\n"})
+	os.WriteFile(filepath.Join(main.obj, "importcfg"), []byte("packagefile example.com/lib="+libArchive+"\n"), 0o644)
+	if out, err := exec.Command(filepath.Join(toolDir(), "compile"), main.args...).CombinedOutput(); err != nil {
+		t.Fatalf("compiling main: %v\n%s", err, out)
+	}
+	link := func(runtimeArchive string, viaDriver bool) (string, int) {
+		packages := map[string]string{"example.com/lib": libArchive}
+		for p, a := range exp {
+			if a != "" && p != RuntimePath {
+				packages[p] = a
+			}
+		}
+		packages[RuntimePath] = runtimeArchive
+		cfgPath := linkSetup(t, packages)
+		args := []string{"-o", filepath.Join(filepath.Dir(cfgPath), "a.out"), "-importcfg", cfgPath, "-buildmode=exe", filepath.Join(main.obj, "_pkg_.a")}
+		if !viaDriver {
+			out, err := exec.Command(filepath.Join(toolDir(), "link"), args...).CombinedOutput()
+			if err != nil {
+				return string(out), 1
+			}
+			return string(out), 0
+		}
+		res := runDriver(t, Config{Rewrite: noRewrite}, append([]string{filepath.Join(toolDir(), "link")}, args...)...)
+		return res.stdout + res.stderr, res.code
+	}
+	if out, code := link(otherRT, false); code == 0 || !strings.Contains(out, "fingerprint mismatch") {
+		t.Fatalf("the linker accepted another runtime build (exit %d): %s", code, out)
+	}
+	if out, code := link(otherRT, true); code != 2 || !strings.Contains(out, "so the linker would reject it with a fingerprint mismatch") {
+		t.Errorf("driver with another runtime build: exit %d: %s", code, out)
+	}
+	if out, code := link(exp[RuntimePath], true); code != 0 {
+		t.Errorf("driver with the same runtime build: exit %d: %s", code, out)
 	}
 }

@@ -254,6 +254,37 @@ func versionedPackage(goArgs []string) string {
 	return ""
 }
 
+// toolBuildFlags are the go command flags that a compile's or a link's own
+// arguments show: -race, -msan and -asan, which cmd/go passes on to both,
+// and -trimpath, which turns the compiler's -trimpath value from "the
+// object directory" into "DIR=>IMPORTPATH;...". They hold on every system,
+// whatever the driver knows of the go command itself.
+func toolBuildFlags(inv *Invocation) []string {
+	var out []string
+	for _, name := range []string{"race", "msan", "asan"} {
+		if inv.HasFlag(name) {
+			out = append(out, "-"+name)
+		}
+	}
+	if v, ok := inv.Flag("trimpath"); ok && trimpathFromGo(v) {
+		out = append(out, "-trimpath")
+	}
+	return out
+}
+
+// trimpathFromGo reports whether a compiler's -trimpath value is what
+// cmd/go gives under its -trimpath flag: a rewrite of a directory to an
+// import path (relative), where without the flag cmd/go only removes the
+// object directory and maps overlaid files to absolute paths.
+func trimpathFromGo(value string) bool {
+	for _, rule := range strings.Split(value, ";") {
+		if _, to, ok := strings.Cut(rule, "=>"); ok && to != "" && !filepath.IsAbs(to) {
+			return true
+		}
+	}
+	return false
+}
+
 // goArgsForEnv encodes go command arguments for goArgsEnv.
 func goArgsForEnv(args []string) string {
 	data, err := json.Marshal(args)

@@ -70,3 +70,24 @@ func TestVersionedPackage(t *testing.T) {
 		}
 	}
 }
+
+func TestToolBuildFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"-o", "/w/b002/_pkg_.a", "-trimpath", "/w/b002=>", "-p", "x", "a.go"}, nil},
+		{[]string{"-trimpath", "/src/lib=>example.com/lib;/w/b002=>", "-race", "a.go"}, []string{"-race", "-trimpath"}},
+		{[]string{"-trimpath=/tmp/overlay/a.go=>/src/lib/a.go;/w/b002=>", "-asan", "a.go"}, []string{"-asan"}},
+		{[]string{"-o", "a.out", "-importcfg", "cfg", "-msan", "-buildmode=exe", "main.a"}, []string{"-msan"}},
+		{[]string{"-trimpath", "/src/x=>example.com/x@v1.0.0;/w/b002=>", "-pgoprofile=/w/b003/pgo.preprofile", "a.go"}, []string{"-trimpath"}},
+	} {
+		if got := toolBuildFlags(&Invocation{Path: "compile", Args: tc.args}); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("toolBuildFlags(%q) = %q, want %q", tc.args, got, tc.want)
+		}
+	}
+	got := goListFlags([]string{"build", "-trimpath", "-pgo=auto", "."}, "", []string{"-race", "-trimpath"})
+	if want := []string{"-trimpath", "-race"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("goListFlags with the tool's flags = %q, want %q", got, want)
+	}
+}

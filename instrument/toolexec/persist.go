@@ -53,7 +53,12 @@ func (d *driver) persistKey(inv *Invocation, parent goInvocation, flags []string
 	h := sha256.New()
 	fmt.Fprintf(h, "overmind %s %s\n", d.version, self)
 	fmt.Fprintf(h, "runtime %s\n", runtimeIdentity(parent.Dir))
-	fmt.Fprintf(h, "tool %s\n", inv.Path)
+	// The toolchain, not the tool: a link then finds what a compile kept.
+	if root := inv.GOROOT(); root != "" {
+		fmt.Fprintf(h, "goroot %s\n", root)
+	} else {
+		fmt.Fprintf(h, "tool %s\n", inv.Path)
+	}
 	fmt.Fprintf(h, "flags %q\n", flags)
 	if gomod := findUp(parent.Dir, "go.mod"); gomod != "" {
 		fmt.Fprintf(h, "module %s\n", gomod)

@@ -3,27 +3,31 @@ package toolexec
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
 // Files in $WORK/overmind, shared by the compiles and links of one build.
 const (
-	resolveLockFile   = "resolve.lock" // held while resolving
-	resolvingMarker   = "resolving"    // exists while resolving
-	resolvedCacheFile = "exports.json" // what was resolved so far
+	resolveLockFile = "resolve.lock" // held while resolving
+	resolvingMarker = "resolving"    // exists while resolving
 )
 
-// exportCache is what the build resolved so far: for each package asked
-// for, its transitive dependencies, and the archive of every package seen;
-// and the packages that failed to resolve, with the error.
+// exportCache is what the build resolved so far with one set of flags:
+// for each package asked for, its transitive dependencies, and the archive
+// of every package seen; and the packages that failed to resolve, with the
+// error.
 type exportCache struct {
 	Deps   map[string][]string `json:"deps"`
 	Export map[string]string   `json:"export"`
@@ -36,14 +40,19 @@ type exportCache struct {
 // the build's directory, through the same -toolexec, so that what it
 // compiles lands in the build cache under the keys the build itself uses.
 // Results are kept in the build's work directory, under a lock, since
-// compiles run in parallel: each package is resolved once per build. They
-// are also kept across builds (see persistKey), so that a build that
-// recompiles only a few packages does not run go list at all.
+// compiles run in parallel: each package is resolved once per build and
+// set of flags. They are also kept across builds (see persistKey), so that
+// a build that recompiles only a few packages does not run go list at all.
 func (d *driver) resolveWithGoList(ctx context.Context, inv *Invocation, paths []string) (map[string]string, error) {
 	work := inv.workDir()
 	if work == "" {
 		return nil, errors.New("cannot locate the build's work directory (no -importcfg)")
 	}
+	parent := d.parent()
+	if pkg := versionedPackage(parent.Args); pkg != "" {
+		return nil, versionedPackageError(parent, pkg, paths)
+	}
+	flags := d.resolveFlags(inv)
 	dir := filepath.Join(work, rewrittenDir)
 	if err := os.MkdirAll(dir, 0o777); err != nil {
 		return nil, err
@@ -54,42 +63,100 @@ func (d *driver) resolveWithGoList(ctx context.Context, inv *Invocation, paths [
 	}
 	defer unlock()
 
-	cacheName := filepath.Join(dir, resolvedCacheFile)
-	cache := exportCache{Deps: map[string][]string{}, Export: map[string]string{}, Failed: map[string]string{}}
-	if data, err := os.ReadFile(cacheName); err == nil {
-		if err := json.Unmarshal(data, &cache); err != nil {
-			return nil, fmt.Errorf("reading %s: %w", cacheName, err)
-		}
+	cacheName := filepath.Join(dir, "exports-"+shortHash(fmt.Sprintf("%q", flags))+".json")
+	cache, err := readExportCache(cacheName)
+	if err != nil {
+		return nil, err
 	}
-	var todo []string
-	for _, p := range paths {
-		if msg, ok := cache.Failed[p]; ok {
-			return nil, errors.New(msg)
-		}
-		if _, ok := cache.Deps[p]; !ok {
-			todo = append(todo, p)
-		}
+	todo, err := cache.todo(paths)
+	if err != nil {
+		return nil, err
 	}
 	if len(todo) > 0 {
-		err := d.resolveMissing(ctx, inv, dir, &cache, todo)
-		if data, merr := json.Marshal(cache); merr == nil {
-			if werr := writeFileAtomic(cacheName, data); werr != nil && err == nil {
-				err = fmt.Errorf("writing %s: %w", cacheName, werr)
-			}
+		err := d.resolveMissing(ctx, inv, parent, flags, dir, cache, todo)
+		if werr := cache.write(cacheName); werr != nil && err == nil {
+			err = werr
 		}
 		if err != nil {
 			return nil, err
 		}
 	}
+	return cache.archives(paths)
+}
 
+// resolveFlags are the flags the export data of packages that inv's
+// instrumentation adds is resolved with (see goListFlags).
+func (d *driver) resolveFlags(inv *Invocation) []string {
+	return goListFlags(d.parent().Args, os.Getenv("GOFLAGS"), toolBuildFlags(inv))
+}
+
+// versionedPackageError explains why the packages in paths cannot be added
+// to "go install pkg@version" or "go run pkg@version".
+func versionedPackageError(parent goInvocation, pkg string, paths []string) error {
+	sub := parseGoCommandLine(parent.Args).Sub
+	return fmt.Errorf("instrumented code imports %s, which toolexec mode cannot add to go %s %s: the go command builds that module apart from the current directory's, and does not say which version of %s it requires. Run go %s in a checkout of the module instead (overmind go %s ./path/to/cmd)", strings.Join(paths, ", "), sub, pkg, ModulePath, sub, sub)
+}
+
+// shortHash is a short hex hash of s, for file names.
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:8])
+}
+
+// readExportCache reads the build's export cache file, or returns an empty
+// cache if there is none yet.
+func readExportCache(name string) (*exportCache, error) {
+	cache := &exportCache{Deps: map[string][]string{}, Export: map[string]string{}, Failed: map[string]string{}}
+	data, err := os.ReadFile(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return cache, nil
+	}
+	if err == nil {
+		err = json.Unmarshal(data, cache)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	return cache, nil
+}
+
+// write saves the cache to name.
+func (c *exportCache) write(name string) error {
+	data, err := json.Marshal(c)
+	if err == nil {
+		err = writeFileAtomic(name, data)
+	}
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", name, err)
+	}
+	return nil
+}
+
+// todo returns the paths the cache has not resolved yet, or the error of
+// one that failed to resolve.
+func (c *exportCache) todo(paths []string) ([]string, error) {
+	var todo []string
+	for _, p := range paths {
+		if msg, ok := c.Failed[p]; ok {
+			return nil, errors.New(msg)
+		}
+		if _, ok := c.Deps[p]; !ok {
+			todo = append(todo, p)
+		}
+	}
+	return todo, nil
+}
+
+// archives returns the archive of each of paths and of their dependencies.
+func (c *exportCache) archives(paths []string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, p := range paths {
-		deps, ok := cache.Deps[p]
+		deps, ok := c.Deps[p]
 		if !ok {
 			return nil, fmt.Errorf("go list did not report %s", p)
 		}
 		for _, q := range append([]string{p}, deps...) {
-			if a, ok := cache.Export[q]; ok {
+			if a, ok := c.Export[q]; ok {
 				out[q] = a
 			}
 		}
@@ -97,15 +164,9 @@ func (d *driver) resolveWithGoList(ctx context.Context, inv *Invocation, paths [
 	return out, nil
 }
 
-// resolveMissing resolves roots into cache: from the cache kept across
-// builds where it can, else with go list.
-func (d *driver) resolveMissing(ctx context.Context, inv *Invocation, dir string, cache *exportCache, roots []string) error {
-	parent := d.parent()
-	if pkg := versionedPackage(parent.Args); pkg != "" {
-		sub := parseGoCommandLine(parent.Args).Sub
-		return fmt.Errorf("instrumented code imports %s, which toolexec mode cannot add to go %s %s: the go command builds that module apart from the current directory's, and does not say which version of %s it requires. Run go %s in a checkout of the module instead (overmind go %s ./path/to/cmd)", strings.Join(roots, ", "), sub, pkg, ModulePath, sub, sub)
-	}
-	flags := goListFlags(parent.Args, os.Getenv("GOFLAGS"))
+// resolveMissing resolves roots into cache: from the resolutions kept
+// across builds where it can, else with go list.
+func (d *driver) resolveMissing(ctx context.Context, inv *Invocation, parent goInvocation, flags []string, dir string, cache *exportCache, roots []string) error {
 	key := d.persistKey(inv, parent, flags)
 	var todo []string
 	for _, root := range roots {
@@ -120,15 +181,30 @@ func (d *driver) resolveMissing(ctx context.Context, inv *Invocation, dir string
 	if len(todo) == 0 {
 		return nil
 	}
+	if err := d.listInto(ctx, inv, parent, flags, dir, cache, todo); err != nil {
+		return err
+	}
+	for _, root := range todo {
+		if rec, ok := cache.record(root); ok {
+			storePersisted(key, root, rec)
+		}
+	}
+	return nil
+}
+
+// listInto runs go list for roots and records what it reports in cache,
+// or the failure. While it runs, a marker in dir tells the build's other
+// compiles to wait (see waitForResolution).
+func (d *driver) listInto(ctx context.Context, inv *Invocation, parent goInvocation, flags []string, dir string, cache *exportCache, roots []string) error {
 	marker := filepath.Join(dir, resolvingMarker)
 	if f, err := os.Create(marker); err == nil {
 		f.Close()
 	}
-	logf("resolving %s", strings.Join(todo, ","))
-	pkgs, err := d.goList(ctx, inv, parent, flags, todo)
+	logf("resolving %s", strings.Join(roots, ","))
+	pkgs, err := d.goList(ctx, inv, parent, flags, roots)
 	os.Remove(marker)
 	if err != nil {
-		for _, root := range todo {
+		for _, root := range roots {
 			cache.Failed[root] = err.Error()
 		}
 		return err
@@ -141,21 +217,23 @@ func (d *driver) resolveMissing(ctx context.Context, inv *Invocation, dir string
 			cache.Deps[p.ImportPath] = p.Deps
 		}
 	}
-	for _, root := range todo {
-		deps, ok := cache.Deps[root]
-		if !ok {
-			continue
-		}
-		rec := persisted{Deps: deps, Export: map[string]string{}}
-		for _, q := range append([]string{root}, deps...) {
-			if a, ok := cache.Export[q]; ok {
-				rec.Export[q] = a
-			}
-		}
-		storePersisted(key, root, rec)
-	}
-	logf("resolve %s: %d package(s)", strings.Join(todo, ","), len(pkgs))
+	logf("resolve %s: %d package(s)", strings.Join(roots, ","), len(pkgs))
 	return nil
+}
+
+// record is what is kept across builds of the resolution of root.
+func (c *exportCache) record(root string) (persisted, bool) {
+	deps, ok := c.Deps[root]
+	if !ok {
+		return persisted{}, false
+	}
+	rec := persisted{Deps: deps, Export: map[string]string{}}
+	for _, q := range append([]string{root}, deps...) {
+		if a, ok := c.Export[q]; ok {
+			rec.Export[q] = a
+		}
+	}
+	return rec, true
 }
 
 // waitForResolution blocks while another process of the build in work
@@ -180,11 +258,18 @@ type listedPackage struct {
 }
 
 // goListFlags are the flags of the go list command that resolves export
-// data: the build's code-changing flags, and -mod=readonly where the build
-// lets the go command edit go.mod, so that resolving never does (the
-// build has brought go.mod up to date for itself before compiling).
-func goListFlags(goArgs []string, goflags string) []string {
+// data: the build's code-changing flags, from the go command's arguments
+// and, for those the tool's own arguments show (see toolBuildFlags), from
+// there; and -mod=readonly where the build lets the go command edit
+// go.mod, so that resolving never does (the build has brought go.mod up to
+// date for itself before compiling).
+func goListFlags(goArgs []string, goflags string, fromTool []string) []string {
 	flags := mirroredBuildFlags(goArgs)
+	for _, f := range fromTool {
+		if !slices.ContainsFunc(flags, func(g string) bool { return flagName(g) == flagName(f) }) {
+			flags = append(flags, f)
+		}
+	}
 	mod := ""
 	for _, f := range append(strings.Fields(goflags), flags...) {
 		if name, value, ok := strings.Cut(strings.TrimLeft(f, "-"), "="); ok && name == "mod" {
@@ -195,6 +280,12 @@ func goListFlags(goArgs []string, goflags string) []string {
 		flags = append(flags, "-mod=readonly")
 	}
 	return flags
+}
+
+// flagName is the name of a "-name" or "-name=value" flag.
+func flagName(flag string) string {
+	name, _, _ := strings.Cut(strings.TrimLeft(flag, "-"), "=")
+	return name
 }
 
 // goListExport runs "go list -deps -export" for roots.

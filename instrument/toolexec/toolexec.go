@@ -52,13 +52,17 @@ type Package struct {
 	// GoVersion is the language version the package is compiled for, such
 	// as "go1.26" (the compiler's -lang flag); "" when not given.
 	GoVersion string
-	Fset      *token.FileSet
+	// Fset holds the positions of Files.
+	Fset *token.FileSet
 	// Files are the compiled files, parsed with comments, in the order of
 	// the command line; Filenames are their paths.
 	Files     []*ast.File
 	Filenames []string
-	Types     *types.Package
-	Info      *types.Info
+	// Types is the type-checked package.
+	Types *types.Package
+	// Info is the type information of Files: types, definitions, uses,
+	// implicits, selections, scopes, instances and file versions.
+	Info *types.Info
 }
 
 // RewrittenFile is one file a [Rewriter] changed.
@@ -184,7 +188,7 @@ func newDriver(cfg Config) *driver {
 		d.version = Version()
 	}
 	d.selfHash = sync.OnceValues(selfHash)
-	d.parent = parentGoInvocation
+	d.parent = sync.OnceValue(parentGoInvocation)
 	d.goList = d.goListExport
 	return d
 }
