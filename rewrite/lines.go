@@ -37,7 +37,22 @@ func (r *Result) FormatLines(fset *token.FileSet) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse rewritten file: %w", err)
 	}
-	anchors := r.lineAnchors(fset)
+	ins, err := lineInsertions(pfset.File(printed.Pos()), printedAnchors(printed), r.lineAnchors(fset))
+	if err != nil {
+		return nil, err
+	}
+	return insertDirectives(src, ins), nil
+}
+
+// insertion is a line directive to insert at an offset of the printed file.
+type insertion struct {
+	off  int
+	text string
+}
+
+// printedAnchors lists the statements and declarations of the printed
+// file in the order ast.Inspect visits them.
+func printedAnchors(printed *ast.File) []ast.Node {
 	var nodes []ast.Node
 	ast.Inspect(printed, func(n ast.Node) bool {
 		if n != nil && isLineAnchor(reflect.TypeOf(n).Elem().Name()) {
@@ -45,13 +60,14 @@ func (r *Result) FormatLines(fset *token.FileSet) ([]byte, error) {
 		}
 		return true
 	})
+	return nodes
+}
+
+// lineInsertions pairs the printed nodes, in the file tf, with the
+// anchors of the tree and returns the directive each needs.
+func lineInsertions(tf *token.File, nodes []ast.Node, anchors []lineAnchor) ([]insertion, error) {
 	if len(nodes) != len(anchors) {
 		return nil, fmt.Errorf("rewritten file: %d statements printed, %d in the tree", len(nodes), len(anchors))
-	}
-	tf := pfset.File(printed.Pos())
-	type insertion struct {
-		off  int
-		text string
 	}
 	var ins []insertion
 	for i, n := range nodes {
@@ -59,26 +75,31 @@ func (r *Result) FormatLines(fset *token.FileSet) ([]byte, error) {
 		if kind := reflect.TypeOf(n).Elem().Name(); kind != a.kind {
 			return nil, fmt.Errorf("rewritten file: printed %s where the tree has %s", kind, a.kind)
 		}
-		if !a.pos.IsValid() {
-			continue
+		if a.pos.IsValid() {
+			ins = append(ins, insertion{tf.Offset(n.Pos()), lineDirective(a.pos)})
 		}
-		ins = append(ins, insertion{tf.Offset(n.Pos()), lineDirective(a.pos)})
 	}
-	// Insert from the end, so that offsets stay valid; at one offset (a
-	// statement that starts its parent), the outer directive comes first.
+	return ins, nil
+}
+
+// insertDirectives inserts the directives into src. Where several share
+// an offset (a statement that starts its parent), the innermost node's
+// position wins.
+func insertDirectives(src []byte, ins []insertion) []byte {
+	// Insert from the end, so that offsets stay valid.
 	slices.SortStableFunc(ins, func(x, y insertion) int { return y.off - x.off })
 	out := src
 	for i := 0; i < len(ins); {
 		j := i
 		var text string
 		for ; j < len(ins) && ins[j].off == ins[i].off; j++ {
-			text = ins[j].text // the innermost node's position wins
+			text = ins[j].text
 		}
 		off := ins[i].off
 		out = slices.Concat(out[:off], []byte(text), out[off:])
 		i = j
 	}
-	return out, nil
+	return out
 }
 
 // lineAnchor is a statement or declaration of the rewritten tree, with the

@@ -36,6 +36,8 @@ func runtimeIdentity(dir string) string {
 
 type writer interface{ Write([]byte) (int, error) }
 
+// writeRuntimeIdentity writes to h what identifies the runtime that the
+// module or workspace around dir selects (see runtimeIdentity).
 func writeRuntimeIdentity(h writer, dir string) error {
 	gowork := os.Getenv("GOWORK")
 	if gowork == "" {
@@ -57,11 +59,18 @@ func writeRuntimeIdentity(h writer, dir string) error {
 	if err != nil {
 		return err
 	}
-	modDir := filepath.Dir(gomod)
 	if mf.Module != nil && mf.Module.Mod.Path == ModulePath {
 		fmt.Fprintf(h, "main module\n")
-		return writeDirIdentity(h, modDir)
+		return writeDirIdentity(h, filepath.Dir(gomod))
 	}
+	return writeRequiredIdentity(h, mf, filepath.Dir(gomod))
+}
+
+// writeRequiredIdentity writes what identifies the runtime module that
+// the main module's go.mod, mf, in modDir, requires: its version, its
+// replacement (for a directory, the files), and the versions selected for
+// its own requirements.
+func writeRequiredIdentity(h writer, mf *modfile.File, modDir string) error {
 	var version string
 	for _, r := range mf.Require {
 		if r.Mod.Path == ModulePath {
@@ -79,18 +88,18 @@ func writeRuntimeIdentity(h writer, dir string) error {
 			continue
 		}
 		fmt.Fprintf(h, "replace %s %s\n", r.New.Path, r.New.Version)
-		if r.New.Version == "" { // a directory
-			local := r.New.Path
-			if !filepath.IsAbs(local) {
-				local = filepath.Join(modDir, local)
-			}
-			if err := writeDirIdentity(h, local); err != nil {
-				return err
-			}
-			runtimeMod, _ = os.ReadFile(filepath.Join(local, "go.mod"))
-		} else {
+		if r.New.Version != "" {
 			runtimeMod = readCachedGoMod(r.New.Path, r.New.Version)
+			continue
 		}
+		local := r.New.Path // a directory
+		if !filepath.IsAbs(local) {
+			local = filepath.Join(modDir, local)
+		}
+		if err := writeDirIdentity(h, local); err != nil {
+			return err
+		}
+		runtimeMod, _ = os.ReadFile(filepath.Join(local, "go.mod"))
 	}
 	if runtimeMod == nil {
 		runtimeMod = readCachedGoMod(ModulePath, version)
