@@ -194,6 +194,11 @@ func TestUsage(t *testing.T) {
 	if code, _, errOut := runCLI(t, "go"); code != 2 || !strings.Contains(errOut, "missing command") {
 		t.Errorf("go: code %d, %q", code, errOut)
 	}
+	for _, help := range []string{"-h", "help"} {
+		if code, out, errOut := runCLI(t, "go", help); code != 0 || !strings.HasPrefix(out, "usage: overmind go build|test|run|install|vet") || errOut != "" {
+			t.Errorf("go %s: code %d, stdout %q, stderr %q", help, code, out, errOut)
+		}
+	}
 	if code, _, errOut := runCLI(t, "go", "mod", "tidy"); code != 2 || !strings.Contains(errOut, `unsupported command "mod"`) {
 		t.Errorf("go mod: code %d, %q", code, errOut)
 	}

@@ -729,14 +729,22 @@ func TestTrimPersisted(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Now()
 	old, recent := filepath.Join(dir, "ab", "old.json"), filepath.Join(dir, "cd", "recent.json")
-	for _, name := range []string{old, recent} {
+	oldAnswer := filepath.Join(dir, "version", "old.txt")
+	for _, name := range []string{old, recent, oldAnswer} {
 		os.MkdirAll(filepath.Dir(name), 0o777)
 		os.WriteFile(name, []byte("{}"), 0o644)
 	}
 	os.Chtimes(old, now.Add(-persistUnused-time.Hour), now.Add(-persistUnused-time.Hour))
+	os.Chtimes(oldAnswer, now.Add(-persistUnused-time.Hour), now.Add(-persistUnused-time.Hour))
 	trimPersisted(dir, now)
 	if _, err := os.Stat(old); err == nil {
 		t.Error("an unused resolution was kept")
+	}
+	if _, err := os.Stat(oldAnswer); err == nil {
+		t.Error("an unused -V=full answer was kept")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "trim.txt")); err != nil {
+		t.Error("the trim mark was deleted")
 	}
 	if _, err := os.Stat(recent); err != nil {
 		t.Error("a recent resolution was deleted")

@@ -40,6 +40,12 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binDir = dir
+	// What the driver keeps across builds goes to a directory of the
+	// tests' own, not the user's cache.
+	if err := os.Setenv("OVERMIND_CACHE", filepath.Join(dir, "cache")); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

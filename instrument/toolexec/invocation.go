@@ -267,14 +267,16 @@ func (inv *Invocation) workDir() string {
 }
 
 // IsTool reports whether arg, the first argument of a command, is a tool
-// cmd/go runs through -toolexec: an absolute path, as cmd/go passes the Go
-// tools, or, under a go command (which puts GOVERSION in the environment
-// of everything it runs), a program on $PATH, as it passes the C compiler.
-// It lets "-toolexec=/path/to/overmind" work without the "toolexec" word,
-// which is handy in GOFLAGS. Check the command's own subcommands first.
+// cmd/go runs through -toolexec: the absolute path of an executable file,
+// as cmd/go passes the Go tools, or, under a go command (which puts
+// GOVERSION in the environment of everything it runs), a program on $PATH,
+// as it passes the C compiler. It lets "-toolexec=/path/to/overmind" work
+// without the "toolexec" word, which is handy in GOFLAGS. Check the
+// command's own subcommands first.
 func IsTool(arg string) bool {
 	if filepath.IsAbs(arg) {
-		return true
+		_, err := exec.LookPath(arg) // an executable file, not a directory
+		return err == nil
 	}
 	if os.Getenv("GOVERSION") == "" || strings.ContainsAny(arg, `/\`) {
 		return false

@@ -193,7 +193,10 @@ func TestArgsForTool(t *testing.T) {
 
 func TestIsTool(t *testing.T) {
 	t.Setenv("GOVERSION", "")
-	for arg, want := range map[string]bool{"/usr/local/go/pkg/tool/linux_amd64/compile": true, "sh": false, "instrument": false} {
+	dir := t.TempDir()
+	notExecutable := filepath.Join(dir, "notes.txt")
+	os.WriteFile(notExecutable, []byte("x"), 0o644)
+	for arg, want := range map[string]bool{filepath.Join(toolDir(), "compile"): true, dir: false, notExecutable: false, filepath.Join(dir, "missing"): false, "sh": false, "instrument": false} {
 		if got := IsTool(arg); got != want {
 			t.Errorf("outside a go command: IsTool(%q) = %v, want %v", arg, got, want)
 		}

@@ -117,12 +117,11 @@ func loadPersisted(key, root string) (persisted, bool) {
 		return persisted{}, false
 	}
 	for _, archive := range rec.Export {
-		if _, err := os.Stat(archive); err != nil {
+		if !touchArchive(archive) { // in use: keep it in the build cache too
 			return persisted{}, false
 		}
 	}
-	now := time.Now()
-	os.Chtimes(name, now, now) // in use: keep it (see trimPersisted)
+	markUsed(name)
 	return rec, true
 }
 
@@ -144,6 +143,15 @@ func storePersisted(key, root string, rec persisted) {
 	trimPersisted(filepath.Dir(filepath.Dir(name)), time.Now())
 }
 
+// markUsed refreshes the modification time of a kept file that a build
+// used, so that trimPersisted keeps it.
+func markUsed(name string) {
+	now := time.Now()
+	if info, err := os.Stat(name); err == nil && now.Sub(info.ModTime()) > archiveUsedInterval {
+		os.Chtimes(name, now, now)
+	}
+}
+
 // Kept resolutions unused for persistUnused are deleted, at most once
 // every persistTrimEvery, as the go command trims its build cache.
 const (
@@ -151,8 +159,9 @@ const (
 	persistTrimEvery = 24 * time.Hour
 )
 
-// trimPersisted deletes the kept resolutions in dir that no build used for
-// persistUnused, if it was not done in the last persistTrimEvery.
+// trimPersisted deletes the kept resolutions and tool version answers in
+// dir that no build used for persistUnused, if it was not done in the last
+// persistTrimEvery.
 func trimPersisted(dir string, now time.Time) {
 	mark := filepath.Join(dir, "trim.txt")
 	if info, err := os.Stat(mark); err == nil && now.Sub(info.ModTime()) < persistTrimEvery {
@@ -162,7 +171,10 @@ func trimPersisted(dir string, now time.Time) {
 		return
 	}
 	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || filepath.Ext(path) != ".json" {
+		if err != nil || d.IsDir() || path == mark {
+			return nil
+		}
+		if ext := filepath.Ext(path); ext != ".json" && ext != ".txt" {
 			return nil
 		}
 		if info, err := d.Info(); err == nil && now.Sub(info.ModTime()) > persistUnused {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 )
 
 // answerVersion answers cmd/go's "-V=full" probe of the compiler or the
@@ -85,6 +86,7 @@ func cachedToolVersion(inv *Invocation) (string, bool) {
 	if !ok || got != stamp || answer == "" {
 		return "", false
 	}
+	markUsed(name)
 	return answer, true
 }
 
@@ -97,6 +99,7 @@ func storeToolVersion(inv *Invocation, answer string) {
 	}
 	if err := os.MkdirAll(filepath.Dir(name), 0o777); err == nil {
 		writeFileAtomic(name, []byte(stamp+"\n"+answer))
+		trimPersisted(filepath.Dir(filepath.Dir(name)), time.Now())
 	}
 }
 
