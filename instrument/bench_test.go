@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -136,19 +135,6 @@ func report(b *testing.B, files int, wall, cpu time.Duration) {
 	b.ReportMetric(float64(files*b.N)/wall.Seconds(), "files/s")
 	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(files*b.N), "cpu-ms/file")
 	b.ReportMetric(float64(files), "files")
-}
-
-// cpuTime is the user and system time of this process and its waited-for
-// children.
-func cpuTime() time.Duration {
-	var total time.Duration
-	for _, who := range []int{syscall.RUSAGE_SELF, syscall.RUSAGE_CHILDREN} {
-		var ru syscall.Rusage
-		if syscall.Getrusage(who, &ru) == nil {
-			total += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-		}
-	}
-	return total
 }
 
 // BenchmarkLoadXTools is the baseline of BenchmarkInstrumentXTools: the same

@@ -62,7 +62,8 @@
 // existed in the input. Nodes the rewrite added are absent from the map;
 // Func.Prologue lists the statements it inserted in each function. Together
 // they are what a printer needs to emit //line directives that keep every
-// original statement at its original file:line.
+// original statement at its original file:line; [Result.FormatLines] is
+// that printer, for the compile-time driver.
 //
 // The input's own //line directives are kept: dst lays the file out by its
 // physical lines, and [Result.Format] prints every //line comment that was

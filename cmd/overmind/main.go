@@ -5,6 +5,8 @@
 //
 //	overmind instrument [-diff] [-l] [-remove] [-tags list] [-test] [packages]
 //	overmind list [-tags list] [-test] [packages]
+//	overmind go build|test|run|install|vet [arguments]
+//	go build -toolexec="overmind toolexec" [arguments]
 //
 // instrument rewrites the annotated functions of the packages (default ".")
 // in place; run it from a //go:generate line or by hand (in a module that
@@ -13,11 +15,19 @@
 // exits 1 if there are any, -remove takes all generated code out again.
 // list prints every directive as "file:line:col kind name".
 //
+// toolexec mode instruments at compile time instead, leaving the source
+// untouched: go build -toolexec="overmind toolexec" (or GOFLAGS carrying
+// it) runs every tool of the build through the command, which rewrites a
+// copy of each annotated package as it is compiled. "overmind go build
+// ..." is the same with the flag added for you. See package
+// github.com/overmind-core/overmind-go/instrument/toolexec.
+//
 // Problems in the input are printed as file:line:col: message, all at
 // once, and exit with status 2 without writing anything.
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -25,6 +35,7 @@ import (
 	"runtime/debug"
 
 	"github.com/overmind-core/overmind-go/instrument"
+	"github.com/overmind-core/overmind-go/instrument/toolexec"
 	"github.com/overmind-core/overmind-go/rewrite"
 )
 
@@ -35,13 +46,32 @@ commands:
         rewrite the functions annotated with //overmind: directives
   list [-tags list] [-test] [packages]
         print each directive as file:line:col kind name
+  go build|test|run|install|vet [arguments]
+        run the go command with compile-time instrumentation
+  toolexec TOOL [ARGS...]
+        the compile-time instrumentation, for go build -toolexec="overmind toolexec"
 
 Packages default to ".". Run "overmind <command> -h" for its flags.
 `
 
 func main() {
+	args := os.Args[1:]
+	if len(args) > 0 && (args[0] == "toolexec" || args[0] == "go" || !isCommand(args[0]) && toolexec.IsTool(args[0])) {
+		// Every tool of a build runs through here: pass-through replaces
+		// this process with the tool.
+		os.Exit(toolexecCmd(args, true, os.Stdout, os.Stderr))
+	}
 	debug.SetGCPercent(instrument.GCPercent)
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(args, os.Stdout, os.Stderr))
+}
+
+// isCommand reports whether name is one of run's commands.
+func isCommand(name string) bool {
+	switch name {
+	case "instrument", "list", "help", "-h", "-help", "--help":
+		return true
+	}
+	return false
 }
 
 // run executes one command line and returns the exit status.
@@ -56,9 +86,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "list":
 		return listCmd(rest, stdout, stderr)
 	case "toolexec", "go":
-		// Reserved for compile-time instrumentation (go build -toolexec).
-		fmt.Fprintf(stderr, "overmind %s: not implemented yet; use overmind instrument\n", cmd)
-		return 2
+		return toolexecCmd(args, false, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -66,6 +94,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "overmind: unknown command %q\n\n%s", cmd, usage)
 		return 2
 	}
+}
+
+// toolexecCmd runs "toolexec TOOL ARGS...", "go ARGS..." or, as
+// -toolexec=/path/to/overmind gives it, "TOOL ARGS...". With replace,
+// pass-through replaces the process.
+func toolexecCmd(args []string, replace bool, stdout, stderr io.Writer) int {
+	ctx := context.Background()
+	switch args[0] {
+	case "go":
+		return toolexec.RunGo(ctx, toolexec.GoConfig{Stdout: stdout, Stderr: stderr, ReplaceProcess: replace}, args[1:])
+	case "toolexec":
+		args = args[1:]
+	}
+	return toolexec.Run(ctx, toolexec.Config{Stdout: stdout, Stderr: stderr, ReplaceProcess: replace}, args)
 }
 
 func instrumentCmd(args []string, stdout, stderr io.Writer) int {

@@ -188,8 +188,19 @@ func TestUsage(t *testing.T) {
 	if code, _, errOut := runCLI(t, "frob"); code != 2 || !strings.Contains(errOut, `unknown command "frob"`) {
 		t.Errorf("unknown: code %d, %q", code, errOut)
 	}
-	if code, _, errOut := runCLI(t, "toolexec"); code != 2 || !strings.Contains(errOut, "not implemented") {
+	if code, _, errOut := runCLI(t, "toolexec"); code != 2 || !strings.Contains(errOut, "missing tool") {
 		t.Errorf("toolexec: code %d, %q", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, "go"); code != 2 || !strings.Contains(errOut, "missing command") {
+		t.Errorf("go: code %d, %q", code, errOut)
+	}
+	for _, help := range []string{"-h", "help"} {
+		if code, out, errOut := runCLI(t, "go", help); code != 0 || !strings.HasPrefix(out, "usage: overmind go build|test|run|install|vet") || errOut != "" {
+			t.Errorf("go %s: code %d, stdout %q, stderr %q", help, code, out, errOut)
+		}
+	}
+	if code, _, errOut := runCLI(t, "go", "mod", "tidy"); code != 2 || !strings.Contains(errOut, `unsupported command "mod"`) {
+		t.Errorf("go mod: code %d, %q", code, errOut)
 	}
 	if code, _, _ := runCLI(t, "instrument", "-nope"); code != 2 {
 		t.Errorf("bad flag: code %d", code)
