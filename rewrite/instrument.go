@@ -234,42 +234,64 @@ func (rw *fileRewriter) emit(p *plan, alias string) {
 	nameSlots(p.params, paramRole, p.fn.Type.Params)
 	nameSlots(p.results, resultRole, p.fn.Type.Results)
 
+	enter := rw.enterStmt(p, alias)
+	exit := exitStmt(p, alias)
+	p.fn.Body.List = append([]dst.Stmt{enter, exit}, p.fn.Body.List...)
+	f := rw.funcFor(p.fn)
+	f.Directive = p.dir
+	f.Prologue = []dst.Stmt{enter, exit}
+	rw.res.Changed = true
+}
+
+// enterStmt builds the prologue's first statement, which starts the span:
+//
+//	ctx, _om := alias.EnterContext(ctx, type, name, function, inputs)
+//
+// or its EnterRequest or Enter form.
+func (rw *fileRewriter) enterStmt(p *plan, alias string) *dst.AssignStmt {
+	enterFn, lhs, args := enterForm(p)
 	funcName := symbolPath(rw.in.Pkg.Path()) + "." + DefaultName(p.afn)
-	args := []dst.Expr{
+	args = append(args,
 		spanTypeExpr(alias, p.dir.Type),
 		strLit(p.dir.SpanName()),
 		strLit(funcName),
-	}
-	var enterFn string
-	var lhs []dst.Expr
-	switch {
-	case p.ctx >= 0:
-		enterFn = "EnterContext"
-		ctx := p.params[p.ctx].name
-		if p.assign {
-			lhs = append(lhs, dst.NewIdent(ctx))
-		} else {
-			lhs = append(lhs, dst.NewIdent("_"))
-		}
-		args = append([]dst.Expr{dst.NewIdent(ctx)}, args...)
-	case p.reqst >= 0:
-		enterFn = "EnterRequest"
-		r := p.params[p.reqst].name
-		lhs = append(lhs, dst.NewIdent(r))
-		args = append([]dst.Expr{dst.NewIdent(r)}, args...)
-	default:
-		enterFn = "Enter"
-	}
+		valuesFunc(alias, "in", p.params, p.inputs, inputKeys(p)))
 	lhs = append(lhs, dst.NewIdent(callVar))
-	args = append(args, valuesFunc(alias, "in", p.params, p.inputs, inputKeys(p)))
-
 	enter := &dst.AssignStmt{
 		Lhs: lhs,
 		Tok: token.DEFINE,
 		Rhs: []dst.Expr{&dst.CallExpr{Fun: sel(alias, enterFn), Args: args}},
 	}
 	enter.Decs.Before, enter.Decs.After = dst.NewLine, dst.NewLine
+	return enter
+}
 
+// enterForm picks the runtime function that starts the span, with what
+// it assigns to before the call and the argument it takes before the
+// span's type: EnterContext with the context parameter, which takes the
+// span's context when it can (else _); EnterRequest with the
+// *http.Request parameter, which takes the request with that context;
+// Enter with neither.
+func enterForm(p *plan) (fn string, lhs, args []dst.Expr) {
+	switch {
+	case p.ctx >= 0:
+		ctx := p.params[p.ctx].name
+		assigned := "_"
+		if p.assign {
+			assigned = ctx
+		}
+		return "EnterContext", []dst.Expr{dst.NewIdent(assigned)}, []dst.Expr{dst.NewIdent(ctx)}
+	case p.reqst >= 0:
+		r := p.params[p.reqst].name
+		return "EnterRequest", []dst.Expr{dst.NewIdent(r)}, []dst.Expr{dst.NewIdent(r)}
+	}
+	return "Enter", nil, nil
+}
+
+// exitStmt builds the prologue's second statement, which ends the span:
+//
+//	if _om != nil { defer func() { _om.Exit(recover(), err, outputs) }() }
+func exitStmt(p *plan, alias string) *dst.IfStmt {
 	var errExpr dst.Expr = dst.NewIdent("nil")
 	if p.errRes >= 0 {
 		errExpr = dst.NewIdent(p.results[p.errRes].name)
@@ -297,12 +319,7 @@ func (rw *fileRewriter) emit(p *plan, alias string) {
 	if p.oneline {
 		exit.Decs.End = dst.Decorations{onelineMarker}
 	}
-
-	p.fn.Body.List = append([]dst.Stmt{enter, exit}, p.fn.Body.List...)
-	f := rw.funcFor(p.fn)
-	f.Directive = p.dir
-	f.Prologue = []dst.Stmt{enter, exit}
-	rw.res.Changed = true
+	return exit
 }
 
 // nameSlots gives the slots that need one a reserved name. An unnamed list

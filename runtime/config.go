@@ -128,14 +128,12 @@ type settings struct {
 // default is used), since a typo in the environment should not stop a
 // program from starting.
 func resolve(cfg Config) (settings, []string, error) {
-	var errs []error
-	var warnings []string
+	var r resolver
 	s := settings{
 		apiKey:         firstNonEmpty(cfg.APIKey, os.Getenv("OVERMIND_API_KEY")),
 		serviceName:    firstNonEmpty(cfg.ServiceName, os.Getenv("OVERMIND_SERVICE_NAME"), os.Getenv("OTEL_SERVICE_NAME"), envResourceServiceName(), defaultServiceName),
 		serviceVersion: firstNonEmpty(cfg.ServiceVersion, os.Getenv("OVERMIND_SERVICE_VERSION"), os.Getenv("SERVICE_VERSION"), mainModuleVersion(), "unknown"),
 		environment:    firstNonEmpty(cfg.Environment, os.Getenv("OVERMIND_ENVIRONMENT"), os.Getenv("ENVIRONMENT"), defaultEnvironment),
-		baseURL:        defaultBaseURL,
 		tracesPath:     firstNonEmpty(cfg.TracesPath, os.Getenv("OVERMIND_TRACES_PATH"), defaultTracesPath),
 		debug:          cfg.Debug || envBool("OVERMIND_DEBUG"),
 		sampler:        cfg.Sampler,
@@ -145,61 +143,87 @@ func resolve(cfg Config) (settings, []string, error) {
 	if !strings.HasPrefix(s.tracesPath, "/") {
 		s.tracesPath = "/" + s.tracesPath
 	}
-	switch env := firstNonEmpty(os.Getenv("OVERMIND_API_URL")); {
-	case strings.TrimSpace(cfg.BaseURL) != "":
-		if !validBaseURL(cfg.BaseURL) {
-			errs = append(errs, fmt.Errorf("overmind: Config.BaseURL %q is not an http or https URL", displayURL(cfg.BaseURL)))
-		} else {
-			s.baseURL = cleanBaseURL(cfg.BaseURL)
-		}
-	case env != "":
-		if !validBaseURL(env) {
-			warnings = append(warnings, fmt.Sprintf("ignoring OVERMIND_API_URL=%q: not an http or https URL; using %s", displayURL(env), defaultBaseURL))
-		} else {
-			s.baseURL = cleanBaseURL(env)
-		}
-	}
+	s.baseURL = r.baseURL(cfg.BaseURL)
 
 	var err error
 	if s.providers, err = parseProviders(cfg.Providers); err != nil {
-		errs = append(errs, err)
+		r.errs = append(r.errs, err)
 	}
 	if s.capture, err = resolveCapture(cfg); err != nil {
-		errs = append(errs, err)
+		r.errs = append(r.errs, err)
 	}
 
-	intSetting := func(field string, value int, env string) int {
-		if value < 0 {
-			errs = append(errs, fmt.Errorf("overmind: Config.%s is negative (%d)", field, value))
-			return 0
+	s.maxExportBatch = r.intSetting("MaxExportBatchSize", cfg.MaxExportBatchSize, "OVERMIND_SPAN_MAX_EXPORT_BATCH_SIZE")
+	s.maxQueueSize = r.intSetting("MaxQueueSize", cfg.MaxQueueSize, "OVERMIND_SPAN_MAX_QUEUE_SIZE")
+	s.maxAttributeBytes = r.intSetting("MaxAttributeBytes", cfg.MaxAttributeBytes, "OVERMIND_MAX_ATTRIBUTE_BYTES")
+	s.flushInterval = r.flushInterval(cfg.FlushInterval)
+	return s, r.warnings, errors.Join(r.errs...)
+}
+
+// resolver collects what is wrong with a Config and its environment while
+// resolve reads them: errors in the Config, warnings about the
+// environment.
+type resolver struct {
+	errs     []error
+	warnings []string
+}
+
+// baseURL is Config.BaseURL if set, else OVERMIND_API_URL if set, cleaned
+// of spaces and trailing slashes; the default when the one set is not an
+// http or https URL.
+func (r *resolver) baseURL(configured string) string {
+	switch env := firstNonEmpty(os.Getenv("OVERMIND_API_URL")); {
+	case strings.TrimSpace(configured) != "":
+		if validBaseURL(configured) {
+			return cleanBaseURL(configured)
 		}
-		if value > 0 {
-			return value
+		r.errs = append(r.errs, fmt.Errorf("overmind: Config.BaseURL %q is not an http or https URL", displayURL(configured)))
+	case env != "":
+		if validBaseURL(env) {
+			return cleanBaseURL(env)
 		}
-		raw := os.Getenv(env)
-		if raw == "" {
-			return 0
-		}
-		n, err := strconv.Atoi(strings.TrimSpace(raw))
-		if err != nil || n <= 0 {
-			warnings = append(warnings, fmt.Sprintf("ignoring %s=%q: not a positive integer", env, raw))
-			return 0
-		}
-		return n
+		r.warnings = append(r.warnings, fmt.Sprintf("ignoring OVERMIND_API_URL=%q: not an http or https URL; using %s", displayURL(env), defaultBaseURL))
 	}
-	s.maxExportBatch = intSetting("MaxExportBatchSize", cfg.MaxExportBatchSize, "OVERMIND_SPAN_MAX_EXPORT_BATCH_SIZE")
-	s.maxQueueSize = intSetting("MaxQueueSize", cfg.MaxQueueSize, "OVERMIND_SPAN_MAX_QUEUE_SIZE")
-	s.maxAttributeBytes = intSetting("MaxAttributeBytes", cfg.MaxAttributeBytes, "OVERMIND_MAX_ATTRIBUTE_BYTES")
-	if cfg.FlushInterval < 0 {
-		errs = append(errs, fmt.Errorf("overmind: Config.FlushInterval is negative (%v)", cfg.FlushInterval))
+	return defaultBaseURL
+}
+
+// intSetting is value, the Config field of that name, when positive;
+// else the positive integer in the environment variable env, if it holds
+// one; else 0, which means the default.
+func (r *resolver) intSetting(field string, value int, env string) int {
+	if value < 0 {
+		r.errs = append(r.errs, fmt.Errorf("overmind: Config.%s is negative (%d)", field, value))
+		return 0
 	}
-	s.flushInterval = cfg.FlushInterval
-	if s.flushInterval <= 0 {
-		if ms := intSetting("FlushInterval", 0, "OVERMIND_SPAN_FLUSH_INTERVAL_MS"); ms > 0 {
-			s.flushInterval = time.Duration(ms) * time.Millisecond
-		}
+	if value > 0 {
+		return value
 	}
-	return s, warnings, errors.Join(errs...)
+	raw := os.Getenv(env)
+	if raw == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(raw))
+	if err != nil || n <= 0 {
+		r.warnings = append(r.warnings, fmt.Sprintf("ignoring %s=%q: not a positive integer", env, raw))
+		return 0
+	}
+	return n
+}
+
+// flushInterval is Config.FlushInterval when positive, else the
+// milliseconds in OVERMIND_SPAN_FLUSH_INTERVAL_MS, if it holds a positive
+// number; else configured, where zero means the default.
+func (r *resolver) flushInterval(configured time.Duration) time.Duration {
+	if configured < 0 {
+		r.errs = append(r.errs, fmt.Errorf("overmind: Config.FlushInterval is negative (%v)", configured))
+	}
+	if configured > 0 {
+		return configured
+	}
+	if ms := r.intSetting("FlushInterval", 0, "OVERMIND_SPAN_FLUSH_INTERVAL_MS"); ms > 0 {
+		return time.Duration(ms) * time.Millisecond
+	}
+	return configured
 }
 
 // validBaseURL reports whether raw is an absolute http or https URL.

@@ -135,18 +135,27 @@ const (
 // Children appear under their parent in start order. Spans whose parent is
 // not in the trace (it is remote, or still open) are printed as roots.
 func renderTree(spans []sdktrace.ReadOnlySpan, omitted int, partial, color bool) string {
-	style := func(code, s string) string {
-		if !color || s == "" {
-			return s
-		}
-		return code + s + ansiReset
+	roots, children := spanForest(spans)
+	r := treeRenderer{color: color, children: children}
+	r.header(spans[0].SpanContext().TraceID(), len(spans)+omitted, roots, partial)
+	for _, root := range roots {
+		r.span(root, "", "", true)
 	}
+	if omitted > 0 {
+		r.b.WriteString(fmt.Sprintf("(%d more span%s not shown)\n", omitted, plural(omitted)))
+	}
+	r.b.WriteString("\n")
+	return r.b.String()
+}
+
+// spanForest sorts spans into trees: the roots, the spans whose parent is
+// not among spans, and the children of each span, each in start order.
+func spanForest(spans []sdktrace.ReadOnlySpan) (roots []sdktrace.ReadOnlySpan, children map[trace.SpanID][]sdktrace.ReadOnlySpan) {
 	byID := map[trace.SpanID]bool{}
 	for _, s := range spans {
 		byID[s.SpanContext().SpanID()] = true
 	}
-	children := map[trace.SpanID][]sdktrace.ReadOnlySpan{}
-	var roots []sdktrace.ReadOnlySpan
+	children = map[trace.SpanID][]sdktrace.ReadOnlySpan{}
 	for _, s := range spans {
 		if p := s.Parent(); p.IsValid() && byID[p.SpanID()] {
 			children[p.SpanID()] = append(children[p.SpanID()], s)
@@ -154,17 +163,42 @@ func renderTree(spans []sdktrace.ReadOnlySpan, omitted int, partial, color bool)
 			roots = append(roots, s)
 		}
 	}
-	byStart := func(a, b sdktrace.ReadOnlySpan) int { return a.StartTime().Compare(b.StartTime()) }
 	slices.SortStableFunc(roots, byStart)
+	for _, kids := range children {
+		slices.SortStableFunc(kids, byStart)
+	}
+	return roots, children
+}
 
-	var b strings.Builder
-	header := "overmind ─ trace " + spans[0].SpanContext().TraceID().String()
-	header += fmt.Sprintf(" ─ %d span%s", len(spans)+omitted, plural(len(spans)+omitted))
+// byStart orders spans by their start time.
+func byStart(a, b sdktrace.ReadOnlySpan) int { return a.StartTime().Compare(b.StartTime()) }
+
+// treeRenderer writes the tree of one trace's spans.
+type treeRenderer struct {
+	b        strings.Builder
+	color    bool
+	children map[trace.SpanID][]sdktrace.ReadOnlySpan // in start order
+}
+
+// style wraps s in the ANSI style code when printing in color.
+func (r *treeRenderer) style(code, s string) string {
+	if !r.color || s == "" {
+		return s
+	}
+	return code + s + ansiReset
+}
+
+// header writes the trace's first line: its ID, its number of spans, the
+// time from its first root's start to its roots' last end, and whether
+// it is partial.
+func (r *treeRenderer) header(id trace.TraceID, count int, roots []sdktrace.ReadOnlySpan, partial bool) {
+	header := "overmind ─ trace " + id.String()
+	header += fmt.Sprintf(" ─ %d span%s", count, plural(count))
 	if len(roots) > 0 {
 		start, end := roots[0].StartTime(), roots[0].EndTime()
-		for _, r := range roots[1:] {
-			if r.EndTime().After(end) {
-				end = r.EndTime()
+		for _, root := range roots[1:] {
+			if root.EndTime().After(end) {
+				end = root.EndTime()
 			}
 		}
 		header += " ─ " + formatDuration(end.Sub(start))
@@ -172,47 +206,40 @@ func renderTree(spans []sdktrace.ReadOnlySpan, omitted int, partial, color bool)
 	if partial {
 		header += " ─ partial (its root is still open, or ended before these spans)"
 	}
-	b.WriteString(style(ansiBold, header) + "\n")
+	r.b.WriteString(r.style(ansiBold, header) + "\n")
+}
 
-	var walk func(s sdktrace.ReadOnlySpan, prefix, branch string, root bool)
-	walk = func(s sdktrace.ReadOnlySpan, prefix, branch string, root bool) {
-		attrs := attrMap(s.Attributes())
-		line := prefix + branch + style(ansiBold, s.Name())
-		if typ := attrs[attrSpanType].AsString(); typ != "" {
-			line += "  " + style(ansiCyan, typ)
-		}
-		line += "  " + formatDuration(s.EndTime().Sub(s.StartTime()))
-		status, statusColor := spanStatus(s, attrs)
-		line += "  " + style(statusColor, status)
-		b.WriteString(line + "\n")
+// span writes span s and, below it, its details and its children's
+// subtrees. prefix is what the lines of s's level begin with, branch the
+// connector drawn before s ("" for a root).
+func (r *treeRenderer) span(s sdktrace.ReadOnlySpan, prefix, branch string, root bool) {
+	attrs := attrMap(s.Attributes())
+	line := prefix + branch + r.style(ansiBold, s.Name())
+	if typ := attrs[attrSpanType].AsString(); typ != "" {
+		line += "  " + r.style(ansiCyan, typ)
+	}
+	line += "  " + formatDuration(s.EndTime().Sub(s.StartTime()))
+	status, statusColor := spanStatus(s, attrs)
+	line += "  " + r.style(statusColor, status)
+	r.b.WriteString(line + "\n")
 
-		// Detail lines line up under the span's name.
-		kids := children[s.SpanContext().SpanID()]
-		slices.SortStableFunc(kids, byStart)
-		detailPrefix := prefix + continuation(branch) + "  "
-		if len(kids) > 0 {
-			detailPrefix = prefix + continuation(branch) + "│ "
-		}
-		for _, d := range details(attrs, root) {
-			b.WriteString(detailPrefix + "   " + style(ansiDim, fmt.Sprintf("%-8s", d[0])) + " " + d[1] + "\n")
-		}
-		childPrefix := prefix + continuation(branch)
-		for i, k := range kids {
-			br := "├─ "
-			if i == len(kids)-1 {
-				br = "└─ "
-			}
-			walk(k, childPrefix, br, false)
-		}
+	// Detail lines line up under the span's name.
+	kids := r.children[s.SpanContext().SpanID()]
+	childPrefix := prefix + continuation(branch)
+	detailPrefix := childPrefix + "  "
+	if len(kids) > 0 {
+		detailPrefix = childPrefix + "│ "
 	}
-	for _, r := range roots {
-		walk(r, "", "", true)
+	for _, d := range details(attrs, root) {
+		r.b.WriteString(detailPrefix + "   " + r.style(ansiDim, fmt.Sprintf("%-8s", d[0])) + " " + d[1] + "\n")
 	}
-	if omitted > 0 {
-		b.WriteString(fmt.Sprintf("(%d more span%s not shown)\n", omitted, plural(omitted)))
+	for i, k := range kids {
+		br := "├─ "
+		if i == len(kids)-1 {
+			br = "└─ "
+		}
+		r.span(k, childPrefix, br, false)
 	}
-	b.WriteString("\n")
-	return b.String()
 }
 
 // continuation is what a child's prefix adds below a span drawn with

@@ -201,6 +201,9 @@ func (e *encoder) full() bool { return len(e.buf) > e.max }
 // placeholder writes s, a placeholder such as "<bytes 300>", as a string.
 func (e *encoder) placeholder(s string) { e.str(s) }
 
+// null writes JSON's null.
+func (e *encoder) null() { e.buf = append(e.buf, "null"...) }
+
 func typeString(v any) string {
 	if v == nil {
 		return "nil"
@@ -215,7 +218,7 @@ func (e *encoder) value(v any, depth int) {
 	}
 	switch x := v.(type) {
 	case nil:
-		e.buf = append(e.buf, "null"...)
+		e.null()
 	case string:
 		e.stringValue(x)
 	case bool:
@@ -249,30 +252,35 @@ func (e *encoder) value(v any, depth int) {
 	case json.Number:
 		e.number(x)
 	case []string:
-		if x == nil {
-			e.buf = append(e.buf, "null"...)
-			return
-		}
-		if depth >= e.maxDepth {
-			e.placeholder("<truncated:[]string>")
-			return
-		}
-		e.buf = append(e.buf, '[')
-		for i, s := range x {
-			if e.full() {
-				return
-			}
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			e.stringValue(s)
-		}
-		e.buf = append(e.buf, ']')
+		e.stringSlice(x, depth)
 	case map[string]any:
 		e.reflectValue(reflect.ValueOf(x), depth)
 	default:
 		e.reflectValue(reflect.ValueOf(v), depth)
 	}
+}
+
+// stringSlice writes a []string nested depth levels deep, without reflection.
+func (e *encoder) stringSlice(list []string, depth int) {
+	if list == nil {
+		e.null()
+		return
+	}
+	if depth >= e.maxDepth {
+		e.placeholder("<truncated:[]string>")
+		return
+	}
+	e.buf = append(e.buf, '[')
+	for i, s := range list {
+		if e.full() {
+			return
+		}
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		e.stringValue(s)
+	}
+	e.buf = append(e.buf, ']')
 }
 
 func (e *encoder) number(n json.Number) {
@@ -323,7 +331,7 @@ func (e *encoder) float(f float64, bits int) {
 
 func (e *encoder) bytes(b []byte) {
 	if b == nil {
-		e.buf = append(e.buf, "null"...)
+		e.null()
 		return
 	}
 	if len(b) > maxBytesInline {

@@ -129,7 +129,7 @@ func (e *encoder) reflectValue(rv reflect.Value, depth int) {
 		return
 	}
 	if !rv.IsValid() {
-		e.buf = append(e.buf, "null"...)
+		e.null()
 		return
 	}
 	t := rv.Type()
@@ -139,16 +139,28 @@ func (e *encoder) reflectValue(rv reflect.Value, depth int) {
 	}
 	ti := infoFor(t)
 	if ti.guarded {
-		if t.Kind() == reflect.Pointer && rv.IsNil() {
-			e.buf = append(e.buf, "null"...)
-			return
-		}
-		e.placeholder("<guarded:" + t.String() + ">")
+		e.guardedValue(rv, t)
 		return
 	}
 	if ti.method != methodNone && e.viaMethod(rv, ti.method, depth) {
 		return
 	}
+	e.kindValue(rv, t, ti, depth)
+}
+
+// guardedValue writes a value whose data a lock guards: null for a nil
+// pointer, else a placeholder, without reading any of it.
+func (e *encoder) guardedValue(rv reflect.Value, t reflect.Type) {
+	if t.Kind() == reflect.Pointer && rv.IsNil() {
+		e.null()
+		return
+	}
+	e.placeholder("<guarded:" + t.String() + ">")
+}
+
+// kindValue encodes rv, of type t described by ti, by its kind: the
+// encoding of a value that has no method of its own to encode it.
+func (e *encoder) kindValue(rv reflect.Value, t reflect.Type, ti *typeInfo, depth int) {
 	switch rv.Kind() {
 	case reflect.Bool:
 		e.buf = strconv.AppendBool(e.buf, rv.Bool())
@@ -161,70 +173,100 @@ func (e *encoder) reflectValue(rv reflect.Value, depth int) {
 	case reflect.Float64:
 		e.float(rv.Float(), 64)
 	case reflect.Complex64, reflect.Complex128:
-		bits := 128
-		if rv.Kind() == reflect.Complex64 {
-			bits = 64
-		}
-		e.str(strconv.FormatComplex(rv.Complex(), 'g', -1, bits))
+		e.complexValue(rv)
 	case reflect.String:
-		if t == reflect.TypeFor[json.Number]() {
-			e.number(json.Number(rv.String()))
-			return
-		}
-		e.stringValue(rv.String())
+		e.stringKindValue(rv, t)
 	case reflect.Interface:
-		if rv.IsNil() {
-			e.buf = append(e.buf, "null"...)
-			return
-		}
-		e.reflectValue(rv.Elem(), depth)
+		e.interfaceValue(rv, depth)
 	case reflect.Pointer:
-		if rv.IsNil() {
-			e.buf = append(e.buf, "null"...)
-			return
-		}
-		if !e.enter(rv.Pointer(), 0, t) {
-			return
-		}
-		e.reflectValue(rv.Elem(), depth)
-		e.leave()
+		e.pointerValue(rv, t, depth)
 	case reflect.Struct:
 		e.structValue(rv, ti.fields, depth)
 	case reflect.Map:
 		e.mapValue(rv, depth)
 	case reflect.Slice:
-		if rv.IsNil() {
-			e.buf = append(e.buf, "null"...)
-			return
-		}
-		if t.Elem().Kind() == reflect.Uint8 && infoFor(t.Elem()).method == methodNone {
-			e.bytes(rv.Bytes())
-			return
-		}
-		if !e.enter(rv.Pointer(), rv.Len(), t) {
-			return
-		}
-		e.arrayValue(rv, depth)
-		e.leave()
+		e.sliceValue(rv, t, depth)
 	case reflect.Array:
 		e.arrayValue(rv, depth)
-	case reflect.Func:
-		if rv.IsNil() {
-			e.buf = append(e.buf, "null"...)
-			return
-		}
-		e.placeholder("<" + t.String() + ">")
-	case reflect.Chan:
-		if rv.IsNil() {
-			e.buf = append(e.buf, "null"...)
-			return
-		}
-		e.placeholder("<" + t.String() + ">")
+	case reflect.Func, reflect.Chan:
+		e.opaqueValue(rv, t)
 	case reflect.UnsafePointer:
 		e.placeholder("<unsafe.Pointer>")
 	default:
 		e.placeholder("<unserializable:" + t.String() + ">")
 	}
+}
+
+// complexValue writes a complex number as a string, which JSON has no
+// number for.
+func (e *encoder) complexValue(rv reflect.Value) {
+	bits := 128
+	if rv.Kind() == reflect.Complex64 {
+		bits = 64
+	}
+	e.str(strconv.FormatComplex(rv.Complex(), 'g', -1, bits))
+}
+
+// stringKindValue writes a value of a string kind of type t: a
+// json.Number as the number it holds, any other as a string value.
+func (e *encoder) stringKindValue(rv reflect.Value, t reflect.Type) {
+	if t == reflect.TypeFor[json.Number]() {
+		e.number(json.Number(rv.String()))
+		return
+	}
+	e.stringValue(rv.String())
+}
+
+// interfaceValue writes the value an interface holds, or null.
+func (e *encoder) interfaceValue(rv reflect.Value, depth int) {
+	if rv.IsNil() {
+		e.null()
+		return
+	}
+	e.reflectValue(rv.Elem(), depth)
+}
+
+// pointerValue writes the value a pointer of type t points to, or null,
+// or a cycle placeholder if that value is already being encoded.
+func (e *encoder) pointerValue(rv reflect.Value, t reflect.Type, depth int) {
+	if rv.IsNil() {
+		e.null()
+		return
+	}
+	if !e.enter(rv.Pointer(), 0, t) {
+		return
+	}
+	e.reflectValue(rv.Elem(), depth)
+	e.leave()
+}
+
+// sliceValue writes a slice of type t: null when nil, base64 (or a
+// placeholder) for bytes without a method of their own, else an array,
+// or a cycle placeholder if the slice is already being encoded.
+func (e *encoder) sliceValue(rv reflect.Value, t reflect.Type, depth int) {
+	if rv.IsNil() {
+		e.null()
+		return
+	}
+	if t.Elem().Kind() == reflect.Uint8 && infoFor(t.Elem()).method == methodNone {
+		e.bytes(rv.Bytes())
+		return
+	}
+	if !e.enter(rv.Pointer(), rv.Len(), t) {
+		return
+	}
+	e.arrayValue(rv, depth)
+	e.leave()
+}
+
+// opaqueValue writes a func or a chan of type t, which have no JSON
+// form: null when nil, else a placeholder naming the type.
+func (e *encoder) opaqueValue(rv reflect.Value, t reflect.Type) {
+	if rv.IsNil() {
+		e.null()
+		return
+	}
+	e.placeholder("<" + t.String() + ">")
 }
 
 // enter records a pointer on the current path; it reports false, after
@@ -253,7 +295,7 @@ func (e *encoder) viaMethod(rv reflect.Value, m method, depth int) bool {
 		rv = rv.Addr()
 	}
 	if (rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface) && rv.IsNil() {
-		e.buf = append(e.buf, "null"...)
+		e.null()
 		return true
 	}
 	if !rv.CanInterface() {
@@ -457,7 +499,7 @@ type mapEntry struct {
 
 func (e *encoder) mapValue(rv reflect.Value, depth int) {
 	if rv.IsNil() {
-		e.buf = append(e.buf, "null"...)
+		e.null()
 		return
 	}
 	if !e.enter(rv.Pointer(), -1, rv.Type()) {
@@ -540,18 +582,32 @@ func sprintKey(k reflect.Value) (s string) {
 // hidden by a shallower one of the same name, and among equally deep ones
 // a single tagged field wins, else none does.
 func structFields(t reflect.Type) []field {
-	type candidate struct {
-		field
-		depth  int
-		tagged bool
-	}
-	type embedded struct {
-		typ   reflect.Type
-		index []int
-	}
-	var all []candidate
+	out := dominantFields(fieldCandidates(t))
+	// Fields are encoded in declaration order, embedded ones in place.
+	slices.SortFunc(out, func(a, b field) int { return slices.Compare(a.index, b.index) })
+	return out
+}
+
+// fieldCandidate is a field of a struct or of a struct it embeds, which
+// is encoded unless another field of the same name hides it.
+type fieldCandidate struct {
+	field
+	depth  int  // how many structs down it is: len(index)
+	tagged bool // its name comes from its tag
+}
+
+// embeddedStruct is a struct type whose fields are promoted, at index.
+type embeddedStruct struct {
+	typ   reflect.Type
+	index []int
+}
+
+// fieldCandidates lists the fields of struct type t and of the structs it
+// embeds without a JSON name, shallower ones first, each struct type once.
+func fieldCandidates(t reflect.Type) []fieldCandidate {
+	var all []fieldCandidate
 	visited := map[reflect.Type]bool{}
-	next := []embedded{{typ: t}}
+	next := []embeddedStruct{{typ: t}}
 	for len(next) > 0 {
 		current := next
 		next = nil
@@ -560,73 +616,79 @@ func structFields(t reflect.Type) []field {
 				continue
 			}
 			visited[em.typ] = true
-			for i := 0; i < em.typ.NumField(); i++ {
-				sf := em.typ.Field(i)
-				ft := sf.Type
-				if ft.Kind() == reflect.Pointer {
-					ft = ft.Elem()
-				}
-				if sf.Anonymous {
-					if !sf.IsExported() && ft.Kind() != reflect.Struct {
-						continue
-					}
-				} else if !sf.IsExported() {
-					continue
-				}
-				tag := sf.Tag.Get("json")
-				if tag == "-" {
-					continue
-				}
-				name, opts, _ := strings.Cut(tag, ",")
-				index := append(slices.Clone(em.index), i)
-				if name == "" && sf.Anonymous && ft.Kind() == reflect.Struct {
-					next = append(next, embedded{typ: ft, index: index})
-					continue
-				}
-				tagged := name != ""
-				if !tagged {
-					name = sf.Name
-				}
-				all = append(all, candidate{
-					field: field{
-						name:      name,
-						index:     index,
-						omitEmpty: hasOption(opts, "omitempty"),
-						omitZero:  hasOption(opts, "omitzero"),
-						// A renamed field is still secret: `json:"pass"`
-						// on Password must not let the value through.
-						secret: redact.IsSecretKey(name) || redact.IsSecretKey(sf.Name),
-					},
-					depth:  len(index),
-					tagged: tagged,
-				})
-			}
+			all, next = em.candidates(all, next)
 		}
 	}
+	return all
+}
+
+// candidates appends the encodable fields of em's type to all, and the
+// structs it embeds without a JSON name, whose fields it promotes, to next.
+func (em embeddedStruct) candidates(all []fieldCandidate, next []embeddedStruct) ([]fieldCandidate, []embeddedStruct) {
+	for i := 0; i < em.typ.NumField(); i++ {
+		sf := em.typ.Field(i)
+		ft := sf.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		tag := sf.Tag.Get("json")
+		if tag == "-" || !visibleField(sf, ft) {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		index := append(slices.Clone(em.index), i)
+		if name == "" && sf.Anonymous && ft.Kind() == reflect.Struct {
+			next = append(next, embeddedStruct{typ: ft, index: index})
+			continue
+		}
+		all = append(all, newFieldCandidate(sf, name, opts, index))
+	}
+	return all, next
+}
+
+// visibleField reports whether encoding/json sees struct field sf, whose
+// type is ft or a pointer to ft: an exported field, or an embedded struct
+// (whose exported fields are promoted even when it is not exported).
+func visibleField(sf reflect.StructField, ft reflect.Type) bool {
+	if sf.Anonymous {
+		return sf.IsExported() || ft.Kind() == reflect.Struct
+	}
+	return sf.IsExported()
+}
+
+// newFieldCandidate describes struct field sf at index, with the name and
+// options of its JSON tag (an empty name keeps the Go name).
+func newFieldCandidate(sf reflect.StructField, name, opts string, index []int) fieldCandidate {
+	tagged := name != ""
+	if !tagged {
+		name = sf.Name
+	}
+	return fieldCandidate{
+		field: field{
+			name:      name,
+			index:     index,
+			omitEmpty: hasOption(opts, "omitempty"),
+			omitZero:  hasOption(opts, "omitzero"),
+			// A renamed field is still secret: `json:"pass"` on
+			// Password must not let the value through.
+			secret: redact.IsSecretKey(name) || redact.IsSecretKey(sf.Name),
+		},
+		depth:  len(index),
+		tagged: tagged,
+	}
+}
+
+// dominantFields keeps, of each set of candidates that share a name, the
+// one that dominates, if any does, in the order of all.
+func dominantFields(all []fieldCandidate) []field {
 	groups := map[string][]int{}
 	for i, c := range all {
 		groups[c.name] = append(groups[c.name], i)
 	}
 	keep := make([]bool, len(all))
 	for _, idxs := range groups {
-		minDepth := all[idxs[0]].depth
-		for _, i := range idxs {
-			minDepth = min(minDepth, all[i].depth)
-		}
-		var shallow, tagged []int
-		for _, i := range idxs {
-			if all[i].depth == minDepth {
-				shallow = append(shallow, i)
-				if all[i].tagged {
-					tagged = append(tagged, i)
-				}
-			}
-		}
-		switch {
-		case len(shallow) == 1:
-			keep[shallow[0]] = true
-		case len(tagged) == 1:
-			keep[tagged[0]] = true
+		if i, ok := dominantField(all, idxs); ok {
+			keep[i] = true
 		}
 	}
 	var out []field
@@ -635,11 +697,37 @@ func structFields(t reflect.Type) []field {
 			out = append(out, c.field)
 		}
 	}
-	// Fields are encoded in declaration order, embedded ones in place.
-	slices.SortFunc(out, func(a, b field) int { return slices.Compare(a.index, b.index) })
 	return out
 }
 
+// dominantField picks, of the candidates all[i] for i in idxs, which share
+// a name, the one encoding/json encodes: the only shallowest one, else the
+// only tagged one among the shallowest. It reports false when none is.
+func dominantField(all []fieldCandidate, idxs []int) (int, bool) {
+	minDepth := all[idxs[0]].depth
+	for _, i := range idxs {
+		minDepth = min(minDepth, all[i].depth)
+	}
+	var shallow, tagged []int
+	for _, i := range idxs {
+		if all[i].depth == minDepth {
+			shallow = append(shallow, i)
+			if all[i].tagged {
+				tagged = append(tagged, i)
+			}
+		}
+	}
+	switch {
+	case len(shallow) == 1:
+		return shallow[0], true
+	case len(tagged) == 1:
+		return tagged[0], true
+	}
+	return 0, false
+}
+
+// hasOption reports whether the comma-separated tag options opts include
+// want.
 func hasOption(opts, want string) bool {
 	for opts != "" {
 		var o string

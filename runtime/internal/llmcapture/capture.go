@@ -565,60 +565,84 @@ func (c *call) complete(o outcome, attempts int) {
 	if o.status > 0 {
 		attrs = append(attrs, keyHTTPStatus.Int(o.status))
 	}
-	failed := o.err != nil && !o.cancelled
-	cancelled := o.cancelled
-	var kind, msg string
-	var resp *response
-	switch {
-	case o.status >= 400:
-		failed, cancelled = true, false
-		if o.body.ok {
-			kind, msg = parseError(o.body.text)
-		}
-	case o.acc != nil:
-		resp = safeResult(o.acc)
-		switch {
-		case resp != nil && resp.errType != "":
-			failed, cancelled = true, false
-			kind, msg = resp.errType, resp.errMessage
-		case o.err == nil && o.closed && (resp == nil || !resp.complete):
-			// The caller closed the stream before its end, or gave up.
-			cancelled = true
-		}
-	case o.err == nil && o.body.ok && o.status >= 200 && o.status < 300:
-		resp = parseResponse(c.ep.op, o.body.text)
-		if resp != nil && resp.errType != "" {
-			failed = true
-			kind, msg = resp.errType, resp.errMessage
-		}
-	}
-	if resp != nil {
-		attrs = e.responseAttrs(attrs, &w, resp, c.cfg.content)
+	v := c.judge(&o)
+	if v.resp != nil {
+		attrs = e.responseAttrs(attrs, &w, v.resp, c.cfg.content)
 	}
 	attrs = w.attrs(attrs)
-	if !o.firstData.IsZero() {
-		attrs = append(attrs, keyTimeToFirst.Float64(o.firstData.Sub(c.start).Seconds()))
-	}
-	attrs = append(attrs, keyDuration.Float64(o.end.Sub(c.start).Seconds()))
-	switch {
-	case cancelled:
-		attrs = append(attrs, keyStatus.String(statusCancelled))
-	case failed:
-		kind, msg = c.errorOf(o, strings.Clone(kind), strings.Clone(msg))
-		attrs = append(attrs,
-			keyStatus.String(statusFailed),
-			keyErrorTypeOTel.String(kind),
-			keyErrorType.String(kind),
-			keyErrorMessage.String(msg))
-		span.SetStatus(codes.Error, msg)
-	default:
-		attrs = append(attrs, keyStatus.String(statusSuccess))
-	}
+	attrs = c.endAttrs(attrs, &o, &v)
 	span.SetAttributes(attrs...)
 	w.keepKV(attrs, span)
 	if !c.adopted {
 		span.End(trace.WithTimestamp(o.end))
 	}
+}
+
+// verdict is what the outcome of a call says of it.
+type verdict struct {
+	resp      *response // the response parsed, if there is one
+	failed    bool
+	cancelled bool
+	// kind and msg are the error type and message the provider sent, if
+	// it sent one.
+	kind, msg string
+}
+
+// judge parses the response of outcome o, if it has one, and tells
+// whether the call failed or was cancelled: an error status, or an error
+// the provider sent in the body, makes it failed and not cancelled; a
+// stream its caller closed before its end, without an error, is
+// cancelled.
+func (c *call) judge(o *outcome) verdict {
+	v := verdict{failed: o.err != nil && !o.cancelled, cancelled: o.cancelled}
+	switch {
+	case o.status >= 400:
+		v.failed, v.cancelled = true, false
+		if o.body.ok {
+			v.kind, v.msg = parseError(o.body.text)
+		}
+	case o.acc != nil:
+		v.resp = safeResult(o.acc)
+		switch {
+		case v.resp != nil && v.resp.errType != "":
+			v.failed, v.cancelled = true, false
+			v.kind, v.msg = v.resp.errType, v.resp.errMessage
+		case o.err == nil && o.closed && (v.resp == nil || !v.resp.complete):
+			// The caller closed the stream before its end, or gave up.
+			v.cancelled = true
+		}
+	case o.err == nil && o.body.ok && o.status >= 200 && o.status < 300:
+		v.resp = parseResponse(c.ep.op, o.body.text)
+		if v.resp != nil && v.resp.errType != "" {
+			v.failed = true
+			v.kind, v.msg = v.resp.errType, v.resp.errMessage
+		}
+	}
+	return v
+}
+
+// endAttrs appends the timing and status attributes of a call that ended
+// with o, judged v, to attrs, and sets the span's status if it failed.
+func (c *call) endAttrs(attrs []attribute.KeyValue, o *outcome, v *verdict) []attribute.KeyValue {
+	if !o.firstData.IsZero() {
+		attrs = append(attrs, keyTimeToFirst.Float64(o.firstData.Sub(c.start).Seconds()))
+	}
+	attrs = append(attrs, keyDuration.Float64(o.end.Sub(c.start).Seconds()))
+	switch {
+	case v.cancelled:
+		attrs = append(attrs, keyStatus.String(statusCancelled))
+	case v.failed:
+		kind, msg := c.errorOf(*o, strings.Clone(v.kind), strings.Clone(v.msg))
+		attrs = append(attrs,
+			keyStatus.String(statusFailed),
+			keyErrorTypeOTel.String(kind),
+			keyErrorType.String(kind),
+			keyErrorMessage.String(msg))
+		c.span.SetStatus(codes.Error, msg)
+	default:
+		attrs = append(attrs, keyStatus.String(statusSuccess))
+	}
+	return attrs
 }
 
 // retryable reports whether openai-go and anthropic-sdk-go would retry a

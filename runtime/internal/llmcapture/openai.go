@@ -675,6 +675,7 @@ type oaCallAcc struct {
 	args     strings.Builder
 }
 
+// event adds a chunk of the stream, or its [DONE] end, to the response.
 func (s *oaChatStream) event(_, data []byte) {
 	if bytes.Equal(bytes.TrimSpace(data), []byte("[DONE]")) {
 		s.r.complete = true
@@ -684,6 +685,18 @@ func (s *oaChatStream) event(_, data []byte) {
 	if !decodeBody(string(data), c.decode) {
 		return
 	}
+	s.header(&c)
+	if s.choices == nil && len(c.Choices) > 0 {
+		s.choices = make(map[int]*oaChoiceAcc, 1)
+	}
+	for i := range c.Choices {
+		s.choice(c.Choices[i].Index).add(&c.Choices[i])
+	}
+}
+
+// header keeps what chunk c says of the whole response: its error, ID,
+// model and usage, when it has them.
+func (s *oaChatStream) header(c *oaChatResponse) {
 	if c.Error != nil {
 		s.r.errType, s.r.errMessage = c.Error.kind(), c.Error.Message
 	}
@@ -696,45 +709,62 @@ func (s *oaChatStream) event(_, data []byte) {
 	if c.hasUsage {
 		s.r.usage = c.usage
 	}
-	if s.choices == nil && len(c.Choices) > 0 {
-		s.choices = make(map[int]*oaChoiceAcc, 1)
+}
+
+// choice returns the accumulator of the choice of the index, adding it if
+// it is new.
+func (s *oaChatStream) choice(index int) *oaChoiceAcc {
+	acc := s.choices[index]
+	if acc == nil {
+		acc = &oaChoiceAcc{}
+		s.choices[index] = acc
 	}
-	for _, ch := range c.Choices {
-		acc := s.choices[ch.Index]
-		if acc == nil {
-			acc = &oaChoiceAcc{}
-			s.choices[ch.Index] = acc
-		}
-		d := ch.Delta
-		if d.Role != "" {
-			acc.role = d.Role
-		}
-		if d.Content.isText {
-			acc.text.WriteString(d.Content.text.Value())
-		}
-		acc.refusal.WriteString(d.Refusal)
-		acc.reasoning.WriteString(d.ReasoningContent)
-		for _, tc := range d.ToolCalls {
-			if acc.calls == nil {
-				acc.calls = make(map[int]*oaCallAcc, 1)
-			}
-			call := acc.calls[tc.Index]
-			if call == nil {
-				call = &oaCallAcc{}
-				acc.calls[tc.Index] = call
-			}
-			if tc.ID != "" {
-				call.id = tc.ID
-			}
-			if tc.Function.Name != "" {
-				call.name = tc.Function.Name
-			}
-			call.args.WriteString(tc.Function.Arguments)
-		}
-		if ch.FinishReason != "" {
-			acc.finish = ch.FinishReason
-		}
+	return acc
+}
+
+// add adds the delta of a chunk's choice ch to the choice.
+func (acc *oaChoiceAcc) add(ch *oaChoice) {
+	d := &ch.Delta
+	if d.Role != "" {
+		acc.role = d.Role
 	}
+	if d.Content.isText {
+		acc.text.WriteString(d.Content.text.Value())
+	}
+	acc.refusal.WriteString(d.Refusal)
+	acc.reasoning.WriteString(d.ReasoningContent)
+	for i := range d.ToolCalls {
+		acc.toolCall(d.ToolCalls[i].Index).add(&d.ToolCalls[i])
+	}
+	if ch.FinishReason != "" {
+		acc.finish = ch.FinishReason
+	}
+}
+
+// toolCall returns the accumulator of the choice's tool call of the index,
+// adding it if it is new.
+func (acc *oaChoiceAcc) toolCall(index int) *oaCallAcc {
+	if acc.calls == nil {
+		acc.calls = make(map[int]*oaCallAcc, 1)
+	}
+	c := acc.calls[index]
+	if c == nil {
+		c = &oaCallAcc{}
+		acc.calls[index] = c
+	}
+	return c
+}
+
+// add adds the delta of tool call tc to the call: its ID and name when it
+// has them, and a piece of its arguments.
+func (acc *oaCallAcc) add(tc *oaToolCall) {
+	if tc.ID != "" {
+		acc.id = tc.ID
+	}
+	if tc.Function.Name != "" {
+		acc.name = tc.Function.Name
+	}
+	acc.args.WriteString(tc.Function.Arguments)
 }
 
 func (s *oaChatStream) result() *response {

@@ -38,6 +38,17 @@ func spanName(op operation, model string) string {
 // (which the span starts with) to attrs, and writes its content attributes
 // with w.
 func (e *Engine) requestAttrs(attrs []attribute.KeyValue, w *writer, ep endpoint, r *request, cfg *config) []attribute.KeyValue {
+	attrs = requestOptionAttrs(attrs, r)
+	attrs = e.promptAttrs(attrs, r, cfg.content)
+	if cfg.content {
+		e.requestContent(w, ep, r)
+	}
+	return attrs
+}
+
+// requestOptionAttrs appends the attributes of the options a request
+// sets (streaming, sampling, limits, output format) to attrs.
+func requestOptionAttrs(attrs []attribute.KeyValue, r *request) []attribute.KeyValue {
 	if r.stream {
 		attrs = append(attrs, keyRequestStream.Bool(true))
 	}
@@ -74,24 +85,36 @@ func (e *Engine) requestAttrs(attrs []attribute.KeyValue, w *writer, ep endpoint
 	if r.dimensions.ok {
 		attrs = append(attrs, keyDimensions.Int64(r.dimensions.v))
 	}
-	if p, ok := e.findPrompt(r); ok {
-		attrs = append(attrs, keyPromptID.String(p.ID), keyPromptHash.String(p.Hash))
-		if cfg.content && p.Kwargs != "" {
-			attrs = append(attrs, keyPromptKwargs.String(p.Kwargs))
-		}
-		if cfg.content && p.Template != "" {
-			attrs = append(attrs, keyPromptTemplate.String(p.Template))
-		}
-	}
-	if !cfg.content {
+	return attrs
+}
+
+// promptAttrs appends the attributes of the registered prompt the request
+// uses, if any, to attrs; its arguments and template only with content.
+func (e *Engine) promptAttrs(attrs []attribute.KeyValue, r *request, content bool) []attribute.KeyValue {
+	p, ok := e.findPrompt(r)
+	if !ok {
 		return attrs
 	}
+	attrs = append(attrs, keyPromptID.String(p.ID), keyPromptHash.String(p.Hash))
+	if content && p.Kwargs != "" {
+		attrs = append(attrs, keyPromptKwargs.String(p.Kwargs))
+	}
+	if content && p.Template != "" {
+		attrs = append(attrs, keyPromptTemplate.String(p.Template))
+	}
+	return attrs
+}
+
+// requestContent writes the content attributes of a request with w: an
+// embeddings request's input, or a chat's system instructions, messages
+// and tool definitions.
+func (e *Engine) requestContent(w *writer, ep endpoint, r *request) {
 	if ep.op == opOpenAIEmbeddings {
 		if r.embedInput != nil {
 			w.raw(e.deps.Encode(r.embedInput))
 			w.mark(keyInputs)
 		}
-		return attrs
+		return
 	}
 	if len(r.system) > 0 {
 		w.semconvParts(r.system)
@@ -109,7 +132,6 @@ func (e *Engine) requestAttrs(attrs []attribute.KeyValue, w *writer, ep endpoint
 		w.chatMessages(r.system, r.messages)
 		w.mark(keyInputs)
 	}
-	return attrs
 }
 
 // cloneStrings copies strings that are parts of a body, so that an
@@ -445,97 +467,126 @@ func (w *writer) semconvTools(tools []toolDef) {
 func (w *writer) chatMessages(system []part, msgs []message) {
 	w.raw("[")
 	first := true
-	open := func() {
-		if !first {
-			w.raw(",")
-		}
-		first = false
-		w.raw("{")
-	}
 	if len(system) > 0 {
-		open()
+		w.separate(&first)
+		w.raw("{")
 		w.field(true, "role", "system")
 		w.key("content")
 		w.chatContent(system)
 		w.raw("}")
 	}
 	for i := range msgs {
-		m := &msgs[i]
-		var calls, rest, reasoning int
-		for j := range m.parts {
-			p := &m.parts[j]
-			switch p.kind {
-			case "tool_call_response":
-				open()
-				w.field(true, "role", "tool")
-				id := p.id
-				if id == "" {
-					id = p.name
-				}
-				w.field(false, "tool_call_id", id)
-				w.key("content")
-				if s, ok := p.response.(string); ok {
-					w.textString(s)
-				} else {
-					w.str(w.e.deps.Encode(p.response))
-				}
-				w.raw("}")
-			case "tool_call":
-				calls++
-			case "reasoning":
-				reasoning++
-			default:
-				rest++
-			}
-		}
-		if rest == 0 && calls == 0 && reasoning == 0 {
-			continue
-		}
-		open()
-		w.field(true, "role", chatRole(m.role))
-		w.key("content")
-		w.chatContent(m.parts)
-		if calls > 0 {
-			w.key("tool_calls")
-			w.raw("[")
-			n := 0
-			for j := range m.parts {
-				p := &m.parts[j]
-				if p.kind != "tool_call" {
-					continue
-				}
-				if n > 0 {
-					w.raw(",")
-				}
-				n++
-				w.raw("{")
-				w.field(true, "id", p.id)
-				w.field(false, "type", "function")
-				w.key("function")
-				w.raw("{")
-				w.field(true, "name", p.name)
-				args, _ := w.args(p)
-				w.field(false, "arguments", args)
-				w.raw("}}")
-			}
-			w.raw("]")
-		}
-		if reasoning > 0 {
-			w.key("reasoning")
-			var text []byte
-			for j := range m.parts {
-				if p := &m.parts[j]; p.kind == "reasoning" {
-					text = append(text, p.content()...)
-				}
-			}
-			w.textString(string(text))
-		}
-		if m.finish != "" {
-			w.field(false, "finish_reason", m.finish)
-		}
-		w.raw("}")
+		w.chatMessage(&msgs[i], &first)
 	}
 	w.raw("]")
+}
+
+// separate writes the comma between two items of a list, unless the one
+// that follows is the first; it is not after.
+func (w *writer) separate(first *bool) {
+	if !*first {
+		w.raw(",")
+	}
+	*first = false
+}
+
+// chatMessage writes m as items of a list of chat messages: one message of
+// role "tool" for each of its tool results, then one with the rest of it,
+// if it has anything else. first is as for separate.
+func (w *writer) chatMessage(m *message, first *bool) {
+	var calls, rest, reasoning int
+	for j := range m.parts {
+		p := &m.parts[j]
+		switch p.kind {
+		case "tool_call_response":
+			w.separate(first)
+			w.chatToolResult(p)
+		case "tool_call":
+			calls++
+		case "reasoning":
+			reasoning++
+		default:
+			rest++
+		}
+	}
+	if rest == 0 && calls == 0 && reasoning == 0 {
+		return
+	}
+	w.separate(first)
+	w.raw("{")
+	w.field(true, "role", chatRole(m.role))
+	w.key("content")
+	w.chatContent(m.parts)
+	if calls > 0 {
+		w.chatToolCalls(m.parts)
+	}
+	if reasoning > 0 {
+		w.chatReasoning(m.parts)
+	}
+	if m.finish != "" {
+		w.field(false, "finish_reason", m.finish)
+	}
+	w.raw("}")
+}
+
+// chatToolResult writes tool result p as a chat message of role "tool",
+// the result a string as OpenAI sends it.
+func (w *writer) chatToolResult(p *part) {
+	w.raw("{")
+	w.field(true, "role", "tool")
+	id := p.id
+	if id == "" {
+		id = p.name
+	}
+	w.field(false, "tool_call_id", id)
+	w.key("content")
+	if s, ok := p.response.(string); ok {
+		w.textString(s)
+	} else {
+		w.str(w.e.deps.Encode(p.response))
+	}
+	w.raw("}")
+}
+
+// chatToolCalls writes the tool calls among parts as the tool_calls field
+// of a chat message.
+func (w *writer) chatToolCalls(parts []part) {
+	w.key("tool_calls")
+	w.raw("[")
+	n := 0
+	for j := range parts {
+		p := &parts[j]
+		if p.kind != "tool_call" {
+			continue
+		}
+		if n > 0 {
+			w.raw(",")
+		}
+		n++
+		w.raw("{")
+		w.field(true, "id", p.id)
+		w.field(false, "type", "function")
+		w.key("function")
+		w.raw("{")
+		w.field(true, "name", p.name)
+		args, _ := w.args(p)
+		w.field(false, "arguments", args)
+		w.raw("}}")
+	}
+	w.raw("]")
+}
+
+// chatReasoning writes the reasoning parts among parts, joined, as the
+// reasoning field of a chat message.
+func (w *writer) chatReasoning(parts []part) {
+	w.key("reasoning")
+	var text []byte
+	for j := range parts {
+		if p := &parts[j]; p.kind == "reasoning" {
+			text = append(text, p.content()...)
+		}
+	}
+	w.textString(string(text))
 }
 
 // chatRole maps the roles of the other providers to OpenAI's.
@@ -551,67 +602,84 @@ func chatRole(role string) string {
 // list of parts when it has media, null when it has nothing.
 func (w *writer) chatContent(parts []part) {
 	var texts, others int
-	for _, p := range parts {
-		switch p.kind {
-		case "text":
+	for i := range parts {
+		if kind := parts[i].kind; kind == "text" {
 			texts++
-		case "tool_call", "tool_call_response", "reasoning":
-		default:
+		} else if isChatContent(kind) {
 			others++
 		}
 	}
 	switch {
 	case texts == 0 && others == 0:
 		w.raw("null")
-		return
 	case others == 0:
 		w.joinedText(parts)
-		return
+	default:
+		w.chatContentList(parts)
 	}
+}
+
+// isChatContent reports whether a part of the kind is in the content of a
+// chat message, which tool calls, tool results and reasoning are not.
+func isChatContent(kind string) bool {
+	switch kind {
+	case "tool_call", "tool_call_response", "reasoning":
+		return false
+	}
+	return true
+}
+
+// chatContentList writes the content parts among parts as a list of
+// chat content parts.
+func (w *writer) chatContentList(parts []part) {
 	w.raw("[")
 	n := 0
 	for i := range parts {
 		p := &parts[i]
-		switch p.kind {
-		case "tool_call", "tool_call_response", "reasoning":
+		if !isChatContent(p.kind) {
 			continue
 		}
 		if n > 0 {
 			w.raw(",")
 		}
 		n++
-		w.raw("{")
-		switch p.kind {
-		case "text":
-			w.field(true, "type", "text")
-			w.key("text")
-			w.text(p)
-		case "blob":
-			w.field(true, "type", partType(p))
-			if p.mime != "" {
-				w.field(false, "mime_type", p.mime)
-			}
-			w.key("data")
-			w.value(p.data)
-		case "uri":
-			w.field(true, "type", partType(p))
-			if p.mime != "" {
-				w.field(false, "mime_type", p.mime)
-			}
-			w.field(false, "url", p.uri)
-		case "file":
-			w.field(true, "type", "file")
-			w.field(false, "file_id", p.id)
-		default:
-			w.field(true, "type", p.kind)
-			if p.content() != "" {
-				w.key("text")
-				w.text(p)
-			}
-		}
-		w.raw("}")
+		w.chatContentPart(p)
 	}
 	w.raw("]")
+}
+
+// chatContentPart writes content part p in the chat shape.
+func (w *writer) chatContentPart(p *part) {
+	w.raw("{")
+	switch p.kind {
+	case "text":
+		w.field(true, "type", "text")
+		w.key("text")
+		w.text(p)
+	case "blob":
+		w.field(true, "type", partType(p))
+		if p.mime != "" {
+			w.field(false, "mime_type", p.mime)
+		}
+		w.key("data")
+		w.value(p.data)
+	case "uri":
+		w.field(true, "type", partType(p))
+		if p.mime != "" {
+			w.field(false, "mime_type", p.mime)
+		}
+		w.field(false, "url", p.uri)
+	case "file":
+		w.field(true, "type", "file")
+		w.field(false, "file_id", p.id)
+	default:
+		w.field(true, "type", p.kind)
+		if p.content() != "" {
+			w.key("text")
+			w.text(p)
+		}
+	}
+	w.raw("}")
 }
 
 // text writes the text of a part as a JSON string: as the body had it
