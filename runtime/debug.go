@@ -9,12 +9,13 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/overmind-core/overmind-go/runtime/internal/redact"
 )
 
 // Limits of the debug tree's buffer: traces whose root has not ended yet.
@@ -337,18 +338,7 @@ func orDash(s string) string {
 
 // shorten keeps a detail on one line of reasonable length.
 func shorten(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if utf8.RuneCountInString(s) <= debugDetailLength {
-		return s
-	}
-	n := 0
-	for i := range s {
-		if n == debugDetailLength-1 {
-			return s[:i] + "…"
-		}
-		n++
-	}
-	return s
+	return redact.Shorten(strings.Join(strings.Fields(s), " "), debugDetailLength)
 }
 
 // formatDuration prints durations the way people read them: 850µs,

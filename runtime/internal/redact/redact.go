@@ -117,13 +117,18 @@ func Message(s string) string {
 	if len(s) > scanLimit {
 		s = cutValid(s, scanLimit)
 	}
-	s = Scrub(s)
-	if utf8.RuneCountInString(s) <= MaxMessageChars {
+	return Shorten(Scrub(s), MaxMessageChars)
+}
+
+// Shorten returns s if it has at most max characters (runes), else its
+// first max-1 characters followed by "…", so the result has max.
+func Shorten(s string, max int) string {
+	if utf8.RuneCountInString(s) <= max {
 		return s
 	}
 	n := 0
 	for i := range s {
-		if n == MaxMessageChars-1 {
+		if n == max-1 {
 			return s[:i] + "…"
 		}
 		n++
