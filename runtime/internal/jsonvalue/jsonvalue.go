@@ -25,7 +25,11 @@
 // Otherwise the output follows encoding/json: struct tags (name, "-",
 // omitempty, omitzero), embedded struct promotion, sorted map keys,
 // json.Marshaler and encoding.TextMarshaler. Errors are recorded as their
-// message. Output that was not cut is always valid JSON.
+// message. Every string written for a value whose type implements error
+// (its message, or the strings of its MarshalJSON output or its fields),
+// wherever the value sits, is error text: it is scrubbed of credentials
+// and cut like the error message attribute (see [redact.Message]). Output
+// that was not cut is always valid JSON.
 package jsonvalue
 
 import (
@@ -137,6 +141,10 @@ type encoder struct {
 	// path holds the pointers being encoded, outermost first, to detect
 	// cycles. Its length never exceeds maxDepth+1 pointers per level.
 	path []pathEntry
+	// errorText counts the values being encoded whose type implements
+	// error: while it is not zero, string values are error text and are
+	// scrubbed as error messages are.
+	errorText int
 }
 
 type pathEntry struct {
@@ -167,6 +175,7 @@ func (e *encoder) guard(f func(), v any) {
 		if recover() != nil {
 			e.buf = e.buf[:0]
 			e.path = e.path[:0]
+			e.errorText = 0
 			e.placeholder("<unserializable:" + typeString(v) + ">")
 		}
 	}()
@@ -189,6 +198,7 @@ func (e *encoder) finish() string {
 	if cap(e.buf) <= 64<<10 {
 		e.buf = e.buf[:0]
 		e.path = e.path[:0]
+		e.errorText = 0
 		encoders.Put(e)
 	}
 	return s
@@ -344,8 +354,12 @@ func (e *encoder) bytes(b []byte) {
 }
 
 // stringValue writes a string that is a value (not a key): encoded binary
-// data is replaced by a placeholder.
+// data is replaced by a placeholder, and error text is scrubbed of
+// credentials and cut as an error message is (see [redact.Message]).
 func (e *encoder) stringValue(s string) {
+	if e.errorText > 0 {
+		s = redact.Message(s)
+	}
 	if isBase64Blob(s) {
 		e.placeholder("<base64 " + strconv.Itoa(len(s)) + " chars>")
 		return
