@@ -3,6 +3,8 @@ package jsonvalue
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -86,5 +88,51 @@ func TestDataStringsNotScrubbed(t *testing.T) {
 	type note struct{ Text string }
 	if got := Marshal(note{Text: s}, Options{}); !strings.Contains(got, leakySecret) {
 		t.Fatalf("a data field was scrubbed: %s", got)
+	}
+}
+
+// HTTP headers, URLs and URL strings are recorded with their credentials
+// replaced: the Cookie, Set-Cookie and Authorization headers, a URL's
+// password and its secret query parameters.
+func TestHeadersAndURLsRedacted(t *testing.T) {
+	t.Parallel()
+	const raw = "https://bob:hunter2@api.example.com/v1/items?page=2&api_key=K1&token=T1&access_token=A1&sig=S1#top"
+	const want = `"https://bob:<redacted>@api.example.com/v1/items?page=2&api_key=<redacted>&token=<redacted>&access_token=<redacted>&sig=<redacted>#top"`
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	header := http.Header{
+		"Cookie":        {"session=C1"},
+		"Set-Cookie":    {"id=C2; HttpOnly"},
+		"Authorization": {"Bearer B1"},
+		"Accept":        {"application/json"},
+	}
+	type endpoint struct {
+		URL     *url.URL
+		Base    url.URL
+		Raw     string
+		Headers http.Header
+	}
+	tests := []struct {
+		name, got, want string
+	}{
+		{"url.URL", Marshal(*u, Options{}), want},
+		{"*url.URL", Marshal(u, Options{}), want},
+		{"URL string", Marshal(raw, Options{}), want},
+		{"http.Header", Marshal(header, Options{}),
+			`{"Accept":["application/json"],"Authorization":"<redacted>","Cookie":"<redacted>","Set-Cookie":"<redacted>"}`},
+		{"url.Values", Marshal(url.Values{"sig": {"S1"}, "q": {"go"}}, Options{}), `{"q":["go"],"sig":"<redacted>"}`},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s:\n got %s\nwant %s", tt.name, tt.got, tt.want)
+		}
+	}
+	got := Marshal(endpoint{URL: u, Base: *u, Raw: raw, Headers: header}, Options{})
+	for _, secret := range []string{"hunter2", "K1", "T1", "A1", "S1", "C1", "C2", "B1"} {
+		if strings.Contains(got, secret) {
+			t.Errorf("struct of URLs and headers leaks %s: %s", secret, got)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"reflect"
 	"slices"
 	"strconv"
@@ -18,6 +19,7 @@ var (
 	marshalerType     = reflect.TypeFor[json.Marshaler]()
 	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
 	errorType         = reflect.TypeFor[error]()
+	urlType           = reflect.TypeFor[url.URL]()
 )
 
 // method is how a type encodes itself, if it does.
@@ -30,6 +32,7 @@ const (
 	methodError           // T implements error
 	methodText            // T implements encoding.TextMarshaler
 	methodTextAddr        // *T implements encoding.TextMarshaler
+	methodURL             // T is url.URL: its string, scrubbed
 )
 
 // typeInfo is what the encoder caches per type.
@@ -115,6 +118,8 @@ func isGuarded(t reflect.Type) bool {
 func methodFor(t reflect.Type) method {
 	ptr := t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface
 	switch {
+	case t == urlType:
+		return methodURL
 	case t.Implements(marshalerType):
 		return methodJSON
 	case ptr && reflect.PointerTo(t).Implements(marshalerType):
@@ -322,6 +327,9 @@ func (e *encoder) viaMethod(rv reflect.Value, m method, depth int) bool {
 	}
 	v := rv.Interface()
 	switch m {
+	case methodURL:
+		u := v.(url.URL)
+		e.str(redact.Scrub(u.String()))
 	case methodJSON, methodJSONAddr:
 		out, ok := callMarshalJSON(v.(json.Marshaler))
 		if !ok {
