@@ -247,6 +247,7 @@ func unhex(c byte) (byte, bool) {
 // The outcome is set with one SetAttributes call: each call takes the
 // span's lock and may grow its attribute slice.
 func (c *Call) exit(recovered any, err error, outputs func(*Values)) {
+	c.releaseRequest() // request.go: the caller's request gets its context back
 	if c.ended.Swap(true) {
 		return // ended already
 	}
