@@ -365,13 +365,23 @@ func (e *encoder) stringValue(s string) {
 	if e.errorText > 0 {
 		s = redact.Message(s)
 	} else if isURL(s) {
-		s = redact.Scrub(s)
+		s = redact.Scrub(e.fitting(s))
 	}
 	if isBase64Blob(s) {
 		e.placeholder("<base64 " + strconv.Itoa(len(s)) + " chars>")
 		return
 	}
 	e.str(s)
+}
+
+// fitting returns as much of s as the cap can still hold, and 1 KiB more,
+// so that what is cut away is not scanned and a credential across the cut
+// is scanned whole.
+func (e *encoder) fitting(s string) string {
+	if n := e.max - len(e.buf) + 1<<10; n >= 0 && len(s) > n {
+		return s[:n]
+	}
+	return s
 }
 
 // isURL reports whether s starts like a URL with an authority,
