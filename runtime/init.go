@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/overmind-core/overmind-go/runtime/internal/jsonvalue"
+	"github.com/overmind-core/overmind-go/runtime/internal/unwind"
 )
 
 // scopeName is the instrumentation scope of the runtime's spans.
@@ -29,6 +30,9 @@ type state struct {
 	tp       *sdktrace.TracerProvider
 	tracer   trace.Tracer
 	jsonOpts jsonvalue.Options
+	// recoverPanics makes the deferred end of a call recover a panic to
+	// record it, and panic again (see Config.RecoverPanics).
+	recoverPanics bool
 
 	settings settings
 	sinks    []*sink
@@ -125,6 +129,9 @@ func newState(s settings, plan exportPlan) (*state, error) {
 	st := &state{
 		settings: s,
 		jsonOpts: jsonvalue.Options{MaxBytes: s.maxAttributeBytes},
+		// Where a panic cannot be told from a return without recovering
+		// it, recovering is the only way to record it.
+		recoverPanics: s.recoverPanics || unwind.Check() == unwind.None,
 	}
 	opts := []sdktrace.TracerProviderOption{
 		sdktrace.WithResource(res),
