@@ -154,7 +154,7 @@ func findCandidates(opts Options) (*candidates, []rewrite.Diagnostic, error) {
 	for _, pkg := range pkgs {
 		if len(pkg.GoFiles) == 0 {
 			for _, e := range pkg.Errors {
-				diags = append(diags, diagnosticOf(e, pkg))
+				diags = append(diags, diagnosticOf(e, pkg, goDir(opts)))
 			}
 			continue
 		}
@@ -218,7 +218,7 @@ const fullMode = packages.NeedName | packages.NeedFiles | packages.NeedCompiledG
 // rewritePackages type-checks the candidate packages and rewrites their
 // relevant files.
 func rewritePackages(opts Options, c *candidates, res *Result) error {
-	pkgs, err := loadFull(opts, c.patterns)
+	pkgs, broken, err := loadFull(opts, c.patterns)
 	if err != nil {
 		return err
 	}
@@ -236,6 +236,9 @@ func rewritePackages(opts Options, c *candidates, res *Result) error {
 				continue
 			}
 			src.done = true
+			if broken[name] {
+				continue // its syntax errors are among the package's errors
+			}
 			jobs = append(jobs, job{pkg: pkg, file: f, name: name, src: src})
 		}
 	}
@@ -261,7 +264,7 @@ func rewritePackages(opts Options, c *candidates, res *Result) error {
 		}
 	}
 	for _, pkg := range pkgs {
-		res.Diagnostics = append(res.Diagnostics, packageErrors(pkg, stripped, opts.Remove)...)
+		res.Diagnostics = append(res.Diagnostics, packageErrors(pkg, goDir(opts), stripped, opts.Remove)...)
 	}
 	// Files the loader did not parse as they are (cgo) cannot be rewritten.
 	for name, src := range c.files {
@@ -276,16 +279,28 @@ func rewritePackages(opts Options, c *candidates, res *Result) error {
 
 // loadFull loads the packages with syntax and types. Dependencies come
 // from export data; the packages themselves are checked from source.
-func loadFull(opts Options, pkgPatterns []string) ([]*packages.Package, error) {
+//
+// The files that do not parse are returned apart: their syntax trees are
+// incomplete (the parser may even give up after the package clause), so
+// they must be reported, never rewritten.
+func loadFull(opts Options, pkgPatterns []string) ([]*packages.Package, map[string]bool, error) {
 	cfg := config(opts, fullMode)
+	var mu sync.Mutex
+	broken := map[string]bool{}
 	cfg.ParseFile = func(fset *token.FileSet, filename string, src []byte) (*ast.File, error) {
-		return parser.ParseFile(fset, filename, src, parser.AllErrors|parser.ParseComments|parser.SkipObjectResolution)
+		f, err := parser.ParseFile(fset, filename, src, parser.AllErrors|parser.ParseComments|parser.SkipObjectResolution)
+		if err != nil {
+			mu.Lock()
+			broken[filename] = true
+			mu.Unlock()
+		}
+		return f, err
 	}
 	pkgs, err := packages.Load(cfg, pkgPatterns...)
 	if err != nil {
-		return nil, fmt.Errorf("load packages: %w", err)
+		return nil, nil, fmt.Errorf("load packages: %w", err)
 	}
-	return pkgs, nil
+	return pkgs, broken, nil
 }
 
 type job struct {
@@ -382,7 +397,7 @@ func (r posRange) contains(p token.Position) bool {
 // code needs the files' syntax only, so with remove set only syntax errors
 // are kept: a package that does not compile, or whose module no longer
 // provides the runtime, can still have its instrumentation removed.
-func packageErrors(pkg *packages.Package, stripped []posRange, remove bool) []rewrite.Diagnostic {
+func packageErrors(pkg *packages.Package, dir string, stripped []posRange, remove bool) []rewrite.Diagnostic {
 	inStripped := func(p token.Position) bool {
 		for _, r := range stripped {
 			if r.contains(p) {
@@ -391,9 +406,15 @@ func packageErrors(pkg *packages.Package, stripped []posRange, remove bool) []re
 		}
 		return false
 	}
+	// Like the go command, report only the syntax errors of a package that
+	// has some: type errors then follow from an incomplete syntax tree.
+	syntaxOnly := remove
+	for _, e := range pkg.Errors {
+		syntaxOnly = syntaxOnly || e.Kind == packages.ParseError
+	}
 	var out []rewrite.Diagnostic
 	for _, e := range pkg.Errors {
-		if remove && e.Kind != packages.ParseError {
+		if syntaxOnly && e.Kind != packages.ParseError {
 			continue
 		}
 		if e.Kind == packages.ListError && strings.HasPrefix(e.Msg, "# ") {
@@ -402,7 +423,7 @@ func packageErrors(pkg *packages.Package, stripped []posRange, remove bool) []re
 			// same with positions, and leave out those in stale prologues.
 			continue
 		}
-		d := diagnosticOf(e, pkg)
+		d := diagnosticOf(e, pkg, dir)
 		if inStripped(d.Pos) {
 			continue
 		}
@@ -419,13 +440,28 @@ func before(a, b token.Position) bool {
 }
 
 // diagnosticOf converts a go/packages error, whose position is a string.
-func diagnosticOf(e packages.Error, pkg *packages.Package) rewrite.Diagnostic {
+// The go command gives positions relative to the directory it ran in,
+// dir, the parser and type checker absolute ones: they are made absolute,
+// so that the same error seen both ways is reported once.
+func diagnosticOf(e packages.Error, pkg *packages.Package, dir string) rewrite.Diagnostic {
 	d := rewrite.Diagnostic{Severity: rewrite.Error, Message: e.Msg}
 	d.Pos = parsePos(e.Pos)
-	if d.Pos.Filename == "" {
+	switch {
+	case d.Pos.Filename == "":
 		d.Pos.Filename = pkg.PkgPath
+	case !filepath.IsAbs(d.Pos.Filename):
+		d.Pos.Filename = filepath.Join(dir, d.Pos.Filename)
 	}
 	return d
+}
+
+// goDir is the absolute directory the go command runs in.
+func goDir(opts Options) string {
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return opts.Dir
+	}
+	return dir
 }
 
 // parsePos parses "file:line:col" or "file:line".

@@ -467,11 +467,40 @@ func TestInstallFlow(t *testing.T) {
 	if got := read(t, filepath.Join(dir, "main.go")); !strings.Contains(got, "overmind.EnterContext(") {
 		t.Fatalf("go generate did not instrument:\n%s", got)
 	}
-	gentest.Go(t, dir, "mod", "tidy")
+	if out, err := gentest.GoEnvErr(dir, gentest.OnlineEnv(), "mod", "tidy"); err != nil {
+		t.Fatalf("go mod tidy: %v\n%s", err, out)
+	}
 	if mod := read(t, filepath.Join(dir, "go.mod")); !strings.Contains(mod, "tool github.com/overmind-core/overmind-go/cmd/overmind\n") {
 		t.Fatalf("go.mod lost the tool:\n%s", mod)
 	}
 	if out := gentest.Go(t, dir, "run", "."); out != "hello ada <nil>\n" {
 		t.Fatalf("the instrumented program prints %q", out)
+	}
+}
+
+// TestMalformedSource gives the command files the Go parser rejects: a
+// byte that is not UTF-8 in a comment (where the parser gives up on the
+// file) and in a string literal (where it goes on), and a syntax error
+// before a valid directive. Each is a positioned diagnostic, exit status
+// 2, nothing written, and no diagnostic about directives the parser could
+// not place.
+func TestMalformedSource(t *testing.T) {
+	for _, tc := range []struct{ name, src, want string }{
+		{"comment", "package p\n\n// \xff\n\n//overmind:tool\nfunc A() {}\n", "p/a.go:3:4: illegal UTF-8 encoding\n"},
+		{"string", "package p\n\nvar s = \"\xff\"\n\n//overmind:tool\nfunc A() {}\n", "p/a.go:3:10: illegal UTF-8 encoding\n"},
+		{"syntax", "package p\n\nfunc B() {\n\tx :=\n}\n\n//overmind:tool\nfunc A() {}\n", "p/a.go:5:1: expected operand, found '}'\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := module(t, map[string]string{"p/a.go": tc.src})
+			for _, args := range [][]string{{"instrument", "./..."}, {"instrument", "-remove", "./..."}, {"list", "./..."}} {
+				code, out, errOut := runCLI(t, args...)
+				if code != 2 || out != "" || !strings.HasPrefix(errOut, tc.want) || strings.Contains(errOut, "misplaced") {
+					t.Errorf("%v: code %d, stdout %q, stderr:\n%s\nwant:\n%s", args, code, out, errOut, tc.want)
+				}
+			}
+			if read(t, filepath.Join(dir, "p", "a.go")) != tc.src {
+				t.Error("a file that does not parse was written")
+			}
+		})
 	}
 }
