@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"go/ast"
-	"go/parser"
 	"go/token"
 	"io/fs"
 	"os"
@@ -89,11 +88,6 @@ func Run(opts Options) (*Result, error) {
 		res.Changes = nil
 	}
 	sort.Slice(res.Changes, func(i, j int) bool { return res.Changes[i].Path < res.Changes[j].Path })
-	if !opts.Remove && !res.HasErrors() && len(res.Changes) > 0 {
-		if d, ok := checkRuntimeAvailable(opts); !ok {
-			res.Diagnostics = append(res.Diagnostics, d)
-		}
-	}
 	return res, nil
 }
 
@@ -101,8 +95,8 @@ func Run(opts Options) (*Result, error) {
 type source struct {
 	data []byte
 	mode fs.FileMode
-	// relevant: the file mentions overmind, so it may hold directives or
-	// generated code.
+	// relevant: the file may hold directives or generated code
+	// (rewrite.MayNeedRewrite).
 	relevant bool
 	done     bool // rewritten, or found to need nothing
 }
@@ -173,11 +167,12 @@ func findCandidates(opts Options) (*candidates, []rewrite.Diagnostic, error) {
 				if err != nil {
 					return nil, nil, err
 				}
-				src = &source{data: data, mode: info.Mode().Perm(), relevant: bytes.Contains(data, []byte("overmind"))}
+				src = &source{data: data, mode: info.Mode().Perm(), relevant: rewrite.MayNeedRewrite(data)}
 				c.files[name] = src
 			}
 			relevant = relevant || src.relevant
 		}
+		diags = append(diags, excludedFiles(pkg, opts)...)
 		if p := loadPattern(pkg); relevant && !seen[p] {
 			seen[p] = true
 			c.patterns = append(c.patterns, p)
@@ -212,13 +207,19 @@ func filePatterns(opts Options) bool {
 	return false
 }
 
-const fullMode = packages.NeedName | packages.NeedFiles | packages.NeedCompiledGoFiles |
-	packages.NeedImports | packages.NeedTypes | packages.NeedTypesInfo | packages.NeedSyntax
-
-// rewritePackages type-checks the candidate packages and rewrites their
-// relevant files.
+// rewritePackages type-checks the candidate packages and has the core
+// rewrite each, then prints the files that change.
 func rewritePackages(opts Options, c *candidates, res *Result) error {
+	var rt runtimeInfo
+	rtDone := make(chan struct{})
+	go func() {
+		defer close(rtDone)
+		if !opts.Remove {
+			rt = loadRuntime(opts)
+		}
+	}()
 	pkgs, broken, err := loadFull(opts, c.patterns)
+	<-rtDone
 	if err != nil {
 		return err
 	}
@@ -227,160 +228,127 @@ func rewritePackages(opts Options, c *candidates, res *Result) error {
 	sort.SliceStable(pkgs, func(i, j int) bool {
 		return strings.Contains(pkgs[i].ID, " [") && !strings.Contains(pkgs[j].ID, " [")
 	})
-	var jobs []job
+	var jobs []*job
 	for _, pkg := range pkgs {
-		for _, f := range pkg.Syntax {
-			name := pkg.Fset.File(f.FileStart).Name()
-			src := c.files[name]
-			if src == nil || !src.relevant || src.done {
-				continue
-			}
-			src.done = true
-			if broken[name] {
-				continue // its syntax errors are among the package's errors
-			}
-			jobs = append(jobs, job{pkg: pkg, file: f, name: name, src: src})
+		if j := newJob(pkg, c, broken, rt, opts); j != nil {
+			jobs = append(jobs, j)
 		}
 	}
-	res.Files = len(jobs)
-	results := runJobs(jobs, opts.Remove)
+	runJobs(jobs, opts)
 
 	// A file is rewritten in one package, but the other variants that hold
 	// it (the package and its test variant) report the same type errors
 	// in its stale generated code: filter them out of every package.
 	var stripped []posRange
-	for _, r := range results {
-		for _, s := range r.stripped {
-			stripped = append(stripped, posRange{r.job.pkg.Fset.Position(s.Pos), r.job.pkg.Fset.Position(s.End)})
+	for _, j := range jobs {
+		res.Files += j.res.Rewritten
+		for _, s := range j.res.Stripped {
+			stripped = append(stripped, posRange{j.pkg.Fset.Position(s.Pos), j.pkg.Fset.Position(s.End)})
 		}
 	}
-	for _, r := range results {
-		res.Diagnostics = append(res.Diagnostics, r.diags...)
-		if r.err != nil {
-			return r.err
+	for _, j := range jobs {
+		res.Diagnostics = append(res.Diagnostics, j.res.Diagnostics...)
+		if j.err != nil {
+			return j.err
 		}
-		if r.out != nil && !bytes.Equal(r.out, r.job.src.data) {
-			res.Changes = append(res.Changes, Change{Path: r.job.name, Old: r.job.src.data, New: r.out, Mode: r.job.src.mode})
-		}
+		res.Changes = append(res.Changes, j.changes...)
 	}
 	for _, pkg := range pkgs {
 		res.Diagnostics = append(res.Diagnostics, packageErrors(pkg, goDir(opts), stripped, opts.Remove)...)
 	}
-	// Files the loader did not parse as they are (cgo) cannot be rewritten.
-	for name, src := range c.files {
-		if src.relevant && !src.done {
-			if pos, ok := firstDirective(name, src.data); ok {
-				res.Diagnostics = append(res.Diagnostics, rewrite.Diagnostic{Pos: pos, Message: "cannot instrument a file that uses cgo"})
-			}
-		}
+	if !opts.Remove && rt.missing != nil && len(res.Changes) > 0 {
+		res.Diagnostics = append(res.Diagnostics, *rt.missing)
 	}
 	return nil
 }
 
-// loadFull loads the packages with syntax and types. Dependencies come
-// from export data; the packages themselves are checked from source.
-//
-// The files that do not parse are returned apart: their syntax trees are
-// incomplete (the parser may even give up after the package clause), so
-// they must be reported, never rewritten.
-func loadFull(opts Options, pkgPatterns []string) ([]*packages.Package, map[string]bool, error) {
-	cfg := config(opts, fullMode)
-	var mu sync.Mutex
-	broken := map[string]bool{}
-	cfg.ParseFile = func(fset *token.FileSet, filename string, src []byte) (*ast.File, error) {
-		f, err := parser.ParseFile(fset, filename, src, parser.AllErrors|parser.ParseComments|parser.SkipObjectResolution)
-		if err != nil {
-			mu.Lock()
-			broken[filename] = true
-			mu.Unlock()
-		}
-		return f, err
-	}
-	pkgs, err := packages.Load(cfg, pkgPatterns...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("load packages: %w", err)
-	}
-	return pkgs, broken, nil
-}
-
+// job is the rewrite of one package.
 type job struct {
-	pkg  *packages.Package
-	file *ast.File
-	name string
-	src  *source
+	pkg     *packages.Package
+	in      *rewrite.Package
+	srcs    map[int]*source
+	res     *rewrite.PackageResult
+	changes []Change
+	err     error
 }
 
-type fileResult struct {
-	job      job
-	out      []byte // new contents; nil when the file must not be written
-	diags    []rewrite.Diagnostic
-	stripped []rewrite.Range
-	err      error
-}
-
-// runJobs rewrites the files in parallel; type information is only read.
-func runJobs(jobs []job, remove bool) []*fileResult {
-	results := make([]*fileResult, len(jobs))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				results[i] = rewriteFile(jobs[i], remove)
-			}
-		}()
+// newJob gathers what the core needs to rewrite pkg: its files that may
+// hold directives or generated code and that no other variant of the
+// package has taken, or nil when there are none.
+func newJob(pkg *packages.Package, c *candidates, broken map[string]bool, rt runtimeInfo, opts Options) *job {
+	files, types, info := pkg.Syntax, pkg.Types, pkg.TypesInfo
+	if usesCgo(pkg) {
+		files, types, info = checkCgoSource(pkg, opts.Remove)
 	}
-	for i := range jobs {
-		next <- i
+	in := &rewrite.Package{
+		Fset:              pkg.Fset,
+		Files:             make([]*ast.File, len(files)),
+		Filenames:         make([]string, len(files)),
+		Broken:            map[int]bool{},
+		Types:             types,
+		Info:              info,
+		RuntimeDependency: rt.deps[pkg.PkgPath],
+	}
+	if opts.Remove && len(pkg.Errors) > 0 {
+		// Type information may be missing or wrong; removal tells from
+		// the syntax whether the runtime import is still used.
+		in.Types, in.Info = nil, nil
+	}
+	j := &job{pkg: pkg, in: in, srcs: map[int]*source{}}
+	for i, f := range files {
+		name := pkg.Fset.File(f.FileStart).Name()
+		src := c.files[name]
+		if src == nil || !src.relevant || src.done {
+			continue
+		}
+		src.done = true
+		in.Files[i], in.Filenames[i], j.srcs[i] = f, name, src
+		in.Broken[i] = broken[name]
+	}
+	if len(j.srcs) == 0 {
+		return nil
+	}
+	return j
+}
+
+// runJobs rewrites the packages in parallel; type information is only read.
+func runJobs(jobs []*job, opts Options) {
+	mode := rewrite.Instrument
+	if opts.Remove {
+		mode = rewrite.Remove
+	}
+	var wg sync.WaitGroup
+	next := make(chan *job)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Go(func() {
+			for j := range next {
+				j.res = rewrite.RewritePackage(j.in, rewrite.Options{Mode: mode, Tests: opts.Tests})
+				j.changes, j.err = j.print()
+			}
+		})
+	}
+	for _, j := range jobs {
+		next <- j
 	}
 	close(next)
 	wg.Wait()
-	return results
 }
 
-func rewriteFile(j job, remove bool) *fileResult {
-	r := &fileResult{job: j}
-	if ast.IsGenerated(j.file) {
-		if !remove {
-			if dirs, _ := rewrite.FindDirectives(j.pkg.Fset, j.file); len(dirs) > 0 {
-				r.diags = append(r.diags, rewrite.Diagnostic{
-					Pos:      j.pkg.Fset.Position(dirs[0].Pos),
-					Severity: rewrite.Warning,
-					Message:  "directives in a generated file (marked \"Code generated ... DO NOT EDIT.\") are ignored",
-				})
-			}
+// print formats the files the core changed, gofmt'd, and keeps those
+// whose bytes differ.
+func (j *job) print() ([]Change, error) {
+	var out []Change
+	for _, fr := range j.res.Files {
+		name, src := j.in.Filenames[fr.Index], j.srcs[fr.Index]
+		data, err := fr.Result.Format()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		return r
+		if !bytes.Equal(data, src.data) {
+			out = append(out, Change{Path: name, Old: src.data, New: data, Mode: src.mode})
+		}
 	}
-	mode := rewrite.Instrument
-	if remove {
-		mode = rewrite.Remove
-	}
-	in := rewrite.Input{Fset: j.pkg.Fset, File: j.file, Pkg: j.pkg.Types, Info: j.pkg.TypesInfo}
-	if remove && len(j.pkg.Errors) > 0 {
-		// Type information may be missing or wrong; removal tells from
-		// the syntax whether the runtime import is still used.
-		in.Pkg, in.Info = nil, nil
-	}
-	res, err := rewrite.File(in, mode)
-	if err != nil {
-		r.err = err
-		return r
-	}
-	r.diags = res.Diagnostics
-	r.stripped = res.Stripped
-	if !res.Changed || rewrite.HasErrors(res.Diagnostics) {
-		return r
-	}
-	out, err := res.Format()
-	if err != nil {
-		r.err = fmt.Errorf("%s: %w", j.name, err)
-		return r
-	}
-	r.out = out
-	return r
+	return out, nil
 }
 
 // posRange is a range of a file, by line and column.
@@ -492,33 +460,6 @@ func parsePos(s string) token.Position {
 		p.Column = nums[1]
 	}
 	return p
-}
-
-// firstDirective finds the first directive in a file without parsing it.
-func firstDirective(name string, data []byte) (token.Position, bool) {
-	i := bytes.Index(data, []byte(rewrite.Prefix))
-	if i < 0 {
-		return token.Position{}, false
-	}
-	line := bytes.Count(data[:i], []byte("\n")) + 1
-	col := i - (bytes.LastIndexByte(data[:i], '\n') + 1) + 1
-	return token.Position{Filename: name, Line: line, Column: col}, true
-}
-
-// checkRuntimeAvailable tells whether the module can import the runtime
-// package that generated code calls.
-func checkRuntimeAvailable(opts Options) (rewrite.Diagnostic, bool) {
-	cfg := config(opts, packages.NeedName|packages.NeedFiles)
-	cfg.Tests = false
-	pkgs, err := packages.Load(cfg, rewrite.RuntimePath)
-	if err == nil && len(pkgs) == 1 && len(pkgs[0].Errors) == 0 {
-		return rewrite.Diagnostic{}, true
-	}
-	return rewrite.Diagnostic{
-		Pos:      token.Position{Filename: rewrite.RuntimePath},
-		Severity: rewrite.Warning,
-		Message:  "generated code imports this package, which the module cannot load; add it with: go get github.com/overmind-core/overmind-go/runtime",
-	}, false
 }
 
 // Write writes every change atomically: each file goes to a temporary

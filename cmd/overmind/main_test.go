@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -502,5 +503,58 @@ func TestMalformedSource(t *testing.T) {
 				t.Error("a file that does not parse was written")
 			}
 		})
+	}
+}
+
+// TestNeverRecordedFunctions warns about directives on init and on main,
+// whose spans could never be recorded, and leaves them uninstrumented.
+func TestNeverRecordedFunctions(t *testing.T) {
+	src := "package main\n\n//overmind:function\nfunc init() {}\n\n//overmind:entry_point\nfunc main() {}\n\n//overmind:tool\nfunc helper() {}\n"
+	dir := module(t, map[string]string{"cmd/app/main.go": src})
+	code, _, errOut := runCLI(t, "instrument", "./...")
+	if code != 0 || !strings.Contains(errOut, "cmd/app/main.go:3:1: warning: //overmind:function on init is ignored: init functions run before main") ||
+		!strings.Contains(errOut, "cmd/app/main.go:6:1: warning: //overmind:entry_point on main is ignored: main starts before it can call overmind.Init") {
+		t.Fatalf("code %d, stderr:\n%s", code, errOut)
+	}
+	got := read(t, filepath.Join(dir, "cmd", "app", "main.go"))
+	if strings.Count(got, "overmind.Enter(") != 1 || !strings.Contains(got, "func init() {}") || !strings.Contains(got, "func main() {}") {
+		t.Fatalf("want only helper instrumented:\n%s", got)
+	}
+}
+
+// TestAllBadOptionsReported reports every bad option of one directive.
+func TestAllBadOptionsReported(t *testing.T) {
+	module(t, map[string]string{"p/p.go": "package p\n\n//overmind:tool capture=some colour=red\nfunc A() {}\n"})
+	code, _, errOut := runCLI(t, "instrument", "./...")
+	want := "p/p.go:3:17: unknown capture=some (want all, none, inputs or outputs)\n" +
+		"p/p.go:3:30: unknown option colour= (want type= or capture=)\n"
+	if code != 2 || errOut != want {
+		t.Fatalf("code %d, stderr:\n%s\nwant:\n%s", code, errOut, want)
+	}
+}
+
+// TestExcludedByBuildConstraints warns about a file with directives that
+// the build leaves out, naming the command that would rewrite it, and
+// rewrites it when run that way.
+func TestExcludedByBuildConstraints(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the test leaves out a windows file")
+	}
+	win := "package shop\n\n//overmind:function\nfunc Console() int {\n\treturn 1\n}\n"
+	tagged := "//go:build special && !nothing\n\npackage shop\n\n//overmind:function\nfunc Special() int {\n\treturn 2\n}\n"
+	dir := module(t, map[string]string{"shop/shop.go": shopSrc, "shop/term_windows.go": win, "shop/tagged.go": tagged})
+	code, _, errOut := runCLI(t, "instrument", "./...")
+	wantTag := "shop/tagged.go:3:1: warning: not instrumented: this build leaves the file out (//go:build special && !nothing); to rewrite it, run again as: overmind instrument -tags=special\n"
+	wantWin := "shop/term_windows.go:1:1: warning: not instrumented: this build leaves the file out (its name, term_windows.go); to rewrite it, run again as: GOOS=windows overmind instrument\n"
+	if code != 0 || errOut != wantTag+wantWin {
+		t.Fatalf("code %d, stderr:\n%s\nwant:\n%s%s", code, errOut, wantTag, wantWin)
+	}
+	// (Running as the windows warning says would build the runtime's
+	// dependencies for windows: the tags are as telling, and cheap.)
+	if code, _, errOut := runCLI(t, "instrument", "-tags=special", "./..."); code != 0 || errOut != strings.Replace(wantWin, "\n", " -tags=special\n", 1) {
+		t.Fatalf("-tags=special: code %d, stderr:\n%s", code, errOut)
+	}
+	if got := read(t, filepath.Join(dir, "shop", "tagged.go")); !strings.Contains(got, "overmind.Enter(") {
+		t.Fatalf("tagged.go not instrumented with -tags=special:\n%s", got)
 	}
 }

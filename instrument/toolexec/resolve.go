@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/overmind-core/overmind-go/rewrite"
 )
 
 // Files in $WORK/overmind, shared by the compiles and links of one build.
@@ -333,9 +335,9 @@ func (d *driver) explainGoListFailure(roots []string, stderr string, err error) 
 	switch {
 	case needsRuntime && (strings.Contains(stderr, "no required module provides package") ||
 		!vendored && strings.Contains(stderr, "cannot find module providing package")):
-		return fmt.Errorf("instrumented code imports %s, but the main module does not require %s. Add it with:\n\t%s\nand import the runtime from your code (overmind.Init in main), so that go mod tidy keeps it", RuntimePath, ModulePath, getLine)
+		return fmt.Errorf("instrumented code imports %s, but the main module does not require %s. Add it with:\n\t%s\nand import the runtime from your code (overmind.Init in main), so that go mod tidy keeps it", rewrite.RuntimePath, ModulePath, getLine)
 	case needsRuntime && vendored:
-		return fmt.Errorf("instrumented code imports %s, which is not vendored. Require it (%s), import it from your code (overmind.Init in main), and run go mod vendor", RuntimePath, getLine)
+		return fmt.Errorf("instrumented code imports %s, which is not vendored. Require it (%s), import it from your code (overmind.Init in main), and run go mod vendor", rewrite.RuntimePath, getLine)
 	case strings.Contains(stderr, "go.mod file not found"):
 		return fmt.Errorf("toolexec mode needs a Go module: %s", strings.TrimSpace(stderr))
 	}
