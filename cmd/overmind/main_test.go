@@ -558,3 +558,50 @@ func TestExcludedByBuildConstraints(t *testing.T) {
 		t.Fatalf("tagged.go not instrumented with -tags=special:\n%s", got)
 	}
 }
+
+// TestCgoFile instruments a file that uses cgo, and removes the code again.
+func TestCgoFile(t *testing.T) {
+	if out, _ := gentest.GoErr(".", "env", "CGO_ENABLED"); strings.TrimSpace(out) != "1" {
+		t.Skip("cgo is disabled")
+	}
+	src := "package c\n\n// static int twice(int x) { return 2*x; }\nimport \"C\"\n\n//overmind:tool\nfunc Twice(x int) int {\n\treturn int(C.twice(C.int(x)))\n}\n"
+	dir := module(t, map[string]string{"c/c.go": src})
+	if code, _, errOut := runCLI(t, "instrument", "./..."); code != 0 || errOut != "" {
+		t.Fatalf("instrument: code %d\n%s", code, errOut)
+	}
+	if got := read(t, filepath.Join(dir, "c", "c.go")); !strings.Contains(got, `overmind.Enter(overmind.SpanTypeTool, "Twice"`) {
+		t.Fatalf("not instrumented:\n%s", got)
+	}
+	gentest.Go(t, dir, "build", "./...")
+	if code, _, errOut := runCLI(t, "instrument", "-remove", "./..."); code != 0 || read(t, filepath.Join(dir, "c", "c.go")) != src {
+		t.Fatalf("-remove: code %d\n%s", code, errOut)
+	}
+}
+
+// TestRuntimeDependency refuses to instrument a package the runtime itself
+// imports (here a copy of github.com/google/uuid, as its own module):
+// generated code there would make an import cycle.
+func TestRuntimeDependency(t *testing.T) {
+	modDir := strings.TrimSpace(gentest.Go(t, ".", "list", "-m", "-f={{.Dir}}", "github.com/google/uuid"))
+	src, err := os.ReadFile(filepath.Join(modDir, "version4.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{"version4.go": strings.Replace(string(src), "\nfunc NewString()", "\n//overmind:function\nfunc NewString()", 1)}
+	for _, name := range []string{"uuid.go", "version1.go", "hash.go", "marshal.go", "node.go", "node_net.go", "sql.go", "time.go", "util.go", "dce.go", "null.go", "version6.go", "version7.go"} {
+		data, err := os.ReadFile(filepath.Join(modDir, name))
+		if err == nil {
+			files[name] = string(data)
+		}
+	}
+	dir := moduleAt(t, "github.com/google/uuid", files)
+	gentest.Go(t, dir, "mod", "edit", "-droprequire", "github.com/google/uuid")
+	code, _, errOut := runCLI(t, "instrument", "./...")
+	want := "cannot instrument NewString: the runtime package (github.com/overmind-core/overmind-go/runtime) depends on github.com/google/uuid, so generated code would make an import cycle"
+	if code != 2 || !strings.HasPrefix(errOut, "version4.go:") || !strings.Contains(errOut, want) {
+		t.Fatalf("code %d, stderr:\n%s", code, errOut)
+	}
+	if read(t, filepath.Join(dir, "version4.go")) != files["version4.go"] {
+		t.Fatal("version4.go was written")
+	}
+}
