@@ -7,7 +7,6 @@ package instrument
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"go/ast"
 	"go/token"
@@ -462,27 +461,72 @@ func parsePos(s string) token.Position {
 	return p
 }
 
-// Write writes every change atomically: each file goes to a temporary
-// file in its directory, with the original's permissions, that is then
-// renamed over it. A file is never left half written. A file that is a
-// symbolic link is written through: its target changes, the link stays.
+// Write writes every change, all or none: each file goes first to a
+// temporary file in its directory, with the original's permissions (and
+// owner and group, where the system lets it), and only when all of them
+// are ready are they renamed over the originals. A file is never left half
+// written. A read-only file (no write permission for anyone) is not
+// replaced: Write then writes nothing and says which files are read-only.
+// A file that is a symbolic link is written through: its target changes,
+// the link stays. Should a rename still fail, the error says which files
+// were written and which were not.
 func Write(changes []Change) error {
-	var errs []error
-	for _, c := range changes {
-		if err := writeAtomic(c.Path, c.New, c.Mode); err != nil {
-			errs = append(errs, err)
+	targets := make([]string, len(changes))
+	var readOnly []string
+	for i, c := range changes {
+		targets[i] = c.Path
+		if t, err := filepath.EvalSymlinks(c.Path); err == nil {
+			targets[i] = t
+		}
+		if info, err := os.Stat(targets[i]); err == nil && info.Mode().Perm()&0o222 == 0 {
+			readOnly = append(readOnly, c.Path)
 		}
 	}
-	return errors.Join(errs...)
+	if len(readOnly) > 0 {
+		return fmt.Errorf("nothing written: read-only: %s (make them writable to instrument them)", strings.Join(readOnly, ", "))
+	}
+	temps := make([]string, 0, len(changes))
+	removeTemps := func() {
+		for _, t := range temps {
+			os.Remove(t)
+		}
+	}
+	for i, c := range changes {
+		tmp, err := writeTemp(targets[i], c.New, c.Mode)
+		if err != nil {
+			removeTemps()
+			return fmt.Errorf("nothing written: %w", err)
+		}
+		temps = append(temps, tmp)
+	}
+	for i, tmp := range temps {
+		if err := os.Rename(tmp, targets[i]); err != nil {
+			temps = temps[i:]
+			removeTemps()
+			return fmt.Errorf("write %s: %w (written: %s; not written: %s)", changes[i].Path, err, pathList(changes[:i]), pathList(changes[i:]))
+		}
+	}
+	return nil
 }
 
-func writeAtomic(path string, data []byte, mode fs.FileMode) error {
-	if target, err := filepath.EvalSymlinks(path); err == nil {
-		path = target
+func pathList(changes []Change) string {
+	if len(changes) == 0 {
+		return "none"
 	}
+	var names []string
+	for _, c := range changes {
+		names = append(names, c.Path)
+	}
+	return strings.Join(names, ", ")
+}
+
+// writeTemp writes data to a new temporary file beside path, with the
+// permissions mode and path's owner and group where allowed, and returns
+// its name.
+func writeTemp(path string, data []byte, mode fs.FileMode) (string, error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".overmind-*")
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	name := tmp.Name()
 	_, err = tmp.Write(data)
@@ -490,17 +534,15 @@ func writeAtomic(path string, data []byte, mode fs.FileMode) error {
 		err = tmp.Chmod(mode)
 	}
 	if err == nil {
+		keepOwner(tmp, path)
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		err = os.Rename(name, path)
-	}
 	if err != nil {
 		os.Remove(name)
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
-	return nil
+	return name, nil
 }
