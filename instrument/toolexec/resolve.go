@@ -301,7 +301,7 @@ func (d *driver) goListExport(ctx context.Context, inv *Invocation, parent goInv
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return nil, d.explainGoListFailure(roots, stderr.String(), err)
+		return nil, d.explainGoListFailure(roots, stderr.String()+listedErrors(stdout.Bytes()), err)
 	}
 	var pkgs []listedPackage
 	dec := json.NewDecoder(&stdout)
@@ -318,6 +318,23 @@ func (d *driver) goListExport(ctx context.Context, inv *Invocation, parent goInv
 		pkgs = append(pkgs, p)
 	}
 	return pkgs, nil
+}
+
+// listedErrors are the errors go list reported in its JSON output, where
+// it puts those of the packages it could list: a missing go.sum entry, for
+// one, is there and not on its stderr.
+func listedErrors(out []byte) string {
+	var b strings.Builder
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var p listedPackage
+		if dec.Decode(&p) != nil {
+			return b.String()
+		}
+		if p.Error != nil {
+			fmt.Fprintf(&b, "%s: %s\n", p.ImportPath, p.Error.Err)
+		}
+	}
 }
 
 // explainGoListFailure turns a failed "go list" into an error that says
