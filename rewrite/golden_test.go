@@ -14,7 +14,7 @@ import (
 	"golang.org/x/tools/go/packages"
 	"golang.org/x/tools/txtar"
 
-	"github.com/overmind-core/overmind-go/instrument"
+	"github.com/overmind-core/overmind-go/instrument/generate"
 	"github.com/overmind-core/overmind-go/instrument/toolexec"
 	"github.com/overmind-core/overmind-go/internal/gentest"
 	"github.com/overmind-core/overmind-go/rewrite"
@@ -84,9 +84,9 @@ func loadCases(t *testing.T) []*goldenCase {
 // run instruments (or removes) every package of the module in dir and
 // returns, per case and file, the new contents of the files that change,
 // and per case its diagnostics.
-func run(t *testing.T, dir string, remove bool) (map[string]map[string][]byte, map[string]string, *instrument.Result) {
+func run(t *testing.T, dir string, remove bool) (map[string]map[string][]byte, map[string]string, *generate.Result) {
 	t.Helper()
-	res, err := instrument.Run(instrument.Options{Dir: dir, Patterns: []string{"./..."}, Remove: remove, Env: gentest.Env()})
+	res, err := generate.Run(generate.Options{Dir: dir, Patterns: []string{"./..."}, Remove: remove, Env: gentest.Env()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +182,7 @@ func TestGolden(t *testing.T) {
 		}
 		for _, name := range sortedKeys(c.inputs, got[c.name], c.outputs) {
 			if g, w := got[c.name][name], c.outputs[name]; !bytes.Equal(g, w) {
-				t.Errorf("%s: %s differs (-want +got):\n%s", c.name, name, instrument.Diff(instrument.Change{Path: name, Old: w, New: g}, ""))
+				t.Errorf("%s: %s differs (-want +got):\n%s", c.name, name, generate.Diff(generate.Change{Path: name, Old: w, New: g}, ""))
 			}
 		}
 	}
@@ -199,7 +199,7 @@ func TestGolden(t *testing.T) {
 	for _, c := range okCases {
 		for _, name := range sortedKeys(got[c.name], viaToolexec[c.name]) {
 			if g, x := stripLineComments(got[c.name][name]), stripLineComments(viaToolexec[c.name][name]); !bytes.Equal(g, x) {
-				t.Errorf("%s: %s: toolexec mode's output differs from generate mode's (-generate +toolexec):\n%s", c.name, name, instrument.Diff(instrument.Change{Path: name, Old: g, New: x}, ""))
+				t.Errorf("%s: %s: toolexec mode's output differs from generate mode's (-generate +toolexec):\n%s", c.name, name, generate.Diff(generate.Change{Path: name, Old: g, New: x}, ""))
 			}
 		}
 		if toolexecDiags[c.name] != diags[c.name] {
@@ -250,7 +250,7 @@ func TestGolden(t *testing.T) {
 				have = r
 			}
 			if !bytes.Equal(have, want) {
-				t.Errorf("%s: %s: -remove on the output does not give back the input (-want +got):\n%s", c.name, name, instrument.Diff(instrument.Change{Path: name, Old: want, New: have}, ""))
+				t.Errorf("%s: %s: -remove on the output does not give back the input (-want +got):\n%s", c.name, name, generate.Diff(generate.Change{Path: name, Old: want, New: have}, ""))
 			}
 		}
 	}

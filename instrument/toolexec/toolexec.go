@@ -1,4 +1,8 @@
-// Package toolexec instruments Go code at compile time, for
+// Package toolexec is the compile-time driver of the overmind code
+// generator, the sibling of package
+// github.com/overmind-core/overmind-go/instrument/generate over the same
+// core, [rewrite.RewritePackage]. It instruments Go code at compile time,
+// for
 //
 //	go build -toolexec="overmind toolexec" ./...
 //

@@ -1,9 +1,13 @@
-// Package instrument drives the overmind code generator in generate mode:
-// it loads packages with golang.org/x/tools/go/packages, hands each file
-// that holds directives or generated code to package rewrite, and returns
-// the new contents of the files that change. Like google/wire, it computes
-// results and writes nothing; [Write] does that, separately and atomically.
-package instrument
+// Package generate is the generate-mode driver of the overmind code
+// generator (overmind instrument): it loads packages with
+// golang.org/x/tools/go/packages, hands each package that holds directives
+// or generated code to the core, [rewrite.RewritePackage], prints the
+// files that change gofmt'd, and returns their new contents. Like
+// google/wire, it computes results and writes nothing; [Write] does that,
+// separately and all at once. Its sibling, package
+// github.com/overmind-core/overmind-go/instrument/toolexec, calls the same
+// core at compile time.
+package generate
 
 import (
 	"bytes"
