@@ -440,31 +440,23 @@ func (c *call) park(o outcome, grace time.Duration) {
 	c.mu.Unlock()
 	e := c.e
 	e.mu.Lock()
-	if len(e.pending) >= maxParked {
+	e.parked.remove(c)
+	if !e.parked.add(c) {
 		e.mu.Unlock()
 		c.finish()
 		return
 	}
-	old := e.pending[c.key]
-	e.pending[c.key] = c
 	c.mu.Lock()
 	c.timer = time.AfterFunc(grace, func() { e.expire(c) })
 	c.mu.Unlock()
 	e.mu.Unlock()
-	if old != nil && old != c {
-		old.stopTimer()
-		old.finish()
-	}
 }
 
-// resume takes the call parked under key, if any, and records on its span
-// that its last attempt was retried.
+// resume takes the call that has waited longest under key, if any, and
+// records on its span that its last attempt was retried.
 func (e *Engine) resume(key callKey) *call {
 	e.mu.Lock()
-	c := e.pending[key]
-	if c != nil {
-		delete(e.pending, key)
-	}
+	c := e.parked.take(key)
 	e.mu.Unlock()
 	if c == nil {
 		return nil
@@ -490,13 +482,11 @@ func (e *Engine) resume(key callKey) *call {
 // expire ends a parked call that no retry resumed.
 func (e *Engine) expire(c *call) {
 	e.mu.Lock()
-	if e.pending[c.key] != c {
-		e.mu.Unlock()
-		return
-	}
-	delete(e.pending, c.key)
+	parked := e.parked.remove(c)
 	e.mu.Unlock()
-	c.finish()
+	if parked {
+		c.finish()
+	}
 }
 
 func (c *call) stopTimer() {

@@ -60,7 +60,10 @@
 // that ends the call (to build their error), so a retryable response whose
 // body is read ends the span, and one whose body is closed unread parks it.
 // The next attempt with the same fingerprint resumes the parked span and
-// counts one more attempt (overmind.llm.attempts); the failed attempt is
+// counts one more attempt (overmind.llm.attempts). Identical calls made at
+// once from one parent (a fan-out that hits a rate limit) park side by side
+// under one fingerprint, and each retry resumes the one that has waited
+// longest, so each call still gives one span. The failed attempt is
 // recorded as an overmind.llm.retry event. When openai-go and
 // anthropic-sdk-go send X-Stainless-Retry-Count, "0" always starts a new
 // call, so two identical calls in a row are never merged. A parked span
