@@ -150,3 +150,22 @@ func TestGeminiStreamAsJSONArray(t *testing.T) {
 		t.Errorf("attributes %v", a)
 	}
 }
+
+func TestGeminiStreamClosedEarlyIsCancelled(t *testing.T) {
+	r := newRig(t, replySSE(fixture(t, "gemini_stream.sse")), nil, nil)
+	client := newGenAI(t, r, nil)
+	for _, err := range client.Models.GenerateContentStream(context.Background(), "gemini-2.5-flash", genai.Text("Weather in Paris?"), nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		break
+	}
+	attrs := attrMap(r.only().Attributes())
+	if attrs["overmind.status"] != "cancelled" {
+		t.Errorf("overmind.status = %v, want cancelled", attrs["overmind.status"])
+	}
+	if s, _ := attrs["gen_ai.output.messages"].(string); !strings.Contains(s, "The weather") {
+		t.Errorf("gen_ai.output.messages = %s, want the text streamed so far", s)
+	}
+	noFinishReason(t, attrs)
+}

@@ -178,8 +178,8 @@ func (e *Engine) responseAttrs(attrs []attribute.KeyValue, w *writer, r *respons
 	if r.model != "" {
 		attrs = append(attrs, keyResponseModel.String(strings.Clone(r.model)))
 	}
-	if len(r.finishReasons) > 0 {
-		attrs = append(attrs, keyFinishReasons.StringSlice(cloneStrings(r.finishReasons)))
+	if reasons := finishReasons(r.finishReasons); len(reasons) > 0 {
+		attrs = append(attrs, keyFinishReasons.StringSlice(reasons))
 	}
 	u := r.usage
 	if !u.total.ok && u.input.ok && u.output.ok {
@@ -210,6 +210,18 @@ func (e *Engine) responseAttrs(attrs []attribute.KeyValue, w *writer, r *respons
 		w.mark(keyOutputs)
 	}
 	return attrs
+}
+
+// finishReasons copies the finish reasons a response gives, leaving out
+// the empty ones of the choices a stream closed early left unfinished.
+func finishReasons(list []string) []string {
+	var out []string
+	for _, r := range list {
+		if r != "" {
+			out = append(out, strings.Clone(r))
+		}
+	}
+	return out
 }
 
 // writer writes the content attributes of a span as JSON, one after the
@@ -372,7 +384,7 @@ func (w *writer) semconvMessages(msgs []message, output bool) {
 		w.field(true, "role", m.role)
 		w.key("parts")
 		w.semconvParts(m.parts)
-		if output {
+		if output && m.finish != "" {
 			w.field(false, "finish_reason", m.finish)
 		}
 		w.raw("}")
