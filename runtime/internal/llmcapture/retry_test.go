@@ -252,10 +252,10 @@ func TestGenAIRetryWithoutHeader(t *testing.T) {
 	}
 }
 
-func TestRetryWithAdoptedAnthropicSpan(t *testing.T) {
+func TestRetryWithAnthropicSDKSpans(t *testing.T) {
 	errBody := `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`
 	r := newRig(t, failFirst(1, 529, errBody, replyJSON(200, fixture(t, "anthropic_message.json"))), nil, nil)
-	client := newAnthropic(r, anthropicoption.WithMaxRetries(2), anthropicoption.WithTracerProvider(r.tp))
+	client := newAnthropic(r, anthropicoption.WithMaxRetries(2), anthropicoption.WithTracerProvider(replacingProvider{r.tp, r.engine}))
 	if _, err := client.Messages.New(context.Background(), anthropic.MessageNewParams{
 		Model:     anthropic.ModelClaudeSonnet4_5,
 		MaxTokens: 10,
@@ -265,7 +265,7 @@ func TestRetryWithAdoptedAnthropicSpan(t *testing.T) {
 	}
 	s := r.only()
 	a := attrMap(s.Attributes())
-	if a["overmind.llm.attempts"] != int64(2) || a["overmind.status"] != "success" || s.InstrumentationScope().Name != anthropicScope {
+	if a["overmind.llm.attempts"] != int64(2) || a["overmind.status"] != "success" || s.Name() != "chat claude-sonnet-4-5" {
 		t.Errorf("span of %s: %v", s.InstrumentationScope().Name, a)
 	}
 }
