@@ -257,7 +257,7 @@ func installGlobal(tp *sdktrace.TracerProvider) {
 	if !globalSet && fmt.Sprintf("%T", otel.GetTracerProvider()) != "*global.tracerProvider" {
 		return
 	}
-	otel.SetTracerProvider(tp)
+	otel.SetTracerProvider(globalProvider{tp})
 	if fmt.Sprintf("%T", otel.GetTextMapPropagator()) == "*global.textMapPropagator" {
 		otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 	}
