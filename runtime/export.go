@@ -3,10 +3,12 @@ package overmind
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -238,12 +240,16 @@ func (sk *sink) report() string {
 		line += fmt.Sprintf("; %d dropped (export queue full, or still queued at the Shutdown deadline)", dropped)
 	}
 	if failed > 0 {
-		sk.errMu.Lock()
-		last := sk.lastErr
-		sk.errMu.Unlock()
-		line += fmt.Sprintf("; %d rejected or unreachable (last error: %s)", failed, last)
+		line += fmt.Sprintf("; %d rejected or unreachable (last error: %s)", failed, sk.lastError())
 	}
 	return line
+}
+
+// lastError is the message of the sink's last failed export.
+func (sk *sink) lastError() string {
+	sk.errMu.Lock()
+	defer sk.errMu.Unlock()
+	return sk.lastErr
 }
 
 // stats returns the sink's counters, for tests.
@@ -276,4 +282,63 @@ func (e countingExporter) ExportSpans(ctx context.Context, spans []sdktrace.Read
 		logf("%s export to %s failed: %s (later failures are counted and reported at Shutdown)", e.sink.kind, e.sink.dest, msg)
 	}
 	return nil
+}
+
+// addSink adds a destination built by a later Init.
+func (st *state) addSink(sk *sink) {
+	st.sinksMu.Lock()
+	defer st.sinksMu.Unlock()
+	st.sinks = append(st.sinks, sk)
+}
+
+// flush is ForceFlush once ctx is bounded: it flushes every processor and
+// reports what was not delivered, naming each destination whose exports
+// failed while it waited, with their last error, and wrapping ctx's error
+// when it gave up first.
+func (st *state) flush(ctx context.Context) error {
+	st.sinksMu.Lock()
+	sinks := slices.Clone(st.sinks)
+	st.sinksMu.Unlock()
+	failedBefore := make([]int64, len(sinks))
+	for i, sk := range sinks {
+		failedBefore[i] = sk.failed.Load()
+	}
+	err := st.tp.ForceFlush(ctx)
+	var problems []string
+	for i, sk := range sinks {
+		if n := sk.failed.Load() - failedBefore[i]; n > 0 {
+			problems = append(problems, fmt.Sprintf("%s export to %s: %s not delivered (last error: %s)", sk.kind, sk.dest, countOf(n, "span"), sk.lastError()))
+		}
+	}
+	msg := "overmind: flush: " + strings.Join(problems, "; ")
+	switch {
+	case err != nil:
+		if len(problems) > 0 {
+			msg += "; "
+		}
+		var bound boundPassed
+		if errors.As(context.Cause(ctx), &bound) {
+			return fmt.Errorf("%snot every span was delivered within %v: %w", msg, time.Duration(bound), err)
+		}
+		return fmt.Errorf("%snot every span was delivered: %w", msg, err)
+	case len(problems) > 0:
+		return errors.New(msg)
+	}
+	return nil
+}
+
+// boundPassed is the cause of a context that boundedContext ended: the
+// bound, which messages give.
+type boundPassed time.Duration
+
+func (b boundPassed) Error() string {
+	return fmt.Sprintf("waited %v, the most Shutdown and ForceFlush wait when their context has no deadline", time.Duration(b))
+}
+
+// countOf is n followed by noun, plural unless n is 1.
+func countOf(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

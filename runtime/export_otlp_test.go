@@ -254,8 +254,12 @@ func TestFailedExportsCountedAndReportedOnce(t *testing.T) {
 	for range 5 {
 		webSearch("x")
 	}
-	if err := ForceFlush(context.Background()); err != nil {
-		t.Fatal(err)
+	err := ForceFlush(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "5 spans not delivered") || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("ForceFlush = %v, want the 5 refused spans reported", err)
+	}
+	if strings.Contains(err.Error(), "bad-key") {
+		t.Fatal("the API key appears in ForceFlush's error")
 	}
 	if got := strings.Count(logs.String(), "failed:"); got != 1 {
 		t.Fatalf("failure reported %d times:\n%s", got, logs.String())
@@ -300,11 +304,12 @@ func TestEndpointCredentialsNeverPrinted(t *testing.T) {
 	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://alice:collector-pw@"+host+"/v1/traces?sig=query-secret&tenant=t1")
 	logs := initForTest(t, Config{APIKey: "k", BaseURL: "http://bob:base-pw@" + host, MaxExportBatchSize: 1, FlushInterval: time.Millisecond})
 	webSearch("x")
-	if err := ForceFlush(context.Background()); err != nil {
-		t.Fatal(err)
+	flushErr := ForceFlush(context.Background())
+	if flushErr == nil {
+		t.Fatal("ForceFlush = nil, though both destinations refused the span")
 	}
 	shutdownForTest(t)
-	out := logs.String()
+	out := logs.String() + "\n" + flushErr.Error()
 	for _, secret := range []string{"collector-pw", "base-pw", "query-secret", "alice", "bob"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("stderr shows %q:\n%s", secret, out)
@@ -401,8 +406,8 @@ func TestOvermindExportUsesSystemRoots(t *testing.T) {
 	t.Setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", certFile)
 	logs := initForTest(t, Config{APIKey: "k", BaseURL: srv.URL, MaxExportBatchSize: 1})
 	webSearch("x")
-	if err := ForceFlush(context.Background()); err != nil {
-		t.Fatal(err)
+	if err := ForceFlush(context.Background()); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("ForceFlush = %v, want the certificate problem reported", err)
 	}
 	if _, exported, failed := sinkStats(t, sinkOvermind); exported != 0 || failed != 1 {
 		t.Fatalf("exported %d, failed %d: the collector's certificate was trusted for Overmind", exported, failed)
