@@ -2,6 +2,7 @@ package overmind
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -296,7 +297,7 @@ func Shutdown(ctx context.Context) error {
 	}
 	ctx, cancel := boundedContext(ctx)
 	defer cancel()
-	err := st.tp.Shutdown(ctx)
+	err := errors.Join(st.shutdownSinks(ctx), st.tp.Shutdown(ctx))
 	// Spans still open will end on a provider without processors, so
 	// their labels would never be deleted: forget them all. Forget the
 	// goroutines' stacks of open spans too, so that a span never ended
@@ -315,7 +316,7 @@ func Shutdown(ctx context.Context) error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("overmind: shutdown: %w", err)
+		return fmt.Errorf("overmind: shutdown: %w", gaveUp(ctx, err))
 	}
 	return nil
 }
