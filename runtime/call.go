@@ -58,6 +58,9 @@ type callState struct {
 	err error
 	// st is the tracing state the call was opened under.
 	st *state
+	// adopted marks the entry Forked.Adopt pushes for another goroutine's
+	// span: it is never exited, and lives as adoptedLive says.
+	adopted bool
 }
 
 // calls holds every goroutine's stack of open calls: the top one is the
@@ -70,6 +73,9 @@ var calls gls.Stacks[*Call]
 func liveCall(c *Call) bool {
 	if c.ended.Load() {
 		return false
+	}
+	if c.adopted {
+		return adoptedLive(c)
 	}
 	return !c.span.SpanContext().IsSampled() || c.span.IsRecording()
 }
@@ -124,7 +130,7 @@ func (st *state) enter(ctx context.Context, typ SpanType, name, function string,
 	c.node.Value = c
 	calls.Push(&c.node, nil)
 	c.start = time.Now()
-	if inputs != nil && span.IsRecording() {
+	if inputs != nil && span.IsRecording() && recordsData() {
 		v := getValues()
 		inputs(v)
 		span.SetAttributes(attribute.String(attrInputs, jsonvalue.Object(v.names, v.values, st.jsonOpts)))
@@ -265,7 +271,7 @@ func (c *Call) exit(recovered any, err error, outputs func(*Values)) {
 	case err != nil:
 		attrs = recordError(span, err, attrs)
 	default:
-		if outputs != nil {
+		if outputs != nil && recordsData() {
 			v := getValues()
 			outputs(v)
 			attrs = append(attrs, attribute.String(attrOutputs, encodeOutputs(v.values, c.st.jsonOpts)))

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -86,8 +87,9 @@ func Init(cfg Config) error {
 		return nil
 	}
 	addCaptureSettings(s.capture)
+	s.processors = append(slices.Clone(pendingProcessors), s.processors...) // install forgets them
 	plan := planExport(s)
-	if st := active.Load(); st != nil {
+	if st := installed.Load(); st != nil {
 		if err := st.extend(s, plan); err != nil {
 			return err
 		}
@@ -102,6 +104,7 @@ func Init(cfg Config) error {
 		noExportNoted = true
 	}
 	if len(plan.sinks) == 0 && !s.debug && len(s.processors) == 0 {
+		idle = &s // until a span processor is added
 		enableProviders(s.providers)
 		return nil // nothing would see a span: leave tracing off
 	}
@@ -109,7 +112,7 @@ func Init(cfg Config) error {
 	if err != nil {
 		return err
 	}
-	active.Store(st)
+	install(st)
 	enableProviders(s.providers)
 	return nil
 }
@@ -273,7 +276,7 @@ func Shutdown(ctx context.Context) error {
 	defer initMu.Unlock()
 	flushCapture()
 	noExportNoted = false
-	st := active.Swap(nil)
+	st := uninstall()
 	if st == nil {
 		return nil
 	}
@@ -314,7 +317,7 @@ func Shutdown(ctx context.Context) error {
 // short-lived job (a serverless handler, a script) that does not call
 // Shutdown.
 func ForceFlush(ctx context.Context) error {
-	st := active.Load()
+	st := installed.Load()
 	if st == nil {
 		return nil
 	}
