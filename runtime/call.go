@@ -113,6 +113,9 @@ func enter(ctx context.Context, typ SpanType, name, function string, inputs func
 // then derives from the fallback parent instead of ctx.
 func (st *state) enter(ctx context.Context, typ SpanType, name, function string, inputs func(*Values), extra []attribute.KeyValue) (_ context.Context, _ *Call, usable bool) {
 	parent, usable := parentOf(ctx)
+	if inDisabledTrace(parent) {
+		return ctx, nil, usable // StartTrace's Disabled: nothing below it records
+	}
 
 	var buf [4]attribute.KeyValue
 	attrs := append(buf[:0], attribute.String(attrSpanType, string(spanType(typ))))

@@ -27,8 +27,11 @@ const scopeName = "github.com/overmind-core/overmind-go/runtime"
 // state is the tracing set up by Init. The fields the hot path reads
 // (tracer, jsonOpts) never change; the rest is guarded by initMu.
 type state struct {
-	tp       *sdktrace.TracerProvider
-	tracer   trace.Tracer
+	tp     *sdktrace.TracerProvider
+	tracer trace.Tracer
+	// gated is tracer for spans the runtime does not start itself (the
+	// provider capture, Tracer()): it starts none in a disabled trace.
+	gated    trace.Tracer
 	jsonOpts jsonvalue.Options
 
 	settings settings
@@ -132,6 +135,7 @@ func newState(s settings, plan exportPlan) (*state, error) {
 	opts := []sdktrace.TracerProviderOption{
 		sdktrace.WithResource(res),
 		sdktrace.WithSpanProcessor(labelProcessor{}),
+		sdktrace.WithIDGenerator(idGenerator{}), // honours StartTrace's TraceID
 	}
 	if s.sampler != nil {
 		opts = append(opts, sdktrace.WithSampler(s.sampler))
@@ -158,6 +162,7 @@ func newState(s settings, plan exportPlan) (*state, error) {
 	}
 	st.tp = sdktrace.NewTracerProvider(opts...)
 	st.tracer = st.tp.Tracer(scopeName, trace.WithInstrumentationVersion(sdkVersion()))
+	st.gated = gatedTracer{st.tracer}
 	if !s.skipGlobal {
 		installGlobal(st.tp)
 	}
