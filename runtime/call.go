@@ -67,6 +67,9 @@ type callState struct {
 	// on its way up to this one, so that this one records the same panic
 	// without taking the stack again.
 	passing atomic.Pointer[panicNote]
+	// adopted marks the entry Forked.Adopt pushes for another goroutine's
+	// span: it is never exited, and lives as adoptedLive says.
+	adopted bool
 }
 
 // calls holds every goroutine's stack of open calls: the top one is the
@@ -79,6 +82,9 @@ var calls gls.Stacks[*Call]
 func liveCall(c *Call) bool {
 	if c.ended.Load() {
 		return false
+	}
+	if c.adopted {
+		return adoptedLive(c)
 	}
 	return !c.span.SpanContext().IsSampled() || c.span.IsRecording()
 }
@@ -116,6 +122,9 @@ func enter(ctx context.Context, typ SpanType, name, function string, inputs func
 // then derives from the fallback parent instead of ctx.
 func (st *state) enter(ctx context.Context, typ SpanType, name, function string, inputs func(*Values), extra []attribute.KeyValue) (_ context.Context, _ *Call, usable bool) {
 	parent, usable := parentOf(ctx)
+	if inDisabledTrace(parent) {
+		return ctx, nil, usable // StartTrace's Disabled: nothing below it records
+	}
 
 	var buf [4]attribute.KeyValue
 	attrs := append(buf[:0], attribute.String(attrSpanType, string(spanType(typ))))
@@ -135,7 +144,7 @@ func (st *state) enter(ctx context.Context, typ SpanType, name, function string,
 		c.below = below.Value
 	}
 	c.start = time.Now()
-	if inputs != nil && span.IsRecording() {
+	if inputs != nil && span.IsRecording() && recordsData() {
 		v := getValues()
 		inputs(v)
 		span.SetAttributes(attribute.String(attrInputs, jsonvalue.Object(v.names, v.values, st.jsonOpts)))
@@ -307,7 +316,7 @@ func (c *Call) exit(how ending, err error, outputs func(*Values)) {
 	case err != nil:
 		attrs = recordError(span, err, attrs)
 	default:
-		if outputs != nil {
+		if outputs != nil && recordsData() {
 			v := getValues()
 			outputs(v)
 			attrs = append(attrs, attribute.String(attrOutputs, encodeOutputs(v.values, c.st.jsonOpts)))

@@ -233,7 +233,7 @@ func configureCapture(set providerSet) {
 			names = append(names, name)
 		}
 	}
-	opts := llmcapture.Options{Providers: names, BaseURLs: captured.baseURLs, NoContent: captured.noContent}
+	opts := llmcapture.Options{Providers: names, BaseURLs: captured.baseURLs, NoContent: captured.noContent || !recordsData()}
 	if err := captureEngine.Configure(opts); err != nil {
 		logf("provider capture: %v", err) // resolveCapture validated the options
 		return

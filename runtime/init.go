@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,8 +29,11 @@ const scopeName = "github.com/overmind-core/overmind-go/runtime"
 // state is the tracing set up by Init. The fields the hot path reads
 // (tracer, jsonOpts) never change; the rest is guarded by initMu.
 type state struct {
-	tp       *sdktrace.TracerProvider
-	tracer   trace.Tracer
+	tp     *sdktrace.TracerProvider
+	tracer trace.Tracer
+	// gated is tracer for spans the runtime does not start itself (the
+	// provider capture, Tracer()): it starts none in a disabled trace.
+	gated    trace.Tracer
 	jsonOpts jsonvalue.Options
 	// recoverPanics makes the deferred end of a call recover a panic to
 	// record it, and panic again (see Config.RecoverPanics).
@@ -94,8 +98,9 @@ func Init(cfg Config) error {
 		return nil
 	}
 	addCaptureSettings(s.capture)
+	s.processors = append(slices.Clone(pendingProcessors), s.processors...) // install forgets them
 	plan := planExport(s)
-	if st := active.Load(); st != nil {
+	if st := installed.Load(); st != nil {
 		if err := st.extend(s, plan); err != nil {
 			return err
 		}
@@ -110,6 +115,7 @@ func Init(cfg Config) error {
 		noExportNoted = true
 	}
 	if len(plan.sinks) == 0 && !s.debug && len(s.processors) == 0 {
+		idle = &s // until a span processor is added
 		enableProviders(s.providers)
 		return nil // nothing would see a span: leave tracing off
 	}
@@ -117,7 +123,7 @@ func Init(cfg Config) error {
 	if err != nil {
 		return err
 	}
-	active.Store(st)
+	install(st)
 	enableProviders(s.providers)
 	return nil
 }
@@ -140,6 +146,7 @@ func newState(s settings, plan exportPlan) (*state, error) {
 	opts := []sdktrace.TracerProviderOption{
 		sdktrace.WithResource(res),
 		sdktrace.WithSpanProcessor(labelProcessor{}),
+		sdktrace.WithIDGenerator(idGenerator{}), // honours StartTrace's TraceID
 	}
 	if s.sampler != nil {
 		opts = append(opts, sdktrace.WithSampler(s.sampler))
@@ -166,6 +173,7 @@ func newState(s settings, plan exportPlan) (*state, error) {
 	}
 	st.tp = sdktrace.NewTracerProvider(opts...)
 	st.tracer = st.tp.Tracer(scopeName, trace.WithInstrumentationVersion(sdkVersion()))
+	st.gated = gatedTracer{st.tracer}
 	if !s.skipGlobal {
 		installGlobal(st.tp)
 	}
@@ -298,7 +306,7 @@ func Shutdown(ctx context.Context) error {
 	defer initMu.Unlock()
 	flushCapture()
 	noExportNoted = false
-	st := active.Swap(nil)
+	st := uninstall()
 	if st == nil {
 		return nil
 	}
@@ -336,7 +344,7 @@ func Shutdown(ctx context.Context) error {
 // was delivered (wrapping ctx's error), or when a destination refused or
 // could not be reached during the flush; tracing goes on either way.
 func ForceFlush(ctx context.Context) error {
-	st := active.Load()
+	st := installed.Load()
 	if st == nil {
 		return nil
 	}
