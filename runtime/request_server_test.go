@@ -26,7 +26,7 @@ import (
 func upload(w http.ResponseWriter, r *http.Request) {
 	r, om := EnterRequest(r, SpanTypeEntryPoint, "upload", "example.com/shop.upload", nil)
 	if om != nil {
-		defer func() { om.Exit(recover(), nil, nil) }()
+		defer om.Leave(nil, nil)
 	}
 	if err := r.ParseMultipartForm(512); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -38,7 +38,7 @@ func upload(w http.ResponseWriter, r *http.Request) {
 func countFiles(ctx context.Context, form *multipart.Form) (n int) {
 	ctx, om := EnterContext(ctx, SpanTypeTool, "count_files", "example.com/shop.countFiles", nil)
 	if om != nil {
-		defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", n) }) }()
+		defer om.Leave(nil, func(out *Values) { out.Add("", n) })
 	}
 	_ = ctx
 	for _, files := range form.File {
@@ -160,7 +160,7 @@ func TestUploadsLeaveNoTemporaryFiles(t *testing.T) {
 func fetch(client *http.Client, req *http.Request) (resp *http.Response, err error) {
 	req, om := EnterRequest(req, SpanTypeTool, "fetch", "example.com/shop.fetch", nil)
 	if om != nil {
-		defer func() { om.Exit(recover(), err, nil) }()
+		defer om.Leave(&err, nil)
 	}
 	return client.Do(req)
 }

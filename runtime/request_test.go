@@ -29,7 +29,7 @@ type requestView struct {
 func mutate(r *http.Request, seen *requestView) {
 	r, om := EnterRequest(r, SpanTypeFunction, "mutate", "example.com/shop.mutate", nil)
 	if om != nil {
-		defer func() { om.Exit(recover(), nil, nil) }()
+		defer om.Leave(nil, nil)
 	}
 	*seen = requestView{r: r, span: trace.SpanContextFromContext(r.Context())}
 	r.Host = "changed"
@@ -43,7 +43,7 @@ func mutate(r *http.Request, seen *requestView) {
 func outer(r *http.Request, n int, interleaved bool, seen *[]requestView) {
 	r, om := EnterRequest(r, SpanTypeEntryPoint, "outer", "example.com/shop.outer", nil)
 	if om != nil {
-		defer func() { om.Exit(recover(), nil, nil) }()
+		defer om.Leave(nil, nil)
 	}
 	var mu sync.Mutex
 	record := func(v requestView) {
@@ -79,7 +79,7 @@ func outer(r *http.Request, n int, interleaved bool, seen *[]requestView) {
 func mutateHeader(r *http.Request, seen *requestView) {
 	r, om := EnterRequest(r, SpanTypeTool, "inner", "example.com/shop.inner", nil)
 	if om != nil {
-		defer func() { om.Exit(recover(), nil, nil) }()
+		defer om.Leave(nil, nil)
 	}
 	*seen = requestView{r: r, span: trace.SpanContextFromContext(r.Context())}
 	_ = r.Header.Get("X-Seen") // read only: the goroutines share r
@@ -89,7 +89,7 @@ func mutateHeader(r *http.Request, seen *requestView) {
 func leave(r *http.Request, goexit bool) {
 	r, om := EnterRequest(r, SpanTypeFunction, "leave", "example.com/shop.leave", nil)
 	if om != nil {
-		defer func() { om.Exit(recover(), nil, nil) }()
+		defer om.Leave(nil, nil)
 	}
 	if goexit {
 		runtime.Goexit()
