@@ -141,7 +141,7 @@ func TestHeadersAndURLsRedacted(t *testing.T) {
 // keeps it.
 func TestLongURLStringScrubbedWithinCap(t *testing.T) {
 	t.Parallel()
-	s := "https://example.com/?token=T0PSECRET " + strings.Repeat("page text ", 1<<20)
+	s := "https://example.com/?token=T0PSECRET " + strings.Repeat("page text ", 1<<14)
 	got := Marshal(s, Options{MaxBytes: 1024})
 	if strings.Contains(got, "T0PSECRET") || !strings.HasSuffix(got, TruncationMark) || len(got) > 1100 {
 		t.Errorf("got %d bytes: %.80s", len(got), got)
