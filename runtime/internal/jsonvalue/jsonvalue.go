@@ -22,6 +22,10 @@
 //     called, since the program may hold the lock and be writing;
 //   - funcs, channels and unsafe pointers become "<func ...>", "<chan ...>",
 //     "<unsafe.Pointer>";
+//   - values that are not data (API clients, loggers, database handles:
+//     structs mostly of funcs, interfaces that do work and hidden state,
+//     and slices or maps of such things; see notdata.go) become one
+//     placeholder naming their type, "<*http.Client>";
 //   - a MarshalJSON, MarshalText or Error method that panics, fails or
 //     returns invalid JSON becomes "<unserializable:T>";
 //   - output beyond MaxBytes is cut and ends with [TruncationMark].
