@@ -42,7 +42,7 @@
 // the rest of the attributes and ends the span before returning to the
 // caller. The parsing is one pass over each body that copies only the
 // strings it must unescape, and the content attributes are written into
-// one buffer: see BenchmarkOpenAIChat for the cost against the same call
+// one buffer: see BenchmarkOpenAIChat (in the integration module) for the cost against the same call
 // uncaptured, and against the same call with a span written by hand. A
 // body is parsed only up to [Options.MaxBodyBytes].
 //

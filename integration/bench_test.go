@@ -1,4 +1,4 @@
-package llmcapture
+package integration
 
 import (
 	"bytes"
@@ -16,30 +16,35 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+
+	overmind "github.com/overmind-core/overmind-go/runtime"
 )
 
 // The benchmarks measure what capture adds to a call, against the same
-// call uncaptured in the same run:
+// call uncaptured in the same run, through the runtime's public API as a
+// program uses it:
 //
-//	go test -run '^$' -bench . -benchmem ./runtime/internal/llmcapture/
+//	go test -run '^$' -bench . -benchmem
 //
 //   - BenchmarkOpenAIChat: a chat completion with a 1 KB response through
-//     openai-go to a local server, captured against uncaptured (target: a
-//     ratio of at most 1.05).
+//     openai-go to a local server, captured against uncaptured.
 //   - BenchmarkHTTP: the same call with net/http alone, the smallest
 //     baseline, so the hardest ratio.
 //
 // Both also measure the floor under the capture: "span-ratio" is the same
 // call with a span written by hand with the OpenTelemetry API, carrying
-// the attributes the capture records (computed beforehand, so that it
-// costs only what the span itself does: start, attributes, end, the batch
-// processor and the garbage collector), against the call uncaptured; and
-// "vs-span-ratio" is the captured call against that hand-written span,
-// the cost of the capture's own work.
+// the attributes the capture records (taken from a captured call
+// beforehand, so that it costs only what the span itself does: start,
+// attributes, end, the batch processor and the garbage collector), against
+// the call uncaptured; and "vs-span-ratio" is the captured call against
+// that hand-written span, the cost of the capture's own work.
 //   - BenchmarkCaptureOverhead: the capture's own cost with no network, a
 //     transport answering from memory.
 //   - BenchmarkPassThrough: what a request to another endpoint pays for
 //     going through the wrapped transport.
+//
+// The spans go through a batch span processor to an exporter that drops
+// them, as a real exporter would take them off the call's path.
 //
 // The "ratio" sub-benchmarks alternate the two sides in short rounds and
 // report the median of the per-round ratios: on a shared, busy machine the
@@ -101,11 +106,11 @@ var benchResponse = []byte(`{
   "system_fingerprint": "fp_fc9f1d7035"
 }`)
 
-// benchServer is a local OpenAI-compatible server answering benchResponse,
-// and an engine that captures it as a base URL, exporting through a batch
-// processor to an exporter that drops the spans, as a real exporter would
-// take them off the call's path.
-func benchServer(b *testing.B) (*httptest.Server, *Engine) {
+// benchServer is a local OpenAI-compatible server answering
+// benchResponse, which the runtime captures as a provider base URL, with
+// the spans exported through a batch processor to an exporter that drops
+// them.
+func benchServer(b *testing.B) *httptest.Server {
 	if len(benchResponse) < 950 || len(benchResponse) > 1100 {
 		b.Fatalf("response is %d bytes", len(benchResponse))
 	}
@@ -115,53 +120,69 @@ func benchServer(b *testing.B) (*httptest.Server, *Engine) {
 		_, _ = w.Write(benchResponse)
 	}))
 	b.Cleanup(srv.Close)
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()))
-	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	tracer := tp.Tracer("bench")
-	e, err := New(Deps{Tracer: func() trace.Tracer { return tracer }}, Options{BaseURLs: []BaseURL{{URL: srv.URL + "/v1"}}})
-	if err != nil {
+	if err := overmind.Init(overmind.Config{
+		ProviderBaseURLs: []overmind.ProviderBaseURL{{URL: srv.URL + "/v1"}},
+		SpanProcessors:   []sdktrace.SpanProcessor{benchExport},
+	}); err != nil {
 		b.Fatal(err)
 	}
-	return srv, e
+	return srv
 }
+
+// benchExport exports the benchmarks' spans to nowhere, in batches.
+var benchExport = sdktrace.NewBatchSpanProcessor(tracetest.NewNoopExporter())
 
 // benchTransports returns an uncaptured transport to srv, a captured
 // one, and one that records each call with a hand-written span, each with
 // its own connections.
-func benchTransports(b *testing.B, e *Engine) (uncaptured, captured, handWritten http.RoundTripper) {
+func benchTransports(b *testing.B, srv *httptest.Server) (uncaptured, captured, handWritten http.RoundTripper) {
 	return &http.Transport{MaxIdleConnsPerHost: 4},
-		e.Transport(&http.Transport{MaxIdleConnsPerHost: 4}),
-		newHandWrittenSpan(b, e, &http.Transport{MaxIdleConnsPerHost: 4})
+		overmind.WrapTransport(&http.Transport{MaxIdleConnsPerHost: 4}),
+		newHandWrittenSpan(b, srv, &http.Transport{MaxIdleConnsPerHost: 4})
 }
 
 // handWrittenSpan records each call with a client span, as a developer
-// would by hand with the OpenTelemetry API, with the attributes the engine
-// records for the benchmarks' call, computed once beforehand.
+// would by hand with the OpenTelemetry API, with the attributes the
+// capture records for the benchmarks' call.
 type handWrittenSpan struct {
 	base       http.RoundTripper
-	tracer     trace.Tracer
 	start, end []attribute.KeyValue
 }
 
-func newHandWrittenSpan(b *testing.B, e *Engine, base http.RoundTripper) *handWrittenSpan {
-	ep := endpoint{op: opOpenAIChat, provider: "openai"}
-	cfg := e.config.Load()
-	c := &call{ep: ep, host: "127.0.0.1", port: 80}
-	w := e.writer()
-	defer w.release()
-	req := bodyText{text: string(benchRequest), ok: true}
-	end := e.requestAttrs(nil, &w, ep, parseRequest(ep, req), cfg)
-	end = e.responseAttrs(end, &w, parseResponse(ep.op, string(benchResponse)), true)
-	end = w.attrs(end)
-	end = append(end, keyAttempts.Int(1), keyHTTPStatus.Int(200), keyDuration.Float64(0.25), keyStatus.String(statusSuccess))
-	if len(end) < 15 {
-		b.Fatalf("%d attributes", len(end))
+// newHandWrittenSpan captures one call to srv and keeps its attributes:
+// those a span starts with, and the rest.
+func newHandWrittenSpan(b *testing.B, srv *httptest.Server, base http.RoundTripper) *handWrittenSpan {
+	rec := spans.record(b)
+	client := &http.Client{Transport: overmind.WrapTransport(base)}
+	res, err := client.Post(srv.URL+"/v1/chat/completions", "application/json", bytes.NewReader(benchRequest))
+	if err != nil {
+		b.Fatal(err)
 	}
-	return &handWrittenSpan{base: base, tracer: e.deps.Tracer(), start: c.baseAttrs(requestModel(ep, req)), end: end}
+	_, _ = io.Copy(io.Discard, res.Body)
+	_ = res.Body.Close()
+	flush(b)
+	ended := rec.Ended()
+	if len(ended) != 1 {
+		b.Fatalf("%d spans", len(ended))
+	}
+	h := &handWrittenSpan{base: base}
+	for _, kv := range ended[0].Attributes() {
+		switch kv.Key {
+		case "overmind.span.type", "gen_ai.operation.name", "gen_ai.provider.name", "server.address", "server.port", "gen_ai.request.model":
+			h.start = append(h.start, kv)
+		default:
+			h.end = append(h.end, kv)
+		}
+	}
+	if len(h.start) != 6 || len(h.end) < 15 {
+		b.Fatalf("%d and %d attributes", len(h.start), len(h.end))
+	}
+	spans.set(nil)
+	return h
 }
 
 func (h *handWrittenSpan) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx, span := h.tracer.Start(req.Context(), "chat gpt-5-mini",
+	ctx, span := overmind.Tracer().Start(req.Context(), "chat gpt-5-mini",
 		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(h.start...))
 	resp, err := h.base.RoundTrip(req.WithContext(ctx))
 	if err != nil {
@@ -302,8 +323,8 @@ func median(xs []float64) float64 {
 // BenchmarkOpenAIChat compares a chat completion through openai-go with
 // and without capture.
 func BenchmarkOpenAIChat(b *testing.B) {
-	srv, e := benchServer(b)
-	plain, wrapped, span := benchTransports(b, e)
+	srv := benchServer(b)
+	plain, wrapped, span := benchTransports(b, srv)
 	call := func(rt http.RoundTripper) func() {
 		c := openai.NewClient(option.WithAPIKey("k"), option.WithBaseURL(srv.URL+"/v1"),
 			option.WithHTTPClient(&http.Client{Transport: rt}))
@@ -314,14 +335,18 @@ func BenchmarkOpenAIChat(b *testing.B) {
 			}
 		}
 	}
-	benchSides(b, call(plain), call(wrapped), call(span), e.Flush)
+	benchSides(b, call(plain), call(wrapped), call(span), benchFlush)
 }
+
+// benchFlush waits until the spans of the captured calls have ended, so
+// that a round is charged with all the work its calls caused.
+func benchFlush() { _ = overmind.ForceFlush(context.Background()) }
 
 // BenchmarkHTTP compares the same call made with net/http alone, the
 // smallest baseline: only the HTTP round trip and reading the body.
 func BenchmarkHTTP(b *testing.B) {
-	srv, e := benchServer(b)
-	plain, wrapped, span := benchTransports(b, e)
+	srv := benchServer(b)
+	plain, wrapped, span := benchTransports(b, srv)
 	call := func(rt http.RoundTripper) func() {
 		client := &http.Client{Transport: rt}
 		return func() {
@@ -335,15 +360,15 @@ func BenchmarkHTTP(b *testing.B) {
 			_ = res.Body.Close()
 		}
 	}
-	benchSides(b, call(plain), call(wrapped), call(span), e.Flush)
+	benchSides(b, call(plain), call(wrapped), call(span), benchFlush)
 }
 
 // BenchmarkPassThrough measures what a request to another host pays for
 // going through the wrapped transport.
 func BenchmarkPassThrough(b *testing.B) {
-	srv, e := benchServer(b)
+	srv := benchServer(b)
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/healthz", nil)
-	rt := e.Transport(roundTripFunc(func(*http.Request) (*http.Response, error) { return nil, nil }))
+	rt := overmind.WrapTransport(roundTripFunc(func(*http.Request) (*http.Response, error) { return nil, nil }))
 	b.ReportAllocs()
 	for b.Loop() {
 		_, _ = rt.RoundTrip(req)
@@ -357,7 +382,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // BenchmarkCaptureOverhead measures the capture's own cost, with no
 // network: a transport that answers benchResponse from memory.
 func BenchmarkCaptureOverhead(b *testing.B) {
-	_, e := benchServer(b)
+	srv := benchServer(b)
 	memory := roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		_ = r.Body.Close()
@@ -369,7 +394,7 @@ func BenchmarkCaptureOverhead(b *testing.B) {
 			Request:       r,
 		}, nil
 	})
-	url := e.config.Load().opts.BaseURLs[0].URL + "/chat/completions"
+	url := srv.URL + "/v1/chat/completions"
 	call := func(rt http.RoundTripper) func() {
 		return func() {
 			req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(benchRequest))
@@ -389,10 +414,10 @@ func BenchmarkCaptureOverhead(b *testing.B) {
 	})
 	b.Run("captured", func(b *testing.B) {
 		b.ReportAllocs()
-		rt := e.Transport(memory)
+		rt := overmind.WrapTransport(memory)
 		for b.Loop() {
 			call(rt)()
 		}
-		e.Flush()
+		benchFlush()
 	})
 }
