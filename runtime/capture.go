@@ -227,12 +227,7 @@ func init() { onProvidersEnabled(configureCapture) }
 func configureCapture(set providerSet) {
 	captureMu.Lock()
 	defer captureMu.Unlock()
-	var names []string
-	for name, p := range map[string]providerSet{"openai": providerOpenAI, "anthropic": providerAnthropic, "google": providerGoogle} {
-		if set.Has(p) {
-			names = append(names, name)
-		}
-	}
+	names := set.names()
 	opts := llmcapture.Options{Providers: names, BaseURLs: captured.baseURLs, NoContent: captured.noContent}
 	if err := captureEngine.Configure(opts); err != nil {
 		logf("provider capture: %v", err) // resolveCapture validated the options

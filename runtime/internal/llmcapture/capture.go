@@ -317,7 +317,7 @@ func (e *Engine) newCall(req *http.Request, parent context.Context, ep endpoint,
 func (c *call) baseAttrs(model string) []attribute.KeyValue {
 	attrs := []attribute.KeyValue{
 		keySpanType.String(spanTypeLLM),
-		keyOperation.String(c.ep.op.name()),
+		keyOperation.String(c.ep.op.name),
 		keyProvider.String(c.ep.provider),
 		keyServerAddress.String(c.host),
 		keyServerPort.Int(c.port),

@@ -67,13 +67,13 @@ func TestPassThrough(t *testing.T) {
 }
 
 func TestProvidersEnabledSeparately(t *testing.T) {
-	opts := Options{Providers: []string{ProviderAnthropic}}
+	opts := Options{Providers: []string{"anthropic"}}
 	r := newRig(t, replyJSON(200, fixture(t, "openai_chat.json")), &opts, nil)
 	post(t, r.client(), "https://api.openai.com/v1/chat/completions", strings.NewReader(`{"model":"gpt-5-mini","messages":[]}`))
 	if n := len(r.spans()); n != 0 {
 		t.Fatalf("%d spans with openai not enabled", n)
 	}
-	opts.Providers = append(opts.Providers, ProviderOpenAI)
+	opts.Providers = append(opts.Providers, "openai")
 	if err := r.engine.Configure(opts); err != nil {
 		t.Fatal(err)
 	}

@@ -36,18 +36,7 @@ func parseRequest(ep endpoint, body bodyText) (r *request) {
 	if !body.ok {
 		return r
 	}
-	switch ep.op {
-	case opOpenAIChat:
-		parseOpenAIChatRequest(body.text, r)
-	case opOpenAIResponses:
-		parseOpenAIResponsesRequest(body.text, r)
-	case opOpenAIEmbeddings:
-		parseOpenAIEmbeddingsRequest(body.text, r)
-	case opAnthropicMessages:
-		parseAnthropicRequest(body.text, r)
-	case opGeminiGenerate:
-		parseGeminiRequest(body.text, r)
-	}
+	ep.op.request(body.text, r)
 	normalizeRoles(r.messages)
 	return r
 }
@@ -71,8 +60,8 @@ func requestModel(ep endpoint, body bodyText) string {
 		if d.Finish() != nil {
 			model = ""
 		}
-		if ep.op == opGeminiGenerate {
-			model = strings.TrimPrefix(model, "models/")
+		if ep.op.modelPrefix != "" {
+			model = strings.TrimPrefix(model, ep.op.modelPrefix)
 		}
 	}
 	if model == "" {
@@ -102,42 +91,24 @@ func normalizeRoles(msgs []message) {
 	}
 }
 
-// parseResponse parses a whole successful response body; nil if it does
-// not parse.
-func parseResponse(op operation, body string) (r *response) {
+// parseResponse parses a whole successful response body of op; nil if it
+// does not parse.
+func parseResponse(op *operation, body string) (r *response) {
 	defer func() {
 		if recover() != nil {
 			r = nil
 		}
 	}()
-	switch op {
-	case opOpenAIChat:
-		return parseOpenAIChatResponse(body)
-	case opOpenAIResponses:
-		return parseOpenAIResponsesResponse(body)
-	case opOpenAIEmbeddings:
-		return parseOpenAIEmbeddingsResponse(body)
-	case opAnthropicMessages:
-		return parseAnthropicResponse(body)
-	case opGeminiGenerate:
-		return parseGeminiResponse(body)
-	}
-	return nil
+	return op.response(body)
 }
 
-// newStream returns the accumulator for op's streams.
-func newStream(op operation) stream {
-	switch op {
-	case opOpenAIChat:
-		return &oaChatStream{}
-	case opOpenAIResponses:
-		return &oaResponsesStream{}
-	case opAnthropicMessages:
-		return &anStream{}
-	case opGeminiGenerate:
-		return &gmStream{}
+// newStream returns the accumulator for op's streams, nil if op does not
+// stream.
+func newStream(op *operation) stream {
+	if op.stream == nil {
+		return nil
 	}
-	return nil
+	return op.stream()
 }
 
 // safeEvent passes one event to s, recovering from a panic.

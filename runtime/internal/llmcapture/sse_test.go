@@ -110,31 +110,18 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		text := string(body)
 		var r request
-		parseOpenAIChatRequest(text, &r)
-		parseOpenAIResponsesRequest(text, &r)
-		parseOpenAIEmbeddingsRequest(text, &r)
-		parseAnthropicRequest(text, &r)
-		parseGeminiRequest(text, &r)
-		for _, op := range []operation{opOpenAIChat, opOpenAIResponses, opOpenAIEmbeddings, opAnthropicMessages, opGeminiGenerate} {
-			ep := endpoint{op: op, pathModel: "path-model"}
-			if got, want := requestModel(ep, bodyText{text: text, ok: true}), parseRequest(ep, bodyText{text: text, ok: true}).model; got != want {
-				t.Errorf("op %d: requestModel %q, parseRequest's model %q", op, got, want)
-			}
-			switch op {
-			case opOpenAIChat:
-				parseOpenAIChatResponse(text)
-			case opOpenAIResponses:
-				parseOpenAIResponsesResponse(text)
-			case opOpenAIEmbeddings:
-				parseOpenAIEmbeddingsResponse(text)
-			case opAnthropicMessages:
-				parseAnthropicResponse(text)
-			case opGeminiGenerate:
-				parseGeminiResponse(text)
-			}
-			if s := newStream(op); s != nil {
-				s.event(nil, body)
-				s.result()
+		for _, a := range apis {
+			for _, op := range a.operations {
+				op.request(text, &r)
+				ep := endpoint{op: op, pathModel: "path-model"}
+				if got, want := requestModel(ep, bodyText{text: text, ok: true}), parseRequest(ep, bodyText{text: text, ok: true}).model; got != want {
+					t.Errorf("%s %s: requestModel %q, parseRequest's model %q", a.name, op.name, got, want)
+				}
+				op.response(text)
+				if s := newStream(op); s != nil {
+					s.event(nil, body)
+					s.result()
+				}
 			}
 		}
 		e := &Engine{deps: Deps{Encode: encodeJSON, Truncate: func(s string) string { return s }, ErrorMessage: func(s string) string { return s }}}
