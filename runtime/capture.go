@@ -52,8 +52,10 @@ import (
 // Middleware or WrapTransport instead.
 
 // ProviderBaseURL names a server whose LLM calls are captured besides the
-// providers' own hosts: Azure OpenAI, an OpenAI-compatible local server
-// (Ollama, vLLM, LM Studio), or a proxy.
+// providers' own hosts: Azure OpenAI under a domain of its own, an
+// OpenAI-compatible server the table of docs/providers.md does not know
+// (or one on a port other than its default), or a proxy. A base URL wins
+// over the table, so it also renames a server the table knows.
 type ProviderBaseURL struct {
 	// URL is the base URL the client is configured with, such as
 	// "http://localhost:11434/v1" or "https://my-resource.openai.azure.com/openai".

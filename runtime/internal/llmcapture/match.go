@@ -36,8 +36,11 @@ func (cfg *config) match(req *http.Request) (endpoint, bool) {
 		return endpoint{}, false
 	}
 	ep, ok := r.api.match(path)
+	if !ok {
+		return endpoint{}, false
+	}
 	ep.provider = r.provider
-	return ep, ok
+	return ep, true
 }
 
 // match reports which endpoint of b's API req, whose escaped path is
@@ -51,8 +54,11 @@ func (b *base) match(req *http.Request, path string) (endpoint, bool) {
 		return endpoint{}, false
 	}
 	ep, ok := b.api.match(rest)
+	if !ok {
+		return endpoint{}, false
+	}
 	ep.provider = b.name
-	return ep, ok
+	return ep, true
 }
 
 // unescapePath decodes the escapes of a part of an escaped path, such as a
