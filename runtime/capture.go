@@ -62,10 +62,11 @@ type ProviderBaseURL struct {
 	// A request is captured when its scheme and host match and its path
 	// starts with URL's path and ends with one of the protocol's
 	// endpoints (/chat/completions, /responses, /embeddings; /messages;
-	// :generateContent, :streamGenerateContent).
+	// :generateContent, :streamGenerateContent; /model/{id}/converse,
+	// /model/{id}/converse-stream).
 	URL string
 	// Protocol is the API the server speaks: "openai" (the default),
-	// "anthropic" or "google".
+	// "anthropic", "google" or "bedrock".
 	Protocol string
 	// Name is recorded as gen_ai.provider.name, such as "azure.ai.openai"
 	// or "ollama". It defaults to the protocol's provider name.

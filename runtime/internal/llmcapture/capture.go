@@ -20,10 +20,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// retryCountHeader is the header in which openai-go and anthropic-sdk-go
-// number the attempts of a call from 0.
-const retryCountHeader = "X-Stainless-Retry-Count"
-
 // Retry grace periods: how long a span parked after a retryable failure
 // waits for the next attempt.
 const (
@@ -203,10 +199,12 @@ type callKey struct {
 var fingerprintSeed = maphash.MakeSeed()
 
 // fingerprint hashes what every attempt of a call has in common: method,
-// URL and body.
-func fingerprint(req *http.Request, body bodyText) uint64 {
+// URL, body, and the id of the call if the client sends one.
+func fingerprint(req *http.Request, body bodyText, callID string) uint64 {
 	var h maphash.Hash
 	h.SetSeed(fingerprintSeed)
+	h.WriteString(callID)
+	h.WriteByte(0)
 	h.WriteString(req.Method)
 	h.WriteByte(0)
 	h.WriteString(req.URL.Host)
@@ -253,13 +251,14 @@ type outcome struct {
 	acc       stream    // a stream's events
 	firstData time.Time // a stream's first event
 	cancelled bool      // the caller gave up
+	errorType string    // the error type an error response's header names
 }
 
 // attempt is one attempt of a call.
 type attempt struct {
-	c         *call
-	ctx       context.Context
-	stainless bool // the request has X-Stainless-Retry-Count
+	c    *call
+	ctx  context.Context
+	info attemptInfo
 }
 
 // begin starts an attempt: it resumes the call parked under the request's
@@ -274,10 +273,10 @@ func (e *Engine) begin(req *http.Request, ep endpoint, cfg *config, tracer trace
 	ctx := req.Context()
 	parent := e.deps.Parent(ctx)
 	psc := trace.SpanContextFromContext(parent)
-	key := callKey{trace: psc.TraceID(), span: psc.SpanID(), hash: fingerprint(req, body)}
-	retryCount := req.Header.Get(retryCountHeader)
+	info := attemptOf(req.Header)
+	key := callKey{trace: psc.TraceID(), span: psc.SpanID(), hash: fingerprint(req, body, info.callID)}
 	var c *call
-	if retryCount != "0" {
+	if !info.first {
 		c = e.resume(key)
 	}
 	if c == nil {
@@ -286,7 +285,7 @@ func (e *Engine) begin(req *http.Request, ep endpoint, cfg *config, tracer trace
 	c.mu.Lock()
 	c.attempts++
 	c.mu.Unlock()
-	return &attempt{c: c, ctx: ctx, stainless: retryCount != ""}
+	return &attempt{c: c, ctx: ctx, info: info}
 }
 
 // newCall starts the span of a call with its name and the attributes the
@@ -350,9 +349,9 @@ func (a *attempt) after(resp *http.Response, err error) {
 			c.end(o)
 			return
 		}
-		// openai-go and anthropic-sdk-go retry transport errors; other
-		// clients are not known to.
-		if a.stainless {
+		// The clients that number their attempts retry transport
+		// errors; others are not known to.
+		if a.info.counted && !a.info.last {
 			c.park(o, defaultGrace)
 			return
 		}
@@ -416,7 +415,11 @@ func (e *Engine) resume(key callKey) *call {
 	if o.status > 0 {
 		attrs = append(attrs, keyHTTPStatus.Int(o.status))
 	}
-	kind, msg := c.errorOf(o, "", "")
+	var kind, msg string
+	if o.status >= 400 && o.body.ok {
+		kind, msg = parseError(o.body.text) // the client read it: the AWS SDK
+	}
+	kind, msg = c.errorOf(o, strings.Clone(kind), strings.Clone(msg))
 	attrs = append(attrs, keyErrorTypeOTel.String(kind), keyErrorMessage.String(msg))
 	c.span.AddEvent(retryEvent, trace.WithTimestamp(o.end), trace.WithAttributes(attrs...))
 	return c
@@ -453,6 +456,9 @@ func (c *call) errorOf(o outcome, kind, msg string) (string, string) {
 		}
 	}
 	if o.status >= 400 {
+		if kind == "" {
+			kind = o.errorType
+		}
 		if kind == "" {
 			kind = statusKind(o.status)
 		}

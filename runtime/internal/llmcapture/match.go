@@ -8,6 +8,7 @@ import (
 
 // endpoint is what a matched request is.
 type endpoint struct {
+	api      *api
 	op       *operation
 	provider string // gen_ai.provider.name
 	// pathModel is the model named in the path: Gemini's models/{model},
@@ -39,7 +40,7 @@ func (cfg *config) match(req *http.Request) (endpoint, bool) {
 	if !ok {
 		return endpoint{}, false
 	}
-	ep.provider = r.provider
+	ep.api, ep.provider = r.api, r.provider
 	return ep, true
 }
 
@@ -57,7 +58,7 @@ func (b *base) match(req *http.Request, path string) (endpoint, bool) {
 	if !ok {
 		return endpoint{}, false
 	}
-	ep.provider = b.name
+	ep.api, ep.provider = b.api, b.name
 	return ep, true
 }
 

@@ -45,7 +45,7 @@ func parseRequest(ep endpoint, body bodyText) (r *request) {
 // it, reading nothing else and keeping nothing: the body is only scanned.
 func requestModel(ep endpoint, body bodyText) string {
 	var model string
-	if body.ok {
+	if body.ok && !ep.op.modelInPath {
 		var d decoder
 		d.Reset(body.text)
 		if d.Object() {
@@ -130,11 +130,12 @@ func safeResult(s stream) (r *response) {
 // errorBody is the union of the providers' error bodies:
 // OpenAI {"error": {"message", "type", "code"}}, Anthropic {"type":
 // "error", "error": {"type", "message"}}, Gemini {"error": {"code",
-// "message", "status"}}. Gemini sends it as a one-element array in
-// streamGenerateContent without alt=sse.
+// "message", "status"}}, AWS {"__type", "message"}. Gemini sends it as a
+// one-element array in streamGenerateContent without alt=sse.
 type errorBody struct {
 	Error   *errorObject
 	Message string
+	Type    string // AWS's __type
 }
 
 type errorObject struct {
@@ -152,8 +153,10 @@ func (in *errorBody) decode(d *decoder) {
 		switch d.Key() {
 		case "error":
 			in.Error = decodeOptional(d, (*errorObject).decode)
-		case "message":
+		case "message", "Message":
 			in.Message = d.Str()
+		case "__type":
+			in.Type = d.Str()
 		default:
 			d.Skip()
 		}
@@ -210,7 +213,18 @@ func parseError(body string) (kind, msg string) {
 		}
 		return kind, e.Message
 	}
-	return "", in.Message
+	return awsErrorType(in.Type), in.Message
+}
+
+// awsErrorType is the name of an AWS error type, which may come with a
+// namespace ("com.amazon.bedrock#ThrottlingException") or a URL after a
+// colon.
+func awsErrorType(t string) string {
+	if i := strings.LastIndexByte(t, '#'); i >= 0 {
+		t = t[i+1:]
+	}
+	t, _, _ = strings.Cut(t, ":")
+	return t
 }
 
 // statusKind is the error type of an HTTP status without a better one.

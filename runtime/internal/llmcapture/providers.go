@@ -24,6 +24,11 @@ var providers = []provider{
 		{pattern: "*-aiplatform.googleapis.com", provider: "gcp.vertex_ai"},
 	}},
 
+	{name: "bedrock", aliases: []string{"aws-bedrock"}, api: bedrockAPI, hosts: []host{
+		{pattern: "bedrock-runtime.*.amazonaws.com", provider: "aws.bedrock"},
+		{pattern: "bedrock-runtime-fips.*.amazonaws.com", provider: "aws.bedrock"},
+		{pattern: "bedrock-runtime.*.amazonaws.com.cn", provider: "aws.bedrock"},
+	}},
 	// OpenAI-compatible services, which Go programs call through an
 	// OpenAI client given their base URL.
 	{name: "groq", api: openaiAPI, hosts: []host{{pattern: "api.groq.com", provider: "groq"}}},
@@ -114,6 +119,9 @@ type operation struct {
 	// modelPrefix is a prefix the endpoint's model names carry in the
 	// body, which the span leaves out ("models/" for Gemini).
 	modelPrefix string
+	// modelInPath is set for an endpoint whose model is in its path
+	// alone, its body having none.
+	modelInPath bool
 }
 
 // apis are the APIs the table's providers speak, each once, in the

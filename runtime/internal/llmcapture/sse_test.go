@@ -83,18 +83,19 @@ func FuzzSSEParser(f *testing.F) {
 	})
 }
 
-func TestIsEventStream(t *testing.T) {
-	for ct, want := range map[string]bool{
-		"text/event-stream":                 true,
-		"text/event-stream; charset=utf-8":  true,
-		" Text/Event-Stream ;charset=utf-8": true,
-		"text/event-stream; charset":        true,
-		"application/json":                  false,
-		"text/event-streams":                false,
-		"":                                  false,
+func TestNewFraming(t *testing.T) {
+	for ct, want := range map[string]string{
+		"text/event-stream":                  "*llmcapture.sseParser",
+		"text/event-stream; charset=utf-8":   "*llmcapture.sseParser",
+		" Text/Event-Stream ;charset=utf-8":  "*llmcapture.sseParser",
+		"text/event-stream; charset":         "*llmcapture.sseParser",
+		"application/vnd.amazon.eventstream": "*llmcapture.eventStreamParser",
+		"application/json":                   "<nil>",
+		"text/event-streams":                 "<nil>",
+		"":                                   "<nil>",
 	} {
-		if got := isEventStream(ct); got != want {
-			t.Errorf("isEventStream(%q) = %v", ct, got)
+		if got := fmt.Sprintf("%T", newFraming(ct, 10, nil)); got != want {
+			t.Errorf("newFraming(%q) is %s, want %s", ct, got, want)
 		}
 	}
 }
@@ -103,7 +104,7 @@ func TestIsEventStream(t *testing.T) {
 // panic (the recover in parseRequest would hide a panic, so the parsers
 // are called directly).
 func FuzzParse(f *testing.F) {
-	for _, name := range []string{"openai_chat.json", "openai_chat_tools.json", "openai_responses.json", "anthropic_message.json", "gemini.json", "openai_embeddings.json"} {
+	for _, name := range []string{"openai_chat.json", "openai_chat_tools.json", "openai_responses.json", "anthropic_message.json", "gemini.json", "openai_embeddings.json", "bedrock_converse.json"} {
 		f.Add(fixture(f, name))
 	}
 	f.Add([]byte(`{"messages":[{"role":"tool","content":[{"type":"text"}]}],"input":[{"type":"function_call_output","output":[1]}]}`))
