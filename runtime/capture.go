@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -130,12 +131,13 @@ var captureEngine = mustEngine()
 
 func mustEngine() *llmcapture.Engine {
 	e, err := llmcapture.New(llmcapture.Deps{
-		Tracer:       activeTracer,
-		Parent:       spanParent,
-		Encode:       serialize,
-		Truncate:     truncateAttribute,
-		Prompt:       capturePrompt,
-		ErrorMessage: redact.Message,
+		Tracer:          activeTracer,
+		Parent:          spanParent,
+		Encode:          captureSerialize,
+		Truncate:        truncateAttribute,
+		Prompt:          capturePrompt,
+		ErrorMessage:    redact.Message,
+		DeferAttributes: true, // every span processor that reads spans is wrapped by captureProcessor
 	}, llmcapture.Options{})
 	if err != nil {
 		panic(err) // the options are empty: New cannot fail
@@ -152,11 +154,36 @@ func capturePrompt(text string) (llmcapture.Prompt, bool) {
 	return llmcapture.Prompt{ID: p.ID, Hash: p.Hash, Kwargs: p.Kwargs, Template: p.Template}, true
 }
 
+// captureProcessor wraps a span processor of the tracer provider so that
+// the LLM spans whose attributes the capture computes late (when they are
+// first read, off the caller's path) reach it with them.
+func captureProcessor(p sdktrace.SpanProcessor) sdktrace.SpanProcessor {
+	return captureEngine.Processor(p)
+}
+
+// captureJSON holds the serializer options of the last Init, for the
+// attributes the capture computes late: a span ended before Shutdown may
+// be exported during it, when the options in force are gone.
+var captureJSON atomic.Pointer[jsonvalue.Options]
+
+// captureOptions returns the serializer options of the capture's
+// attributes.
+func captureOptions() jsonvalue.Options {
+	if o := captureJSON.Load(); o != nil {
+		return *o
+	}
+	return jsonOptions()
+}
+
+// captureSerialize encodes the application's data found in a provider call
+// as inputs and outputs are encoded.
+func captureSerialize(v any) string { return jsonvalue.Marshal(v, captureOptions()) }
+
 // truncateAttribute caps a content attribute as the serializer caps
 // inputs and outputs: at Config.MaxAttributeBytes, cut on a character
 // boundary and marked.
 func truncateAttribute(s string) string {
-	max := jsonOptions().MaxBytes
+	max := captureOptions().MaxBytes
 	if max <= 0 {
 		max = jsonvalue.DefaultMaxBytes
 	}
@@ -231,6 +258,8 @@ func configureCapture(set providerSet) {
 	captureMu.Lock()
 	defer captureMu.Unlock()
 	names := set.names()
+	jsonOpts := jsonOptions()
+	captureJSON.Store(&jsonOpts)
 	opts := llmcapture.Options{Providers: names, BaseURLs: captured.baseURLs, NoContent: captured.noContent}
 	if err := captureEngine.Configure(opts); err != nil {
 		logf("provider capture: %v", err) // resolveCapture validated the options

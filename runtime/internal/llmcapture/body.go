@@ -130,7 +130,7 @@ func (b *body) observe(p []byte, err error) {
 // the read error. b.done is set, so b is no longer written.
 func (b *body) ended(err error) {
 	a, c := b.a, b.a.c
-	o := outcome{end: time.Now(), status: b.status, firstData: b.firstData}
+	o := outcome{end: time.Now(), status: b.status, firstData: b.firstData, read: b.n}
 	switch err {
 	case io.EOF:
 		// A stream can end cleanly after its caller gave up.

@@ -17,6 +17,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -252,6 +253,7 @@ type outcome struct {
 	firstData time.Time // a stream's first event
 	cancelled bool      // the caller gave up
 	errorType string    // the error type an error response's header names
+	read      int64     // the bytes of the response body read
 }
 
 // attempt is one attempt of a call.
@@ -488,27 +490,43 @@ func (c *call) finish() {
 	c.complete(o, attempts)
 }
 
-// complete parses what the call sent and received, sets the span's
-// attributes and status, and ends it.
+// complete ends the call's span with the attributes and status of what it
+// sent and received: computed now, or, when the engine may defer them
+// (see deferred.go), when the span is first read, off the caller's path.
 func (c *call) complete(o outcome, attempts int) {
 	defer func() { _ = recover() }()
-	e, span := c.e, c.span
-	w := e.writer()
+	if c.e.deferrable(c, &o) {
+		c.endDeferred(o, attempts)
+		return
+	}
+	w := c.e.writer()
 	defer w.release()
-	attrs := e.requestAttrs(w.kvBuffer(), &w, c.ep, parseRequest(c.ep, c.reqBody), c.cfg)
+	attrs, status := c.completeAttrs(w.kvBuffer(), &w, o, attempts)
+	span := c.span
+	span.SetAttributes(attrs...)
+	if status.Code == codes.Error {
+		span.SetStatus(codes.Error, status.Description)
+	}
+	w.keepKV(attrs, span)
+	span.End(trace.WithTimestamp(o.end))
+}
+
+// completeAttrs parses what the call sent and received and appends the
+// attributes its span gets when it completes to attrs, writing the content
+// attributes with w; it returns them and the span's status.
+func (c *call) completeAttrs(attrs []attribute.KeyValue, w *writer, o outcome, attempts int) ([]attribute.KeyValue, sdktrace.Status) {
+	e := c.e
+	attrs = e.requestAttrs(attrs, w, c.ep, parseRequest(c.ep, c.reqBody), c.cfg)
 	attrs = append(attrs, keyAttempts.Int(attempts))
 	if o.status > 0 {
 		attrs = append(attrs, keyHTTPStatus.Int(o.status))
 	}
 	v := c.judge(&o)
 	if v.resp != nil {
-		attrs = e.responseAttrs(attrs, &w, v.resp, c.cfg.content)
+		attrs = e.responseAttrs(attrs, w, v.resp, c.cfg.content)
 	}
 	attrs = w.attrs(attrs)
-	attrs = c.endAttrs(attrs, &o, &v)
-	span.SetAttributes(attrs...)
-	w.keepKV(attrs, span)
-	span.End(trace.WithTimestamp(o.end))
+	return c.endAttrs(attrs, &o, &v)
 }
 
 // verdict is what the outcome of a call says of it.
@@ -555,12 +573,14 @@ func (c *call) judge(o *outcome) verdict {
 }
 
 // endAttrs appends the timing and status attributes of a call that ended
-// with o, judged v, to attrs, and sets the span's status if it failed.
-func (c *call) endAttrs(attrs []attribute.KeyValue, o *outcome, v *verdict) []attribute.KeyValue {
+// with o, judged v, to attrs, and returns them with the span's status:
+// Error if it failed.
+func (c *call) endAttrs(attrs []attribute.KeyValue, o *outcome, v *verdict) ([]attribute.KeyValue, sdktrace.Status) {
 	if !o.firstData.IsZero() {
 		attrs = append(attrs, keyTimeToFirst.Float64(o.firstData.Sub(c.start).Seconds()))
 	}
 	attrs = append(attrs, keyDuration.Float64(o.end.Sub(c.start).Seconds()))
+	var status sdktrace.Status
 	switch {
 	case v.cancelled:
 		attrs = append(attrs, keyStatus.String(statusCancelled))
@@ -571,11 +591,11 @@ func (c *call) endAttrs(attrs []attribute.KeyValue, o *outcome, v *verdict) []at
 			keyErrorTypeOTel.String(kind),
 			keyErrorType.String(kind),
 			keyErrorMessage.String(msg))
-		c.span.SetStatus(codes.Error, msg)
+		status = sdktrace.Status{Code: codes.Error, Description: msg}
 	default:
 		attrs = append(attrs, keyStatus.String(statusSuccess))
 	}
-	return attrs
+	return attrs, status
 }
 
 // retryable reports whether openai-go and anthropic-sdk-go would retry a

@@ -33,19 +33,24 @@
 //
 // # On the caller's path
 //
-// The engine works on the caller's goroutine and starts none of its own.
-// Before sending the request it copies its body and starts the span with
-// its name and the attributes the GenAI conventions ask for at creation,
-// where samplers see them: operation, provider, server and the requested
-// model, which it finds with one pass over the body that keeps nothing.
-// It watches the response body as the caller reads it; when the body ends
-// (the caller's last Read, or its Close) it parses the two bodies, sets
-// the rest of the attributes and ends the span before returning to the
-// caller. The parsing is one pass over each body that copies only the
-// strings it must unescape, and the content attributes are written into
-// one buffer: see BenchmarkOpenAIChat (in the integration module) for the cost against the same call
-// uncaptured, and against the same call with a span written by hand. A
-// body is parsed only up to [Options.MaxBodyBytes].
+// The engine starts no goroutine of its own. Before sending the request
+// it copies its body and starts the span with its name and the attributes
+// the GenAI conventions ask for at creation, where samplers see them:
+// operation, provider, server and the requested model, which it finds
+// with one pass over the body that keeps nothing. It watches the response
+// body as the caller reads it; when the body ends (the caller's last
+// Read, or its Close) it ends the span with the time it ended at. Parsing
+// the two bodies and writing the rest of the attributes can wait until the
+// span is read: with [Deps.DeferAttributes] (the runtime sets it) the span
+// ends at once, and the span processors wrapped by [Engine.Processor] get
+// a span that computes its attributes and status the first time they are
+// read, which for a batching exporter is on the exporter's goroutine (see
+// deferred.go); without it they are computed before the span ends. The
+// parsing is one pass over each body that copies only the strings it must
+// unescape, and the content attributes are written into one buffer. See
+// BenchmarkOpenAIChat, in the integration module, for the cost against
+// the same call uncaptured, and against the same call with a span written
+// by hand. A body is parsed only up to [Options.MaxBodyBytes].
 //
 // # One span per logical call
 //

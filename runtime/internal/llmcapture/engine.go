@@ -53,6 +53,13 @@ type Deps struct {
 	// ErrorMessage scrubs secrets from a provider's error message and
 	// truncates it. Nil means truncation to 1024 bytes.
 	ErrorMessage func(msg string) string
+	// DeferAttributes lets the engine end a call's span before computing
+	// most of its attributes, which it then computes when they are first
+	// read (see [Engine.Processor]). Set it only when every span processor
+	// of the tracer provider Tracer comes from that reads ended spans'
+	// attributes or status is wrapped by Engine.Processor. The functions
+	// above may then be called after the call, from another goroutine.
+	DeferAttributes bool
 }
 
 // Prompt identifies a rendered PromptString found in a request.
@@ -103,6 +110,8 @@ type Engine struct {
 
 	mu     sync.Mutex
 	parked parkedCalls
+
+	deferred deferredCalls
 }
 
 // New returns an engine with deps and opts. It fails if deps has no
