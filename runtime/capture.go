@@ -260,7 +260,7 @@ func configureCapture(set providerSet) {
 	names := set.names()
 	jsonOpts := jsonOptions()
 	captureJSON.Store(&jsonOpts)
-	opts := llmcapture.Options{Providers: names, BaseURLs: captured.baseURLs, NoContent: captured.noContent}
+	opts := llmcapture.Options{Providers: names, BaseURLs: captured.baseURLs, NoContent: captured.noContent || !recordsData()}
 	if err := captureEngine.Configure(opts); err != nil {
 		logf("provider capture: %v", err) // resolveCapture validated the options
 		return

@@ -163,9 +163,10 @@ next:
 // spans are made by, so that a span whose attributes the engine deferred
 // reaches p's OnEnd as a span that computes them when read. A program
 // that sets Deps.DeferAttributes must wrap every processor of the provider
-// so.
+// so. The wrappers of equal processors are equal, so that a wrapper made
+// again unregisters the one registered.
 func (e *Engine) Processor(p sdktrace.SpanProcessor) sdktrace.SpanProcessor {
-	return &processor{SpanProcessor: p, e: e}
+	return processor{SpanProcessor: p, e: e}
 }
 
 type processor struct {
@@ -173,7 +174,7 @@ type processor struct {
 	e *Engine
 }
 
-func (p *processor) OnEnd(s sdktrace.ReadOnlySpan) {
+func (p processor) OnEnd(s sdktrace.ReadOnlySpan) {
 	if def := &p.e.deferred; def.n.Load() > 0 {
 		if d, ok := def.calls.Load(s.SpanContext().SpanID()); ok {
 			s = d.(*completion).spanOf(s)
