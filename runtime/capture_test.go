@@ -291,5 +291,10 @@ func TestCaptureExportedOverOTLP(t *testing.T) {
 				t.Errorf("%s carries the provider key: %v", k, v)
 			}
 		}
+		// The attributes computed when the span is exported are there.
+		if s.Name == "chat gpt-5-mini" && (fmt.Sprint(s.Attrs["gen_ai.usage.input_tokens"]) != "20" ||
+			!strings.Contains(fmt.Sprint(s.Attrs["outputs"]), "Your order has shipped.")) {
+			t.Errorf("exported llm span attributes %v", s.Attrs)
+		}
 	}
 }
