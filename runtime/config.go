@@ -32,8 +32,9 @@ type Config struct {
 	// ...). Falls back to OVERMIND_ENVIRONMENT, then ENVIRONMENT, then
 	// "development".
 	Environment string
-	// Providers lists the LLM providers whose calls are captured:
-	// "openai", "anthropic", "google" (also "gemini"). Empty means all.
+	// Providers lists the LLM providers whose calls are captured, by the
+	// names of docs/providers.md ("openai", "anthropic", "google", "groq",
+	// "ollama", ...). Empty means all.
 	// Init captures them by wrapping http.DefaultTransport, which openai-go
 	// and anthropic-sdk-go clients copy when they are built: build those
 	// clients after Init. [Middleware] and [WrapTransport] capture clients

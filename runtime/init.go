@@ -160,15 +160,15 @@ func newState(s settings, plan exportPlan) (*state, error) {
 			return nil, err
 		}
 		st.sinks = append(st.sinks, sk)
-		opts = append(opts, sdktrace.WithSpanProcessor(sk))
+		opts = append(opts, sdktrace.WithSpanProcessor(captureProcessor(sk)))
 	}
 	if s.debug {
 		st.debug = newDebugTree(stderrWriter())
-		opts = append(opts, sdktrace.WithSpanProcessor(st.debug))
+		opts = append(opts, sdktrace.WithSpanProcessor(captureProcessor(st.debug)))
 	}
 	for _, p := range s.processors {
 		if st.addProcessor(p) {
-			opts = append(opts, sdktrace.WithSpanProcessor(p))
+			opts = append(opts, sdktrace.WithSpanProcessor(captureProcessor(p)))
 		}
 	}
 	st.tp = sdktrace.NewTracerProvider(opts...)
@@ -197,15 +197,15 @@ func (st *state) extend(s settings, plan exportPlan) error {
 			return err
 		}
 		st.addSink(sk)
-		st.tp.RegisterSpanProcessor(sk)
+		st.tp.RegisterSpanProcessor(captureProcessor(sk))
 	}
 	if s.debug && st.debug == nil {
 		st.debug = newDebugTree(stderrWriter())
-		st.tp.RegisterSpanProcessor(st.debug)
+		st.tp.RegisterSpanProcessor(captureProcessor(st.debug))
 	}
 	for _, p := range s.processors {
 		if st.addProcessor(p) {
-			st.tp.RegisterSpanProcessor(p)
+			st.tp.RegisterSpanProcessor(captureProcessor(p))
 		}
 	}
 	return nil

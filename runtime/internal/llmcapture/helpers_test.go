@@ -71,9 +71,7 @@ func newRig(t *testing.T, handler func(w http.ResponseWriter, r *http.Request, b
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
 	}
 	t.Cleanup(r.base.CloseIdleConnections)
-	r.rec = tracetest.NewSpanRecorder()
-	r.tp = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(r.rec))
-	tracer := r.tp.Tracer("github.com/overmind-core/overmind-go")
+	var tracer trace.Tracer
 	d := Deps{Tracer: func() trace.Tracer { return tracer }}
 	if deps != nil {
 		deps(&d)
@@ -87,6 +85,13 @@ func newRig(t *testing.T, handler func(w http.ResponseWriter, r *http.Request, b
 		t.Fatal(err)
 	}
 	r.engine = e
+	r.rec = tracetest.NewSpanRecorder()
+	var proc sdktrace.SpanProcessor = r.rec
+	if d.DeferAttributes {
+		proc = e.Processor(r.rec)
+	}
+	r.tp = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(proc))
+	tracer = r.tp.Tracer("github.com/overmind-core/overmind-go")
 	return r
 }
 
@@ -283,3 +288,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -27,11 +27,11 @@ import (
 // rules apply to them, and each attribute through Deps.Truncate.
 
 // spanName is "{operation} {model}", or the operation alone.
-func spanName(op operation, model string) string {
+func spanName(op *operation, model string) string {
 	if model == "" {
-		return op.name()
+		return op.name
 	}
-	return op.name() + " " + model
+	return op.name + " " + model
 }
 
 // requestAttrs appends the attributes of a parsed request but its model
@@ -109,7 +109,7 @@ func (e *Engine) promptAttrs(attrs []attribute.KeyValue, r *request, content boo
 // embeddings request's input, or a chat's system instructions, messages
 // and tool definitions.
 func (e *Engine) requestContent(w *writer, ep endpoint, r *request) {
-	if ep.op == opOpenAIEmbeddings {
+	if ep.op.embeddings {
 		if r.embedInput != nil {
 			w.raw(e.deps.Encode(r.embedInput))
 			w.mark(keyInputs)
