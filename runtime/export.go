@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/overmind-core/overmind-go/runtime/internal/otlp"
@@ -163,8 +162,9 @@ func otlpExporter(cfg otlp.Config) func() (sdktrace.SpanExporter, error) {
 	return func() (sdktrace.SpanExporter, error) { return otlp.New(cfg) }
 }
 
+// newConsoleExporter writes spans to stdout as OTLP/JSON lines.
 func newConsoleExporter() (sdktrace.SpanExporter, error) {
-	return stdouttrace.New(stdouttrace.WithWriter(os.Stdout), stdouttrace.WithPrettyPrint())
+	return otlp.NewLineExporter(os.Stdout), nil
 }
 
 // build creates the destination: its exporter behind a batching processor
