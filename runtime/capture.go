@@ -130,6 +130,7 @@ func mustEngine() *llmcapture.Engine {
 		Truncate:     truncateAttribute,
 		Prompt:       capturePrompt,
 		ErrorMessage: redact.Message,
+		Cost:         llmCost,
 	}, llmcapture.Options{})
 	if err != nil {
 		panic(err) // the options are empty: New cannot fail

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/overmind-core/overmind-go/runtime/internal/pricing"
 )
 
 // Config configures [Init]. Every field is optional: a zero field falls
@@ -93,6 +95,14 @@ type Config struct {
 	// else has, so other OpenTelemetry instrumentation nests its spans
 	// with Overmind's.
 	SkipGlobalProvider bool
+	// Prices are the prices of the models the program calls, by model
+	// name: with them, every llm_call span that has token usage (captured
+	// provider calls, and spans given SetUsage) records its cost in USD as
+	// overmind.llm.cost_usd. They are added to (and win over) the prices
+	// in the JSON file that OVERMIND_PRICES names. The runtime knows no
+	// prices of its own: a model without a price gets no cost. See
+	// [Price].
+	Prices map[string]Price
 }
 
 // Defaults.
@@ -121,6 +131,7 @@ type settings struct {
 	sampler           sdktrace.Sampler
 	processors        []sdktrace.SpanProcessor
 	skipGlobal        bool
+	prices            *pricing.Table
 }
 
 // resolve applies environment fallbacks and defaults to cfg. Invalid
@@ -157,6 +168,7 @@ func resolve(cfg Config) (settings, []string, error) {
 	s.maxQueueSize = r.intSetting("MaxQueueSize", cfg.MaxQueueSize, "OVERMIND_SPAN_MAX_QUEUE_SIZE")
 	s.maxAttributeBytes = r.intSetting("MaxAttributeBytes", cfg.MaxAttributeBytes, "OVERMIND_MAX_ATTRIBUTE_BYTES")
 	s.flushInterval = r.flushInterval(cfg.FlushInterval)
+	s.prices = r.prices(cfg.Prices)
 	return s, r.warnings, errors.Join(r.errs...)
 }
 

@@ -180,7 +180,8 @@ func deleteSpanLabels(id trace.SpanID) {
 // it (generated code, StartSpan, Tracer(), or the provider capture): the
 // labels of its parent span, overlaid with those its parent context
 // carries. It runs first among the tracer provider's processors. When a
-// span ends it forgets the span's labels and CaptureException's mark.
+// span ends it forgets the span's labels, CaptureException's mark and
+// what the verbs kept about it.
 type labelProcessor struct{}
 
 func (labelProcessor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
@@ -204,6 +205,7 @@ func (labelProcessor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) 
 func (labelProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 	deleteSpanLabels(s.SpanContext().SpanID())
 	forgetCancelled(s.SpanContext().SpanID())
+	forgetSpanData(s.SpanContext().SpanID())
 }
 
 func (labelProcessor) Shutdown(context.Context) error   { return nil }

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/overmind-core/overmind-go/runtime/internal/pricing"
 )
 
 // The wire protocols, which are also the names [Options.Providers] accepts.
@@ -59,6 +61,10 @@ type Deps struct {
 	// ErrorMessage scrubs secrets from a provider's error message and
 	// truncates it. Nil means truncation to 1024 bytes.
 	ErrorMessage func(msg string) string
+	// Cost returns the cost in USD of a call to model (the response's
+	// model) with the given token usage, or false when it is not known.
+	// Nil means no cost is recorded.
+	Cost func(model string, usage pricing.Tokens) (usd float64, ok bool)
 }
 
 // Prompt identifies a rendered PromptString found in a request.
