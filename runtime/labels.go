@@ -192,6 +192,15 @@ func (labelProcessor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) 
 	if psc := trace.SpanContextFromContext(parent); psc.IsValid() {
 		l = labelsOfSpan(psc.SpanID())
 	}
+	if l == nil {
+		// The parent may be another goroutine's span, adopted, which has
+		// ended since: its labels were kept for its adopters.
+		if span, ok := spanOf(parent); ok {
+			if a, ok := span.(adoptedSpan); ok {
+				l = a.labels
+			}
+		}
+	}
 	if cl, _ := carriedLabels(parent); cl != nil {
 		l = l.merge(cl)
 	}
