@@ -87,6 +87,8 @@ func (l *labels) merge(over *labels) *labels {
 	switch {
 	case over == nil:
 		return l
+	case l == nil && over.attrs != nil:
+		return over // shared already
 	case l == nil:
 		m := *over
 		m.attrs = m.build()

@@ -92,15 +92,28 @@ func BenchmarkVerbs(b *testing.B) {
 		}
 	})
 	for _, c := range verbCases() {
+		withVerb := func() {
+			sctx, s := StartSpan(ctx, SpanTypeLLM, "llm")
+			c.f(sctx)
+			s.End()
+		}
 		b.Run("span+"+c.name, func(b *testing.B) {
 			initBench(b)
 			Init(Config{Prices: prices})
 			b.ReportAllocs()
 			for b.Loop() {
-				sctx, s := StartSpan(ctx, SpanTypeLLM, "llm")
-				c.f(sctx)
-				s.End()
+				withVerb()
 			}
+		})
+		// The same against the span alone, alternated: the verb's own
+		// cost is subject-ns/op minus baseline-ns/op.
+		b.Run("ratio/span+"+c.name, func(b *testing.B) {
+			initBench(b)
+			Init(Config{Prices: prices})
+			benchRatio(b, withVerb, func() {
+				_, s := StartSpan(ctx, SpanTypeLLM, "llm")
+				s.End()
+			})
 		})
 	}
 	for _, c := range []struct {
@@ -126,6 +139,13 @@ func BenchmarkVerbs(b *testing.B) {
 			for b.Loop() {
 				c.f()
 			}
+		})
+		b.Run("ratio/"+c.name+"-vs-StartSpan", func(b *testing.B) {
+			initBench(b)
+			benchRatio(b, c.f, func() {
+				_, s := StartSpan(ctx, SpanTypeFunction, "span")
+				s.End()
+			})
 		})
 	}
 	b.Run("UsageFrom(json)", func(b *testing.B) {
@@ -208,6 +228,22 @@ func BenchmarkGoroutineStart(b *testing.B) {
 	})
 	b.Run("Wrap/in-span", func(b *testing.B) {
 		inSpan(b, func(done func()) { go Wrap(func() { noop(); done() })() })
+	})
+	b.Run("ratio/Go-vs-go/before-Init", func(b *testing.B) {
+		resetForTest()
+		var wg sync.WaitGroup
+		benchRatio(b,
+			func() { wg.Add(1); Go(wg.Done); wg.Wait() },
+			func() { wg.Add(1); go wg.Done(); wg.Wait() })
+	})
+	b.Run("ratio/Fork+Adopt-vs-go/in-span", func(b *testing.B) {
+		initBench(b)
+		_, s := StartSpan(context.Background(), SpanTypeWorkflow, "parent")
+		defer s.End()
+		var wg sync.WaitGroup
+		benchRatio(b,
+			func() { wg.Add(1); h := Fork(); go func() { h.Adopt(); wg.Done() }(); wg.Wait() },
+			func() { wg.Add(1); go func() { wg.Done() }(); wg.Wait() })
 	})
 	b.Run("ratio/Go-vs-go/in-span", func(b *testing.B) {
 		initBench(b)
