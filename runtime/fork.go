@@ -189,6 +189,16 @@ func WrapErr(fn func() error) func() error {
 	return func() error { return f.runErr(fn) }
 }
 
+// panicTarget returns the call a panic through a call pushed over below
+// reaches next: below's, unless below is an adopted entry, which stands
+// for a frame of another goroutine.
+func panicTarget(below *gls.Node[*Call]) *Call {
+	if below == nil || below.Value.adopted {
+		return nil
+	}
+	return below.Value
+}
+
 // adoptedSpan is the span of an adopted entry whose span had labels: spans
 // started under it get those labels even after the span has ended and
 // its labels are forgotten (see labelProcessor.OnStart).

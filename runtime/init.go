@@ -2,6 +2,7 @@ package overmind
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/overmind-core/overmind-go/runtime/internal/jsonvalue"
 	"github.com/overmind-core/overmind-go/runtime/internal/pricing"
+	"github.com/overmind-core/overmind-go/runtime/internal/unwind"
 )
 
 // scopeName is the instrumentation scope of the runtime's spans.
@@ -36,10 +38,16 @@ type state struct {
 	jsonOpts jsonvalue.Options
 	// prices is the price table of every Init so far.
 	prices atomic.Pointer[pricing.Table]
+	// recoverPanics makes the deferred end of a call recover a panic to
+	// record it, and panic again (see Config.RecoverPanics).
+	recoverPanics bool
 
 	settings settings
-	sinks    []*sink
-	debug    *debugTree
+	// sinks are the export destinations; Init appends under sinksMu too,
+	// since ForceFlush reads them without initMu.
+	sinks   []*sink
+	sinksMu sync.Mutex
+	debug   *debugTree
 	// processors are the Config.SpanProcessors registered so far, so that
 	// a later Init registers each processor once.
 	processors []sdktrace.SpanProcessor
@@ -134,6 +142,9 @@ func newState(s settings, plan exportPlan) (*state, error) {
 	st := &state{
 		settings: s,
 		jsonOpts: jsonvalue.Options{MaxBytes: s.maxAttributeBytes},
+		// Where a panic cannot be told from a return without recovering
+		// it, recovering is the only way to record it.
+		recoverPanics: s.recoverPanics || unwind.Check() == unwind.None,
 	}
 	opts := []sdktrace.TracerProviderOption{
 		sdktrace.WithResource(res),
@@ -189,7 +200,7 @@ func (st *state) extend(s settings, plan exportPlan) error {
 		if err != nil {
 			return err
 		}
-		st.sinks = append(st.sinks, sk)
+		st.addSink(sk)
 		st.tp.RegisterSpanProcessor(sk)
 	}
 	if s.debug && st.debug == nil {
@@ -263,23 +274,37 @@ func installGlobal(tp *sdktrace.TracerProvider) {
 	if !globalSet && fmt.Sprintf("%T", otel.GetTracerProvider()) != "*global.tracerProvider" {
 		return
 	}
-	otel.SetTracerProvider(tp)
+	otel.SetTracerProvider(globalProvider{tp})
 	if fmt.Sprintf("%T", otel.GetTextMapPropagator()) == "*global.textMapPropagator" {
 		otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 	}
 	globalSet = true
 }
 
-// shutdownTimeout bounds Shutdown when its context has no deadline, so a
-// dead backend cannot hold a process at exit for the exporter's full retry
-// schedule.
-const shutdownTimeout = 10 * time.Second
+// flushTimeout bounds Shutdown and ForceFlush when their context has no
+// deadline, so that a slow, throttling or dead backend cannot hold a
+// process at exit, or a serverless handler, for the exporter's retries.
+// Tests shorten it.
+var flushTimeout = 10 * time.Second
+
+// boundedContext is ctx (context.Background() when nil), bounded by
+// flushTimeout when it has no deadline of its own.
+func boundedContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeoutCause(ctx, flushTimeout, boundPassed(flushTimeout))
+}
 
 // Shutdown flushes every ended span to its destinations and stops tracing;
 // call it before the program exits (defer it in main). It waits until the
 // spans are delivered or ctx is done, and at most 10 seconds when ctx has
-// no deadline (a nil ctx is taken as context.Background()). Spans dropped because a queue was full, or that could not be
-// delivered, are counted and reported on stderr. After Shutdown every
+// no deadline (a nil ctx is taken as context.Background()). Spans dropped
+// because a queue was full, or that could not be delivered, are counted
+// and reported on stderr. After Shutdown every
 // function of the package is a no-op again until the next Init.
 func Shutdown(ctx context.Context) error {
 	initMu.Lock()
@@ -290,15 +315,9 @@ func Shutdown(ctx context.Context) error {
 	if st == nil {
 		return nil
 	}
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, shutdownTimeout)
-		defer cancel()
-	}
-	err := st.tp.Shutdown(ctx)
+	ctx, cancel := boundedContext(ctx)
+	defer cancel()
+	err := errors.Join(st.shutdownSinks(ctx), st.tp.Shutdown(ctx))
 	// Spans still open will end on a provider without processors, so
 	// their labels would never be deleted: forget them all. Forget the
 	// goroutines' stacks of open spans too, so that a span never ended
@@ -319,28 +338,27 @@ func Shutdown(ctx context.Context) error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("overmind: shutdown: %w", err)
+		return fmt.Errorf("overmind: shutdown: %w", gaveUp(ctx, err))
 	}
 	return nil
 }
 
 // ForceFlush exports every span ended so far, waiting until they are
-// delivered or ctx is done (a nil ctx never is). Call it at the end of a
-// short-lived job (a serverless handler, a script) that does not call
-// Shutdown.
+// delivered or ctx is done, and at most 10 seconds when ctx has no
+// deadline (a nil ctx is taken as context.Background()). Call it at the
+// end of a short-lived job (a serverless handler, a script) that does not
+// call Shutdown. It returns an error when it gave up before every span
+// was delivered (wrapping ctx's error), or when a destination refused or
+// could not be reached during the flush; tracing goes on either way.
 func ForceFlush(ctx context.Context) error {
 	st := installed.Load()
 	if st == nil {
 		return nil
 	}
-	if ctx == nil {
-		ctx = context.Background()
-	}
+	ctx, cancel := boundedContext(ctx)
+	defer cancel()
 	flushCapture()
-	if err := st.tp.ForceFlush(ctx); err != nil {
-		return fmt.Errorf("overmind: flush: %w", err)
-	}
-	return nil
+	return st.flush(ctx)
 }
 
 var (

@@ -131,7 +131,7 @@ func (st *state) startTrace(ctx context.Context, name string, opts TraceOptions)
 func (st *state) push(span trace.Span, spanCtx context.Context) *Call {
 	c := &Call{callState: callState{span: span, ctx: spanCtx, st: st}}
 	c.node.Value = c
-	calls.Push(&c.node, nil)
+	c.below = panicTarget(calls.Push(&c.node, nil))
 	c.start = time.Now()
 	return c
 }
