@@ -279,3 +279,21 @@ func TestVerbsBeforeInit(t *testing.T) {
 		}
 	}
 }
+
+// TestSecondInitAddsPrices: a later Init adds prices to those in force,
+// its own winning for a model both name.
+func TestSecondInitAddsPrices(t *testing.T) {
+	rec := recordForTest(t, Config{Prices: map[string]Price{"a": {Input: 1}, "b": {Input: 2}}})
+	if err := Init(Config{Prices: map[string]Price{"b": {Input: 3}, "c": {Input: 4}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, model := range []string{"a", "b", "c"} {
+		ctx, s := StartLLMSpan(context.Background(), model, Model{Name: model})
+		SetUsage(ctx, Usage{InputTokens: 1e6})
+		s.End()
+	}
+	spans := endedByName(t, rec.Ended())
+	wantCost(t, spans["a"], 1)
+	wantCost(t, spans["b"], 3)
+	wantCost(t, spans["c"], 4)
+}
