@@ -50,16 +50,14 @@ func verbCases() []struct {
 	}
 }
 
-func BenchmarkVerbsBeforeInit(b *testing.B) {
-	resetForTest()
-	ctx := context.Background()
-	for _, c := range verbCases() {
-		b.Run(c.name, func(b *testing.B) { benchFastest(b, func() { c.f(ctx) }) })
-	}
-	starts := []struct {
-		name string
-		f    func()
-	}{
+type benchCase struct {
+	name string
+	f    func()
+}
+
+// startCases open and end a span with each of the starting verbs.
+func startCases(ctx context.Context) []benchCase {
+	return []benchCase{
 		{"StartTrace+End", func() {
 			_, s := StartTrace(ctx, "t", TraceOptions{UserID: "u", ConversationID: "c"})
 			s.End()
@@ -72,9 +70,18 @@ func BenchmarkVerbsBeforeInit(b *testing.B) {
 			_, s := StartToolSpan(ctx, "tool", benchOrder)
 			s.End()
 		}},
-		{"Fork+Run", func() { Fork().Run(func() {}) }},
-		{"Wrap", func() { Wrap(func() {})() }},
 	}
+}
+
+func BenchmarkVerbsBeforeInit(b *testing.B) {
+	resetForTest()
+	ctx := context.Background()
+	for _, c := range verbCases() {
+		b.Run(c.name, func(b *testing.B) { benchFastest(b, func() { c.f(ctx) }) })
+	}
+	starts := append(startCases(ctx),
+		benchCase{"Fork+Run", func() { Fork().Run(func() {}) }},
+		benchCase{"Wrap", func() { Wrap(func() {})() }})
 	for _, c := range starts {
 		b.Run(c.name, func(b *testing.B) { benchFastest(b, c.f) })
 	}
@@ -116,23 +123,7 @@ func BenchmarkVerbs(b *testing.B) {
 			})
 		})
 	}
-	for _, c := range []struct {
-		name string
-		f    func()
-	}{
-		{"StartTrace+End", func() {
-			_, s := StartTrace(ctx, "t", TraceOptions{UserID: "u", ConversationID: "c"})
-			s.End()
-		}},
-		{"StartLLMSpan+End", func() {
-			_, s := StartLLMSpan(ctx, "llm", benchModel)
-			s.End()
-		}},
-		{"StartToolSpan+End", func() {
-			_, s := StartToolSpan(ctx, "tool", benchOrder)
-			s.End()
-		}},
-	} {
+	for _, c := range startCases(ctx) {
 		b.Run(c.name, func(b *testing.B) {
 			initBench(b)
 			b.ReportAllocs()
