@@ -138,6 +138,7 @@ func mustEngine() *llmcapture.Engine {
 		Prompt:          capturePrompt,
 		ErrorMessage:    redact.Message,
 		DeferAttributes: true, // every span processor that reads spans is wrapped by captureProcessor
+		Cost:            llmCost,
 	}, llmcapture.Options{})
 	if err != nil {
 		panic(err) // the options are empty: New cannot fail

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/overmind-core/overmind-go/runtime/internal/pricing"
 )
 
 // ProviderAll in [Options.Providers] enables every provider.
@@ -60,6 +62,10 @@ type Deps struct {
 	// attributes or status is wrapped by Engine.Processor. The functions
 	// above may then be called after the call, from another goroutine.
 	DeferAttributes bool
+	// Cost returns the cost in USD of a call to model (the response's
+	// model) with the given token usage, or false when it is not known.
+	// Nil means no cost is recorded.
+	Cost func(model string, usage pricing.Tokens) (usd float64, ok bool)
 }
 
 // Prompt identifies a rendered PromptString found in a request.
