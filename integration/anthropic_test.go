@@ -78,7 +78,7 @@ func TestAnthropicMessage(t *testing.T) {
 		"overmind.status":                          "success",
 	})
 	noSecrets(t, r.spans())
-	if got := r.requests()[0].header.Get("X-Api-Key"); got != testAPIKey {
+	if got := r.requests()[0].Header.Get("X-Api-Key"); got != testAPIKey {
 		t.Errorf("the server got X-Api-Key %q", got)
 	}
 }

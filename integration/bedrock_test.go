@@ -74,7 +74,7 @@ func TestBedrockConverse(t *testing.T) {
 	if out.StopReason != types.StopReasonToolUse {
 		t.Errorf("the SDK decoded stop reason %q", out.StopReason)
 	}
-	if got := r.requests()[0].path; got != "/model/"+bedrockModel+"/converse" {
+	if got := r.requests()[0].Path; got != "/model/"+bedrockModel+"/converse" {
 		t.Errorf("path %q", got)
 	}
 	s := r.only()
@@ -189,7 +189,7 @@ func TestBedrockConverseStream(t *testing.T) {
 	if text.String() != "Let me look." {
 		t.Errorf("the SDK streamed %q", text.String())
 	}
-	if got := r.requests()[0].path; got != "/model/"+bedrockModel+"/converse-stream" {
+	if got := r.requests()[0].Path; got != "/model/"+bedrockModel+"/converse-stream" {
 		t.Errorf("path %q", got)
 	}
 	checkAttrs(t, r.only().Attributes(), map[string]any{

@@ -20,7 +20,7 @@ import (
 func TestOpenAICompatibleServices(t *testing.T) {
 	r := newRig(t, replyJSON(200, fixture(t, "openai_chat.json")))
 	local := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		r.serve(w, req)
+		r.srv.Serve(w, req)
 	}))
 	defer local.Close()
 	// toLocal sends plain HTTP requests to local, whatever their host and

@@ -39,8 +39,8 @@ func TestGeminiGenerateContent(t *testing.T) {
 		t.Errorf("the SDK decoded %q", res.Text())
 	}
 	req := r.requests()[0]
-	if req.path != "/v1beta/models/gemini-2.5-flash:generateContent" {
-		t.Errorf("request path %q", req.path)
+	if req.Path != "/v1beta/models/gemini-2.5-flash:generateContent" {
+		t.Errorf("request path %q", req.Path)
 	}
 	s := r.only()
 	if s.Name() != "generate_content gemini-2.5-flash" {
@@ -104,7 +104,7 @@ func TestGeminiStreamFunctionCall(t *testing.T) {
 	if text != "The weather tool says:" || calls != 1 {
 		t.Errorf("the SDK streamed %q and %d calls", text, calls)
 	}
-	if q := r.requests()[0].query; q != "alt=sse" {
+	if q := r.requests()[0].Query; q != "alt=sse" {
 		t.Errorf("request query %q", q)
 	}
 	checkAttrs(t, r.only().Attributes(), map[string]any{
