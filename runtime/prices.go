@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"github.com/overmind-core/overmind-go/runtime/internal/pricing"
 )
@@ -66,11 +67,18 @@ func (r *resolver) prices(configured map[string]Price) *pricing.Table {
 	return fromEnv.Merge(t)
 }
 
+// priced is the state whose price table prices captured provider calls:
+// the installed one, and after Shutdown the one it ended. A captured
+// call's cost is computed with its other attributes when they are first
+// read, which for the last spans of a program is while Shutdown flushes
+// them, after the state was uninstalled.
+var priced atomic.Pointer[state]
+
 // llmCost returns the cost of a call to model with usage u, from the
-// price table of the tracing in force. It is how captured provider calls
-// get their cost.
+// price table of the last Init. It is how captured provider calls get
+// their cost.
 func llmCost(model string, u pricing.Tokens) (float64, bool) {
-	st := installed.Load()
+	st := priced.Load()
 	if st == nil {
 		return 0, false
 	}

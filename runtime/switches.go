@@ -40,6 +40,7 @@ func install(st *state) {
 	idle = nil
 	pendingProcessors = nil // registered by st
 	installed.Store(st)
+	priced.Store(st)
 	if !paused.Load() {
 		active.Store(st)
 	}

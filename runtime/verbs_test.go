@@ -297,3 +297,29 @@ func TestSecondInitAddsPrices(t *testing.T) {
 	wantCost(t, spans["b"], 3)
 	wantCost(t, spans["c"], 4)
 }
+
+// TestCapturedCostAfterShutdown: a captured call's attributes are computed
+// when they are first read, which for a short program is while Shutdown
+// flushes its spans; its cost must still be there.
+func TestCapturedCostAfterShutdown(t *testing.T) {
+	resetCaptureForTest(t)
+	srv := newProvider(t, 200, string(fixture(t, "openai_chat.json")))
+	rec := recordForTest(t, Config{
+		Prices:           map[string]Price{"gpt-5-mini": {Input: 0.25, Output: 2}},
+		ProviderBaseURLs: []ProviderBaseURL{{URL: srv.URL + "/v1", Protocol: "openai"}},
+	})
+	client := &http.Client{Transport: WrapTransport(nil)}
+	resp, err := client.Post(srv.URL+"/v1/chat/completions", "application/json", strings.NewReader(`{"model":"x","messages":[{"role":"user","content":"hi"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err := Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	captured := onlySpan(t, llmSpans(rec))
+	if _, ok := attrsOf(captured)["overmind.llm.cost_usd"]; !ok {
+		t.Errorf("a call whose span is read after Shutdown has no cost: %v", captured.Attributes())
+	}
+}
