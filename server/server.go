@@ -89,6 +89,12 @@ func (s *Server) CloseFeeds() { s.hub.close() }
 func (s *Server) routes() {
 	s.mux.HandleFunc("POST /v1/traces", s.ingest)
 	s.mux.HandleFunc("POST /api/v1/traces", s.ingest)
+	for _, path := range []string{"/v1/traces", "/api/v1/traces"} {
+		s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", http.MethodPost)
+			writeError(w, http.StatusMethodNotAllowed, "OTLP/HTTP exports are POSTed; "+r.Method+" "+r.URL.Path+" is not")
+		})
+	}
 	s.mux.HandleFunc("GET /api/traces/{$}", s.list)
 	s.mux.HandleFunc("GET /api/traces/{id}/{$}", s.trace)
 	s.mux.HandleFunc("GET /api/traces/{id}", s.trace)
