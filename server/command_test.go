@@ -159,7 +159,9 @@ func TestCommandServesAndStops(t *testing.T) {
 	defer cancel()
 	r, w := io.Pipe()
 	done := make(chan int)
-	go func() { done <- Command(ctx, []string{"-addr", "127.0.0.1:0", "-db", ":memory:", "-api-key", "k"}, w, io.Discard) }()
+	go func() {
+		done <- Command(ctx, []string{"-addr", "127.0.0.1:0", "-db", ":memory:", "-api-key", "k"}, w, io.Discard)
+	}()
 	line, _ := bufio.NewReader(r).ReadString('\n')
 	m := startURL.FindStringSubmatch(line)
 	if m == nil || !strings.Contains(line, "OVERMIND_API_KEY=<the -api-key>") || !strings.Contains(line, "in memory only") {
