@@ -140,7 +140,7 @@ function renderList() {
       <div class="ti-name" title="${esc(t.root_name || t.trace_id)}">${esc(t.root_name || "(root not received)")}</div>
       <div class="ti-dur">${fmtDur(t.duration_ns)}</div>
       <div class="ti-sub"><span class="pill ${esc(t.status)}">${esc(t.status)}</span><span>${esc(t.service_name || "unknown service")}</span>
-      <span>${t.span_count} span${t.span_count === 1 ? "" : "s"}</span>${tokens}${errs}<span title="${new Date(t.start_time_ns / 1e6).toISOString()}">${fmtAgo(t.start_time_ns)}</span></div>
+      <span>${fmtNum(t.span_count)} span${t.span_count === 1 ? "" : "s"}</span>${tokens}${errs}<span title="${new Date(t.start_time_ns / 1e6).toISOString()}">${fmtAgo(t.start_time_ns)}</span></div>
     </div>`;
   }).join("");
   $("list").innerHTML = html;
