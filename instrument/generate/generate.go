@@ -1,16 +1,18 @@
-// Package instrument drives the overmind code generator in generate mode:
-// it loads packages with golang.org/x/tools/go/packages, hands each file
-// that holds directives or generated code to package rewrite, and returns
-// the new contents of the files that change. Like google/wire, it computes
-// results and writes nothing; [Write] does that, separately and atomically.
-package instrument
+// Package generate is the generate-mode driver of the overmind code
+// generator (overmind instrument): it loads packages with
+// golang.org/x/tools/go/packages, hands each package that holds directives
+// or generated code to the core, [rewrite.RewritePackage], prints the
+// files that change gofmt'd, and returns their new contents. Like
+// google/wire, it computes results and writes nothing; [Write] does that,
+// separately and all at once. Its sibling, package
+// github.com/overmind-core/overmind-go/instrument/toolexec, calls the same
+// core at compile time.
+package generate
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"go/ast"
-	"go/parser"
 	"go/token"
 	"io/fs"
 	"os"
@@ -89,11 +91,6 @@ func Run(opts Options) (*Result, error) {
 		res.Changes = nil
 	}
 	sort.Slice(res.Changes, func(i, j int) bool { return res.Changes[i].Path < res.Changes[j].Path })
-	if !opts.Remove && !res.HasErrors() && len(res.Changes) > 0 {
-		if d, ok := checkRuntimeAvailable(opts); !ok {
-			res.Diagnostics = append(res.Diagnostics, d)
-		}
-	}
 	return res, nil
 }
 
@@ -101,8 +98,8 @@ func Run(opts Options) (*Result, error) {
 type source struct {
 	data []byte
 	mode fs.FileMode
-	// relevant: the file mentions overmind, so it may hold directives or
-	// generated code.
+	// relevant: the file may hold directives or generated code
+	// (rewrite.MayNeedRewrite).
 	relevant bool
 	done     bool // rewritten, or found to need nothing
 }
@@ -154,7 +151,7 @@ func findCandidates(opts Options) (*candidates, []rewrite.Diagnostic, error) {
 	for _, pkg := range pkgs {
 		if len(pkg.GoFiles) == 0 {
 			for _, e := range pkg.Errors {
-				diags = append(diags, diagnosticOf(e, pkg))
+				diags = append(diags, diagnosticOf(e, pkg, goDir(opts)))
 			}
 			continue
 		}
@@ -173,11 +170,12 @@ func findCandidates(opts Options) (*candidates, []rewrite.Diagnostic, error) {
 				if err != nil {
 					return nil, nil, err
 				}
-				src = &source{data: data, mode: info.Mode().Perm(), relevant: bytes.Contains(data, []byte("overmind"))}
+				src = &source{data: data, mode: info.Mode().Perm(), relevant: rewrite.MayNeedRewrite(data)}
 				c.files[name] = src
 			}
 			relevant = relevant || src.relevant
 		}
+		diags = append(diags, excludedFiles(pkg, opts)...)
 		if p := loadPattern(pkg); relevant && !seen[p] {
 			seen[p] = true
 			c.patterns = append(c.patterns, p)
@@ -212,13 +210,19 @@ func filePatterns(opts Options) bool {
 	return false
 }
 
-const fullMode = packages.NeedName | packages.NeedFiles | packages.NeedCompiledGoFiles |
-	packages.NeedImports | packages.NeedTypes | packages.NeedTypesInfo | packages.NeedSyntax
-
-// rewritePackages type-checks the candidate packages and rewrites their
-// relevant files.
+// rewritePackages type-checks the candidate packages and has the core
+// rewrite each, then prints the files that change.
 func rewritePackages(opts Options, c *candidates, res *Result) error {
-	pkgs, err := loadFull(opts, c.patterns)
+	var rt runtimeInfo
+	rtDone := make(chan struct{})
+	go func() {
+		defer close(rtDone)
+		if !opts.Remove {
+			rt = loadRuntime(opts)
+		}
+	}()
+	pkgs, broken, err := loadFull(opts, c.patterns)
+	<-rtDone
 	if err != nil {
 		return err
 	}
@@ -227,145 +231,127 @@ func rewritePackages(opts Options, c *candidates, res *Result) error {
 	sort.SliceStable(pkgs, func(i, j int) bool {
 		return strings.Contains(pkgs[i].ID, " [") && !strings.Contains(pkgs[j].ID, " [")
 	})
-	var jobs []job
+	var jobs []*job
 	for _, pkg := range pkgs {
-		for _, f := range pkg.Syntax {
-			name := pkg.Fset.File(f.FileStart).Name()
-			src := c.files[name]
-			if src == nil || !src.relevant || src.done {
-				continue
-			}
-			src.done = true
-			jobs = append(jobs, job{pkg: pkg, file: f, name: name, src: src})
+		if j := newJob(pkg, c, broken, rt, opts); j != nil {
+			jobs = append(jobs, j)
 		}
 	}
-	res.Files = len(jobs)
-	results := runJobs(jobs, opts.Remove)
+	runJobs(jobs, opts)
 
 	// A file is rewritten in one package, but the other variants that hold
 	// it (the package and its test variant) report the same type errors
 	// in its stale generated code: filter them out of every package.
 	var stripped []posRange
-	for _, r := range results {
-		for _, s := range r.stripped {
-			stripped = append(stripped, posRange{r.job.pkg.Fset.Position(s.Pos), r.job.pkg.Fset.Position(s.End)})
+	for _, j := range jobs {
+		res.Files += j.res.Rewritten
+		for _, s := range j.res.Stripped {
+			stripped = append(stripped, posRange{j.pkg.Fset.Position(s.Pos), j.pkg.Fset.Position(s.End)})
 		}
 	}
-	for _, r := range results {
-		res.Diagnostics = append(res.Diagnostics, r.diags...)
-		if r.err != nil {
-			return r.err
+	for _, j := range jobs {
+		res.Diagnostics = append(res.Diagnostics, j.res.Diagnostics...)
+		if j.err != nil {
+			return j.err
 		}
-		if r.out != nil && !bytes.Equal(r.out, r.job.src.data) {
-			res.Changes = append(res.Changes, Change{Path: r.job.name, Old: r.job.src.data, New: r.out, Mode: r.job.src.mode})
-		}
+		res.Changes = append(res.Changes, j.changes...)
 	}
 	for _, pkg := range pkgs {
-		res.Diagnostics = append(res.Diagnostics, packageErrors(pkg, stripped, opts.Remove)...)
+		res.Diagnostics = append(res.Diagnostics, packageErrors(pkg, goDir(opts), stripped, opts.Remove)...)
 	}
-	// Files the loader did not parse as they are (cgo) cannot be rewritten.
-	for name, src := range c.files {
-		if src.relevant && !src.done {
-			if pos, ok := firstDirective(name, src.data); ok {
-				res.Diagnostics = append(res.Diagnostics, rewrite.Diagnostic{Pos: pos, Message: "cannot instrument a file that uses cgo"})
-			}
-		}
+	if !opts.Remove && rt.missing != nil && len(res.Changes) > 0 {
+		res.Diagnostics = append(res.Diagnostics, *rt.missing)
 	}
 	return nil
 }
 
-// loadFull loads the packages with syntax and types. Dependencies come
-// from export data; the packages themselves are checked from source.
-func loadFull(opts Options, pkgPatterns []string) ([]*packages.Package, error) {
-	cfg := config(opts, fullMode)
-	cfg.ParseFile = func(fset *token.FileSet, filename string, src []byte) (*ast.File, error) {
-		return parser.ParseFile(fset, filename, src, parser.AllErrors|parser.ParseComments|parser.SkipObjectResolution)
-	}
-	pkgs, err := packages.Load(cfg, pkgPatterns...)
-	if err != nil {
-		return nil, fmt.Errorf("load packages: %w", err)
-	}
-	return pkgs, nil
-}
-
+// job is the rewrite of one package.
 type job struct {
-	pkg  *packages.Package
-	file *ast.File
-	name string
-	src  *source
+	pkg     *packages.Package
+	in      *rewrite.Package
+	srcs    map[int]*source
+	res     *rewrite.PackageResult
+	changes []Change
+	err     error
 }
 
-type fileResult struct {
-	job      job
-	out      []byte // new contents; nil when the file must not be written
-	diags    []rewrite.Diagnostic
-	stripped []rewrite.Range
-	err      error
-}
-
-// runJobs rewrites the files in parallel; type information is only read.
-func runJobs(jobs []job, remove bool) []*fileResult {
-	results := make([]*fileResult, len(jobs))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				results[i] = rewriteFile(jobs[i], remove)
-			}
-		}()
+// newJob gathers what the core needs to rewrite pkg: its files that may
+// hold directives or generated code and that no other variant of the
+// package has taken, or nil when there are none.
+func newJob(pkg *packages.Package, c *candidates, broken map[string]bool, rt runtimeInfo, opts Options) *job {
+	files, types, info := pkg.Syntax, pkg.Types, pkg.TypesInfo
+	if usesCgo(pkg) {
+		files, types, info = checkCgoSource(pkg, opts.Remove)
 	}
-	for i := range jobs {
-		next <- i
+	in := &rewrite.Package{
+		Fset:              pkg.Fset,
+		Files:             make([]*ast.File, len(files)),
+		Filenames:         make([]string, len(files)),
+		Broken:            map[int]bool{},
+		Types:             types,
+		Info:              info,
+		RuntimeDependency: rt.deps[pkg.PkgPath],
+	}
+	if opts.Remove && len(pkg.Errors) > 0 {
+		// Type information may be missing or wrong; removal tells from
+		// the syntax whether the runtime import is still used.
+		in.Types, in.Info = nil, nil
+	}
+	j := &job{pkg: pkg, in: in, srcs: map[int]*source{}}
+	for i, f := range files {
+		name := pkg.Fset.File(f.FileStart).Name()
+		src := c.files[name]
+		if src == nil || !src.relevant || src.done {
+			continue
+		}
+		src.done = true
+		in.Files[i], in.Filenames[i], j.srcs[i] = f, name, src
+		in.Broken[i] = broken[name]
+	}
+	if len(j.srcs) == 0 {
+		return nil
+	}
+	return j
+}
+
+// runJobs rewrites the packages in parallel; type information is only read.
+func runJobs(jobs []*job, opts Options) {
+	mode := rewrite.Instrument
+	if opts.Remove {
+		mode = rewrite.Remove
+	}
+	var wg sync.WaitGroup
+	next := make(chan *job)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Go(func() {
+			for j := range next {
+				j.res = rewrite.RewritePackage(j.in, rewrite.Options{Mode: mode, Tests: opts.Tests})
+				j.changes, j.err = j.print()
+			}
+		})
+	}
+	for _, j := range jobs {
+		next <- j
 	}
 	close(next)
 	wg.Wait()
-	return results
 }
 
-func rewriteFile(j job, remove bool) *fileResult {
-	r := &fileResult{job: j}
-	if ast.IsGenerated(j.file) {
-		if !remove {
-			if dirs, _ := rewrite.FindDirectives(j.pkg.Fset, j.file); len(dirs) > 0 {
-				r.diags = append(r.diags, rewrite.Diagnostic{
-					Pos:      j.pkg.Fset.Position(dirs[0].Pos),
-					Severity: rewrite.Warning,
-					Message:  "directives in a generated file (marked \"Code generated ... DO NOT EDIT.\") are ignored",
-				})
-			}
+// print formats the files the core changed, gofmt'd, and keeps those
+// whose bytes differ.
+func (j *job) print() ([]Change, error) {
+	var out []Change
+	for _, fr := range j.res.Files {
+		name, src := j.in.Filenames[fr.Index], j.srcs[fr.Index]
+		data, err := fr.Result.Format()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		return r
+		if !bytes.Equal(data, src.data) {
+			out = append(out, Change{Path: name, Old: src.data, New: data, Mode: src.mode})
+		}
 	}
-	mode := rewrite.Instrument
-	if remove {
-		mode = rewrite.Remove
-	}
-	in := rewrite.Input{Fset: j.pkg.Fset, File: j.file, Pkg: j.pkg.Types, Info: j.pkg.TypesInfo}
-	if remove && len(j.pkg.Errors) > 0 {
-		// Type information may be missing or wrong; removal tells from
-		// the syntax whether the runtime import is still used.
-		in.Pkg, in.Info = nil, nil
-	}
-	res, err := rewrite.File(in, mode)
-	if err != nil {
-		r.err = err
-		return r
-	}
-	r.diags = res.Diagnostics
-	r.stripped = res.Stripped
-	if !res.Changed || rewrite.HasErrors(res.Diagnostics) {
-		return r
-	}
-	out, err := res.Format()
-	if err != nil {
-		r.err = fmt.Errorf("%s: %w", j.name, err)
-		return r
-	}
-	r.out = out
-	return r
+	return out, nil
 }
 
 // posRange is a range of a file, by line and column.
@@ -382,7 +368,7 @@ func (r posRange) contains(p token.Position) bool {
 // code needs the files' syntax only, so with remove set only syntax errors
 // are kept: a package that does not compile, or whose module no longer
 // provides the runtime, can still have its instrumentation removed.
-func packageErrors(pkg *packages.Package, stripped []posRange, remove bool) []rewrite.Diagnostic {
+func packageErrors(pkg *packages.Package, dir string, stripped []posRange, remove bool) []rewrite.Diagnostic {
 	inStripped := func(p token.Position) bool {
 		for _, r := range stripped {
 			if r.contains(p) {
@@ -391,9 +377,15 @@ func packageErrors(pkg *packages.Package, stripped []posRange, remove bool) []re
 		}
 		return false
 	}
+	// Like the go command, report only the syntax errors of a package that
+	// has some: type errors then follow from an incomplete syntax tree.
+	syntaxOnly := remove
+	for _, e := range pkg.Errors {
+		syntaxOnly = syntaxOnly || e.Kind == packages.ParseError
+	}
 	var out []rewrite.Diagnostic
 	for _, e := range pkg.Errors {
-		if remove && e.Kind != packages.ParseError {
+		if syntaxOnly && e.Kind != packages.ParseError {
 			continue
 		}
 		if e.Kind == packages.ListError && strings.HasPrefix(e.Msg, "# ") {
@@ -402,7 +394,7 @@ func packageErrors(pkg *packages.Package, stripped []posRange, remove bool) []re
 			// same with positions, and leave out those in stale prologues.
 			continue
 		}
-		d := diagnosticOf(e, pkg)
+		d := diagnosticOf(e, pkg, dir)
 		if inStripped(d.Pos) {
 			continue
 		}
@@ -419,13 +411,28 @@ func before(a, b token.Position) bool {
 }
 
 // diagnosticOf converts a go/packages error, whose position is a string.
-func diagnosticOf(e packages.Error, pkg *packages.Package) rewrite.Diagnostic {
+// The go command gives positions relative to the directory it ran in,
+// dir, the parser and type checker absolute ones: they are made absolute,
+// so that the same error seen both ways is reported once.
+func diagnosticOf(e packages.Error, pkg *packages.Package, dir string) rewrite.Diagnostic {
 	d := rewrite.Diagnostic{Severity: rewrite.Error, Message: e.Msg}
 	d.Pos = parsePos(e.Pos)
-	if d.Pos.Filename == "" {
+	switch {
+	case d.Pos.Filename == "":
 		d.Pos.Filename = pkg.PkgPath
+	case !filepath.IsAbs(d.Pos.Filename):
+		d.Pos.Filename = filepath.Join(dir, d.Pos.Filename)
 	}
 	return d
+}
+
+// goDir is the absolute directory the go command runs in.
+func goDir(opts Options) string {
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return opts.Dir
+	}
+	return dir
 }
 
 // parsePos parses "file:line:col" or "file:line".
@@ -458,54 +465,72 @@ func parsePos(s string) token.Position {
 	return p
 }
 
-// firstDirective finds the first directive in a file without parsing it.
-func firstDirective(name string, data []byte) (token.Position, bool) {
-	i := bytes.Index(data, []byte(rewrite.Prefix))
-	if i < 0 {
-		return token.Position{}, false
-	}
-	line := bytes.Count(data[:i], []byte("\n")) + 1
-	col := i - (bytes.LastIndexByte(data[:i], '\n') + 1) + 1
-	return token.Position{Filename: name, Line: line, Column: col}, true
-}
-
-// checkRuntimeAvailable tells whether the module can import the runtime
-// package that generated code calls.
-func checkRuntimeAvailable(opts Options) (rewrite.Diagnostic, bool) {
-	cfg := config(opts, packages.NeedName|packages.NeedFiles)
-	cfg.Tests = false
-	pkgs, err := packages.Load(cfg, rewrite.RuntimePath)
-	if err == nil && len(pkgs) == 1 && len(pkgs[0].Errors) == 0 {
-		return rewrite.Diagnostic{}, true
-	}
-	return rewrite.Diagnostic{
-		Pos:      token.Position{Filename: rewrite.RuntimePath},
-		Severity: rewrite.Warning,
-		Message:  "generated code imports this package, which the module cannot load; add it with: go get github.com/overmind-core/overmind-go/runtime",
-	}, false
-}
-
-// Write writes every change atomically: each file goes to a temporary
-// file in its directory, with the original's permissions, that is then
-// renamed over it. A file is never left half written. A file that is a
-// symbolic link is written through: its target changes, the link stays.
+// Write writes every change, all or none: each file goes first to a
+// temporary file in its directory, with the original's permissions (and
+// owner and group, where the system lets it), and only when all of them
+// are ready are they renamed over the originals. A file is never left half
+// written. A read-only file (no write permission for anyone) is not
+// replaced: Write then writes nothing and says which files are read-only.
+// A file that is a symbolic link is written through: its target changes,
+// the link stays. Should a rename still fail, the error says which files
+// were written and which were not.
 func Write(changes []Change) error {
-	var errs []error
-	for _, c := range changes {
-		if err := writeAtomic(c.Path, c.New, c.Mode); err != nil {
-			errs = append(errs, err)
+	targets := make([]string, len(changes))
+	var readOnly []string
+	for i, c := range changes {
+		targets[i] = c.Path
+		if t, err := filepath.EvalSymlinks(c.Path); err == nil {
+			targets[i] = t
+		}
+		if info, err := os.Stat(targets[i]); err == nil && info.Mode().Perm()&0o222 == 0 {
+			readOnly = append(readOnly, c.Path)
 		}
 	}
-	return errors.Join(errs...)
+	if len(readOnly) > 0 {
+		return fmt.Errorf("nothing written: read-only: %s (make them writable to instrument them)", strings.Join(readOnly, ", "))
+	}
+	temps := make([]string, 0, len(changes))
+	removeTemps := func() {
+		for _, t := range temps {
+			os.Remove(t)
+		}
+	}
+	for i, c := range changes {
+		tmp, err := writeTemp(targets[i], c.New, c.Mode)
+		if err != nil {
+			removeTemps()
+			return fmt.Errorf("nothing written: %w", err)
+		}
+		temps = append(temps, tmp)
+	}
+	for i, tmp := range temps {
+		if err := os.Rename(tmp, targets[i]); err != nil {
+			temps = temps[i:]
+			removeTemps()
+			return fmt.Errorf("write %s: %w (written: %s; not written: %s)", changes[i].Path, err, pathList(changes[:i]), pathList(changes[i:]))
+		}
+	}
+	return nil
 }
 
-func writeAtomic(path string, data []byte, mode fs.FileMode) error {
-	if target, err := filepath.EvalSymlinks(path); err == nil {
-		path = target
+func pathList(changes []Change) string {
+	if len(changes) == 0 {
+		return "none"
 	}
+	var names []string
+	for _, c := range changes {
+		names = append(names, c.Path)
+	}
+	return strings.Join(names, ", ")
+}
+
+// writeTemp writes data to a new temporary file beside path, with the
+// permissions mode and path's owner and group where allowed, and returns
+// its name.
+func writeTemp(path string, data []byte, mode fs.FileMode) (string, error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".overmind-*")
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	name := tmp.Name()
 	_, err = tmp.Write(data)
@@ -513,17 +538,15 @@ func writeAtomic(path string, data []byte, mode fs.FileMode) error {
 		err = tmp.Chmod(mode)
 	}
 	if err == nil {
+		keepOwner(tmp, path)
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		err = os.Rename(name, path)
-	}
 	if err != nil {
 		os.Remove(name)
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
-	return nil
+	return name, nil
 }

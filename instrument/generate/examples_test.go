@@ -1,9 +1,9 @@
-package instrument_test
+package generate_test
 
 import (
 	"testing"
 
-	"github.com/overmind-core/overmind-go/instrument"
+	"github.com/overmind-core/overmind-go/instrument/generate"
 	"github.com/overmind-core/overmind-go/internal/gentest"
 )
 
@@ -11,7 +11,7 @@ import (
 // the generator makes of them: run go generate ./examples/... after
 // changing the generator or an example.
 func TestExamplesUpToDate(t *testing.T) {
-	res, err := instrument.Run(instrument.Options{Dir: gentest.RepoRoot(t), Patterns: []string{"./examples/..."}})
+	res, err := generate.Run(generate.Options{Dir: gentest.RepoRoot(t), Patterns: []string{"./examples/..."}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -19,7 +19,7 @@ func TestExamplesUpToDate(t *testing.T) {
 		t.Errorf("%v", d)
 	}
 	for _, c := range res.Changes {
-		t.Errorf("%s is stale: run go generate ./examples/...\n%s", c.Path, instrument.Diff(c, ""))
+		t.Errorf("%s is stale: run go generate ./examples/...\n%s", c.Path, generate.Diff(c, ""))
 	}
 	if res.Files == 0 {
 		t.Error("no annotated files found in ./examples/...")

@@ -1,4 +1,4 @@
-package toolexec
+package rewrite
 
 import "testing"
 

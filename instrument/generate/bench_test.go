@@ -1,4 +1,4 @@
-package instrument
+package generate
 
 import (
 	"bytes"
@@ -154,7 +154,7 @@ func BenchmarkLoadXTools(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		pkgs, err := loadFull(opts, cands.patterns)
+		pkgs, _, err := loadFull(opts, cands.patterns)
 		if err != nil {
 			b.Fatal(err)
 		}
