@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,13 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
-	"go.opentelemetry.io/otel/sdk/resource"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	collectorpb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/protobuf/proto"
@@ -46,38 +43,60 @@ func newTestServer(t *testing.T, cfg Config) (*Server, *httptest.Server) {
 	return s, hs
 }
 
-// exportWithSDK sends spans through the OpenTelemetry Go SDK's OTLP/HTTP
-// exporter, gzipped, as the runtime does.
-func exportWithSDK(t *testing.T, endpoint, path string, headers map[string]string) (traceID string) {
-	t.Helper()
-	exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpointURL(endpoint+path),
-		otlptracehttp.WithCompression(otlptracehttp.GzipCompression), otlptracehttp.WithHeaders(headers))
+// agentExport is an export request as the runtime sends one: a root and
+// an LLM call that failed, with a recorded exception.
+func agentExport() ([]byte, string) {
+	tid := bytes.Repeat([]byte{0x4b}, 16)
+	now := uint64(time.Now().UnixNano())
+	str := func(k, v string) *commonpb.KeyValue {
+		return &commonpb.KeyValue{Key: k, Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: v}}}
+	}
+	root := &tracepb.Span{TraceId: tid, SpanId: []byte{1, 1, 1, 1, 1, 1, 1, 1}, Name: "handle_request", Kind: tracepb.Span_SPAN_KIND_INTERNAL,
+		StartTimeUnixNano: now, EndTimeUnixNano: now + 5e6,
+		Attributes: []*commonpb.KeyValue{str("overmind.span.type", "entry_point"), str("overmind.status", "success")}}
+	llm := &tracepb.Span{TraceId: tid, SpanId: []byte{2, 2, 2, 2, 2, 2, 2, 2}, ParentSpanId: root.SpanId, Name: "chat gpt-4o",
+		Kind: tracepb.Span_SPAN_KIND_INTERNAL, StartTimeUnixNano: now + 1e6, EndTimeUnixNano: now + 4e6,
+		Status: &tracepb.Status{Code: tracepb.Status_STATUS_CODE_ERROR, Message: "rate limited"},
+		Attributes: []*commonpb.KeyValue{str("overmind.span.type", "llm_call"),
+			{Key: "gen_ai.usage.input_tokens", Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_IntValue{IntValue: 7}}},
+			{Key: "gen_ai.response.finish_reasons", Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_ArrayValue{ArrayValue: &commonpb.ArrayValue{
+				Values: []*commonpb.AnyValue{{Value: &commonpb.AnyValue_StringValue{StringValue: "stop"}}}}}}}},
+		Events: []*tracepb.Span_Event{{Name: "exception", TimeUnixNano: now + 2e6,
+			Attributes: []*commonpb.KeyValue{str("exception.message", "retry: 429"), str("exception.stacktrace", "goroutine 1 [running]:")}}}}
+	td := &tracepb.TracesData{ResourceSpans: []*tracepb.ResourceSpans{{
+		Resource: &resourcepb.Resource{Attributes: []*commonpb.KeyValue{str("service.name", "shop")}},
+		ScopeSpans: []*tracepb.ScopeSpans{{Scope: &commonpb.InstrumentationScope{Name: "github.com/overmind-core/overmind-go/runtime"},
+			Spans: []*tracepb.Span{root, llm}}},
+	}}}
+	body, err := proto.Marshal(td)
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp),
-		sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", "shop"))))
-	tracer := tp.Tracer("github.com/overmind-core/overmind-go/runtime")
-	ctx, root := tracer.Start(context.Background(), "handle_request")
-	root.SetAttributes(attribute.String("overmind.span.type", "entry_point"), attribute.String("overmind.status", "success"))
-	_, llm := tracer.Start(ctx, "chat gpt-4o")
-	llm.SetAttributes(attribute.String("overmind.span.type", "llm_call"), attribute.Int("gen_ai.usage.input_tokens", 7),
-		attribute.StringSlice("gen_ai.response.finish_reasons", []string{"stop"}), attribute.Float64("temperature", 0.5))
-	llm.RecordError(fmt.Errorf("retry: 429"))
-	llm.SetStatus(codes.Error, "rate limited")
-	llm.End()
-	root.End()
-	if err := tp.Shutdown(context.Background()); err != nil {
-		t.Fatalf("export: %v", err)
-	}
-	return root.SpanContext().TraceID().String()
+	return body, hex.EncodeToString(tid)
 }
 
-func TestSDKExportAndRetrieve(t *testing.T) {
+// exportGzipped posts agentExport gzipped, as the runtime does, and
+// returns the trace ID.
+func exportGzipped(t *testing.T, url string, headers map[string]string) string {
+	t.Helper()
+	body, id := agentExport()
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(gz(body)))
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	req.Header.Set("Content-Encoding", "gzip")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	if r := do(t, req); r.code != 200 || r.body != "" || r.header.Get("Content-Type") != "application/x-protobuf" {
+		t.Fatalf("export: %d %q", r.code, r.body)
+	}
+	return id
+}
+
+func TestProtobufExportAndRetrieve(t *testing.T) {
 	t.Parallel()
 	_, hs := newTestServer(t, Config{})
 	for _, path := range []string{"/v1/traces", "/api/v1/traces"} {
-		id := exportWithSDK(t, hs.URL, path, nil)
+		id := exportGzipped(t, hs.URL+path, nil)
 		resp, err := client.New(hs.URL, "").RetrieveTrace(context.Background(), id)
 		if err != nil {
 			t.Fatal(err)
@@ -273,7 +292,7 @@ func TestAPIKey(t *testing.T) {
 	if _, err := client.New(hs.URL, "wrong").ListTraces(context.Background(), client.ListParams{}); err == nil {
 		t.Fatal("a wrong key was accepted")
 	}
-	exportWithSDK(t, hs.URL, "/api/v1/traces", map[string]string{"X-Api-Key": "sesame"})
+	exportGzipped(t, hs.URL+"/api/v1/traces", map[string]string{"X-Api-Key": "sesame"})
 	if l, err := client.New(hs.URL, "sesame").ListTraces(context.Background(), client.ListParams{}); err != nil || len(l.Traces) != 1 {
 		t.Fatalf("with the key: %+v %v", l, err)
 	}

@@ -60,7 +60,7 @@ type ToolCall struct {
 func PlanTrip(ctx context.Context, base, city string) (_omr0 string, _omr1 error) {
 	ctx, _om := overmind.EnterContext(ctx, overmind.SpanTypeEntryPoint, "plan_trip", "github.com/overmind-core/overmind-go/integration/browser/testdata/chatapp.PlanTrip", func(in *overmind.Values) { in.Add("base", base); in.Add("city", city) })
 	if _om != nil {
-		defer func() { _om.Exit(recover(), _omr1, func(out *overmind.Values) { out.Add("", _omr0) }) }()
+		defer _om.Leave(&_omr1, func(out *overmind.Values) { out.Add("", _omr0) })
 	}
 	msgs := []Message{
 		{Role: "system", Content: "You are a travel assistant. Use tools for live data."},
@@ -91,7 +91,7 @@ func PlanTrip(ctx context.Context, base, city string) (_omr0 string, _omr1 error
 func GetWeather(ctx context.Context, city string) (_omr0 string, _omr1 error) {
 	ctx, _om := overmind.EnterContext(ctx, overmind.SpanTypeTool, "get_weather", "github.com/overmind-core/overmind-go/integration/browser/testdata/chatapp.GetWeather", func(in *overmind.Values) { in.Add("city", city) })
 	if _om != nil {
-		defer func() { _om.Exit(recover(), _omr1, func(out *overmind.Values) { out.Add("", _omr0) }) }()
+		defer _om.Leave(&_omr1, func(out *overmind.Values) { out.Add("", _omr0) })
 	}
 	return `{"city":"` + city + `","forecast":"rain","high_c":14}`, nil
 }
@@ -102,7 +102,7 @@ func GetWeather(ctx context.Context, city string) (_omr0 string, _omr1 error) {
 func BookHotel(ctx context.Context, city string) (_omr0 string, _omr1 error) {
 	ctx, _om := overmind.EnterContext(ctx, overmind.SpanTypeTool, "book_hotel", "github.com/overmind-core/overmind-go/integration/browser/testdata/chatapp.BookHotel", func(in *overmind.Values) { in.Add("city", city) })
 	if _om != nil {
-		defer func() { _om.Exit(recover(), _omr1, func(out *overmind.Values) { out.Add("", _omr0) }) }()
+		defer _om.Leave(&_omr1, func(out *overmind.Values) { out.Add("", _omr0) })
 	}
 	return "", errors.New("no rooms left in " + city)
 }
