@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -24,7 +23,7 @@ func Trace(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("overmind trace", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print the API's response as it came")
-	color := fs.Bool("color", isTerminal(stdout), "color the tree (default on a terminal)")
+	color := fs.Bool("color", spantree.Colorable(stdout), "color the tree (default on a terminal)")
 	c := clientFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: overmind trace [-json] [-url URL] TRACE_ID\n\n"+
@@ -173,15 +172,4 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-// isTerminal reports whether w is a terminal that colors will not garble
-// (and NO_COLOR is not set).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok || os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
-		return false
-	}
-	info, err := f.Stat()
-	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }
