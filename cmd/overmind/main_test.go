@@ -184,7 +184,7 @@ func Rank() {}
 }
 
 func TestUsage(t *testing.T) {
-	if code, _, errOut := runCLI(t); code != 2 || !strings.Contains(errOut, "usage: overmind") {
+	if code, _, errOut := runCLI(t); code != 2 || !strings.Contains(errOut, "\tovermind <command> [arguments]\n") {
 		t.Errorf("no args: code %d, %q", code, errOut)
 	}
 	if code, _, errOut := runCLI(t, "frob"); code != 2 || !strings.Contains(errOut, `unknown command "frob"`) {
@@ -197,15 +197,35 @@ func TestUsage(t *testing.T) {
 		t.Errorf("go: code %d, %q", code, errOut)
 	}
 	for _, help := range []string{"-h", "help"} {
-		if code, out, errOut := runCLI(t, "go", help); code != 0 || !strings.HasPrefix(out, "usage: overmind go build|test|run|install|vet") || errOut != "" {
+		if code, out, errOut := runCLI(t, "go", help); code != 0 || !strings.HasPrefix(out, "Usage:\n\n\tovermind go build|test|run|install|vet") || errOut != "" {
 			t.Errorf("go %s: code %d, stdout %q, stderr %q", help, code, out, errOut)
 		}
 	}
 	if code, _, errOut := runCLI(t, "go", "mod", "tidy"); code != 2 || !strings.Contains(errOut, `unsupported command "mod"`) {
 		t.Errorf("go mod: code %d, %q", code, errOut)
 	}
-	if code, _, _ := runCLI(t, "instrument", "-nope"); code != 2 {
-		t.Errorf("bad flag: code %d", code)
+	if code, _, errOut := runCLI(t, "instrument", "-nope"); code != 2 || !strings.Contains(errOut, "run 'overmind help instrument' for usage") {
+		t.Errorf("bad flag: code %d, %q", code, errOut)
+	}
+	// Each command's -h prints its synopsis and flags, from doc.go.
+	for _, args := range [][]string{{"instrument", "-h"}, {"help", "instrument"}} {
+		if code, out, _ := runCLI(t, args...); code != 0 || !strings.HasPrefix(out, "Usage:\n\n\tovermind instrument [-diff]") || !strings.Contains(out, "\t-remove ") {
+			t.Errorf("%v: code %d, stdout:\n%s", args, code, out)
+		}
+	}
+	if code, out, _ := runCLI(t, "list", "-h"); code != 0 || !strings.Contains(out, "\tovermind list [-tags list]") {
+		t.Errorf("list -h: code %d, stdout:\n%s", code, out)
+	}
+	if code, out, _ := runCLI(t, "version"); code != 0 || !strings.HasPrefix(out, "overmind devel go1.") {
+		t.Errorf("version: code %d, %q", code, out)
+	}
+	// Outside a module, the command says so.
+	t.Chdir(t.TempDir())
+	t.Setenv("GOFLAGS", "")
+	for _, args := range [][]string{{"instrument", "./..."}, {"instrument"}, {"list"}} {
+		if code, _, errOut := runCLI(t, args...); code != 1 || errOut != "overmind: not in a Go module: run overmind in a module's directory (go mod init creates one)\n" {
+			t.Errorf("%v outside a module: code %d, %q", args, code, errOut)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package generate
 
 import (
+	"errors"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -50,11 +51,25 @@ func explainLoadError(err error) error {
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "go.mod file not found"):
-		return fmt.Errorf("not in a Go module: run overmind in a module's directory (go mod init creates one)")
+		return errNotInModule
 	case strings.Contains(msg, "missing go.sum entry"):
 		return fmt.Errorf("load packages: %w\nThe module's go.sum lacks entries the packages need: run go mod tidy (or the go get the message names), then run overmind again", err)
 	}
 	return fmt.Errorf("load packages: %w", err)
+}
+
+// errNotInModule is what the command says outside a module.
+var errNotInModule = errors.New("not in a Go module: run overmind in a module's directory (go mod init creates one)")
+
+// outsideModule reports whether the go command listed the patterns as
+// outside any module: each package only an error saying so.
+func outsideModule(pkgs []*packages.Package) bool {
+	for _, p := range pkgs {
+		if len(p.GoFiles) > 0 || len(p.Errors) == 0 || !strings.Contains(p.Errors[0].Msg, "does not contain main module") {
+			return false
+		}
+	}
+	return len(pkgs) > 0
 }
 
 // runtimeInfo is what generate mode needs to know of the runtime package
