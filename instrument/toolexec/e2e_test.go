@@ -62,16 +62,41 @@ var overmindBinary = sync.OnceValues(func() (string, error) {
 	return bin, nil
 })
 
+// e2e starts an end-to-end test: it runs in parallel with the others,
+// once the build cache holds the sample built in toolexec mode, so that
+// parallel tests do not compile the same packages at the same time.
 func e2e(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end builds are slow")
 	}
+	t.Parallel()
 	bin, err := overmindBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := warmToolexec(t, bin); err != nil {
+		t.Fatal(err)
+	}
 	return bin
+}
+
+var warmOnce struct {
+	sync.Once
+	err error
+}
+
+// warmToolexec builds every package of the sample, the runtime and its
+// dependencies among them, in toolexec mode, once per run: what most
+// end-to-end tests build first, shared through the build cache.
+func warmToolexec(t *testing.T, bin string) error {
+	warmOnce.Do(func() {
+		dir := newSample(t, sampleOptions{})
+		if r := run(t, dir, nil, "go", "build", toolexecFlag(bin), "./..."); r.err != nil {
+			warmOnce.err = fmt.Errorf("warming the build cache: %v\n%s", r.err, r)
+		}
+	})
+	return warmOnce.err
 }
 
 // e2eSource is the sample program of generate mode's end-to-end test.
