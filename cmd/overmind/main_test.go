@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"go/format"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -651,5 +652,31 @@ func TestToolexecLibrarySurvivesTidy(t *testing.T) {
 	cmd.Dir, cmd.Env = dir, append(gentest.Env(), "GOFLAGS=-mod=readonly")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("overmind go build after go mod tidy: %v\n%s", err, out)
+	}
+}
+
+// TestRemoveGivesBackGofmt checks what the README promises of -remove: a
+// file that was not gofmt'd comes back as gofmt prints it, and one that
+// was comes back byte for byte.
+func TestRemoveGivesBackGofmt(t *testing.T) {
+	ugly := "package shop\nimport \"context\"\n\n\n\n//overmind:tool\nfunc Get(ctx context.Context, id string) (string,error) {\n  return id,ctx.Err()}\n"
+	dir := module(t, map[string]string{"shop/ugly.go": ugly})
+	path := filepath.Join(dir, "shop", "ugly.go")
+	want, err := format.Source([]byte(ugly))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range []string{ugly, string(want)} {
+		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{{"instrument", "./..."}, {"instrument", "-remove", "./..."}} {
+			if code, _, errOut := runCLI(t, args...); code != 0 {
+				t.Fatalf("%v: code %d\n%s", args, code, errOut)
+			}
+		}
+		if got := read(t, path); got != string(want) {
+			t.Errorf("instrument then -remove of\n%s\ngave\n%s\nwant gofmt's\n%s", src, got, want)
+		}
 	}
 }
