@@ -154,14 +154,7 @@ func checkCgoSource(pkg *packages.Package, remove bool) ([]*ast.File, *types.Pac
 		}),
 		Error: func(error) {}, // the loader reported the package's errors
 	}
-	info := &types.Info{
-		Types:      map[ast.Expr]types.TypeAndValue{},
-		Defs:       map[*ast.Ident]types.Object{},
-		Uses:       map[*ast.Ident]types.Object{},
-		Implicits:  map[ast.Node]types.Object{},
-		Scopes:     map[ast.Node]*types.Scope{},
-		Selections: map[*ast.SelectorExpr]*types.Selection{},
-	}
+	info := rewrite.NewInfo()
 	checked, _ := conf.Check(pkg.PkgPath, pkg.Fset, files, info)
 	return files, checked, info
 }
