@@ -1,4 +1,5 @@
 // The command's documentation, and its help text, is doc.go.
+
 package main
 
 import (
