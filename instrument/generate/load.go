@@ -49,13 +49,17 @@ func loadFull(opts Options, pkgPatterns []string) ([]*packages.Package, map[stri
 // what to do about them.
 func explainLoadError(err error) error {
 	msg := err.Error()
+	// go/packages wraps the go command's stderr: keep only that.
+	if _, stderr, ok := strings.Cut(msg, "stderr: "); ok {
+		msg = strings.TrimSpace(stderr)
+	}
 	switch {
 	case strings.Contains(msg, "go.mod file not found"):
 		return errNotInModule
 	case strings.Contains(msg, "missing go.sum entry"):
-		return fmt.Errorf("load packages: %w\nThe module's go.sum lacks entries the packages need: run go mod tidy (or the go get the message names), then run overmind again", err)
+		return fmt.Errorf("load packages: %s\nThe module's go.sum lacks entries the packages need: run go mod tidy (or the command the message names), then run overmind again", msg)
 	}
-	return fmt.Errorf("load packages: %w", err)
+	return fmt.Errorf("load packages: %s", msg)
 }
 
 // errNotInModule is what the command says outside a module.
