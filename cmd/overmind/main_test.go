@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"go/format"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -625,33 +624,6 @@ func TestRuntimeDependency(t *testing.T) {
 	}
 	if read(t, filepath.Join(dir, "version4.go")) != files["version4.go"] {
 		t.Fatal("version4.go was written")
-	}
-}
-
-// TestToolexecLibrarySurvivesTidy follows the README's toolexec setup for
-// a library that imports the runtime nowhere: the command as a tool, then
-// go mod tidy, then a build through overmind go. Tidy must keep in go.sum
-// what the runtime the build adds needs.
-func TestToolexecLibrarySurvivesTidy(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the command and a module")
-	}
-	bin := filepath.Join(t.TempDir(), "overmind")
-	gentest.Go(t, ".", "build", "-o", bin, ".")
-	root := gentest.RepoRoot(t)
-	dir := t.TempDir()
-	gentest.Go(t, dir, "mod", "init", "example.com/lib")
-	gentest.Go(t, dir, "mod", "edit", "-replace", gentest.RuntimeModule+"="+root)
-	gentest.Go(t, dir, "get", "-tool", gentest.RuntimeModule+"/cmd/overmind")
-	lib := "package lib\n\n// Greet greets.\n//\n//overmind:tool\nfunc Greet(name string) string {\n\treturn \"hello \" + name\n}\n"
-	gentest.WriteFiles(t, dir, map[string][]byte{"lib.go": []byte(lib)})
-	if out, err := gentest.GoEnvErr(dir, gentest.OnlineEnv(), "mod", "tidy"); err != nil {
-		t.Fatalf("go mod tidy: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin, "go", "build", "./...")
-	cmd.Dir, cmd.Env = dir, append(gentest.Env(), "GOFLAGS=-mod=readonly")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("overmind go build after go mod tidy: %v\n%s", err, out)
 	}
 }
 

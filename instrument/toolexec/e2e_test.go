@@ -20,6 +20,7 @@ import (
 	"golang.org/x/mod/modfile"
 
 	"github.com/overmind-core/overmind-go/instrument/toolexec"
+	"github.com/overmind-core/overmind-go/internal/gentest"
 	"github.com/overmind-core/overmind-go/internal/otlptest"
 	"github.com/overmind-core/overmind-go/rewrite"
 )
@@ -645,4 +646,23 @@ func TestEndToEndTypeErrorInUserCode(t *testing.T) {
 	if r.stderr != plain.stderr {
 		t.Errorf("with overmind the build says\n%s\nwithout it\n%s", r.stderr, plain.stderr)
 	}
+}
+
+// TestEndToEndLibrarySurvivesTidy follows the documented toolexec setup
+// for a library that imports the runtime nowhere: the command as a tool,
+// then go mod tidy (a real one, which may fetch what the module cache
+// lacks, as a user's would), then a build through the command. Tidy must
+// keep in go.sum what the runtime that the build adds needs.
+func TestEndToEndLibrarySurvivesTidy(t *testing.T) {
+	bin := e2e(t)
+	dir := t.TempDir()
+	gentest.Go(t, dir, "mod", "init", "example.com/lib")
+	gentest.Go(t, dir, "mod", "edit", "-replace", toolexec.ModulePath+"="+repoDir)
+	gentest.Go(t, dir, "get", "-tool", toolexec.ModulePath+"/cmd/overmind")
+	lib := "package lib\n\n// Greet greets.\n//\n//overmind:tool\nfunc Greet(name string) string {\n\treturn \"hello \" + name\n}\n"
+	gentest.WriteFiles(t, dir, map[string][]byte{"lib.go": []byte(lib)})
+	if out, err := gentest.GoEnvErr(dir, gentest.OnlineEnv(), "mod", "tidy"); err != nil {
+		t.Fatalf("go mod tidy: %v\n%s", err, out)
+	}
+	mustRun(t, dir, []string{"GOFLAGS=-mod=readonly", "GOSUMDB=off"}, bin, "go", "build", "./...")
 }
