@@ -50,12 +50,16 @@
 //
 //	ctx, _om := overmind.EnterContext(ctx, overmind.SpanTypeTool, "lookup_order", "example.com/shop.LookupOrder", func(in *overmind.Values) { in.Add("orderID", orderID) })
 //	if _om != nil {
-//		defer func() { _om.Exit(recover(), _omr1, func(out *overmind.Values) { out.Add("", _omr0) }) }()
+//		defer _om.Leave(&_omr1, func(out *overmind.Values) { out.Add("", _omr0) })
 //	}
 //
 // The runtime returns a nil _om when tracing is off (before Init), and then
-// nothing is deferred and nothing recovers: a panic goes through untouched,
-// with the same message and stack as without instrumentation.
+// nothing is deferred. When it is on, the deferred Leave recovers nothing
+// either (it finds out by itself whether the function is returning,
+// panicking or ending through runtime.Goexit): a panic goes through with
+// the same message and stack as without instrumentation. Removal also
+// recognises the form earlier versions generated, a deferred function
+// literal calling _om.Exit(recover(), ...).
 //
 // Unnamed and blank parameters and results that the code must refer to are
 // renamed _ompN and _omrN (with a trailing _ when they were blank), and the

@@ -82,7 +82,7 @@ func (rw *fileRewriter) plan(d *Directive) *plan {
 	if !rw.checkReserved(fn, d) {
 		return nil
 	}
-	for _, name := range []string{"recover", "nil"} {
+	for _, name := range []string{"nil"} {
 		if obj := rw.lookup(p, name); obj != nil && obj != types.Universe.Lookup(name) {
 			at := rw.in.Fset.Position(obj.Pos())
 			at.Filename = filepath.Base(at.Filename)
@@ -293,30 +293,26 @@ func enterForm(p *plan) (fn string, lhs, args []dst.Expr) {
 
 // exitStmt builds the prologue's second statement, which ends the span:
 //
-//	if _om != nil { defer func() { _om.Exit(recover(), err, outputs) }() }
+//	if _om != nil { defer _om.Leave(&err, outputs) }
+//
+// Leave is deferred directly, not from a function literal: it finds out
+// itself whether the function returned, panicked or is ending through
+// runtime.Goexit, and recovers nothing.
 func exitStmt(p *plan, alias string) *dst.IfStmt {
 	var errExpr dst.Expr = dst.NewIdent("nil")
 	if p.errRes >= 0 {
-		errExpr = dst.NewIdent(p.results[p.errRes].name)
+		errExpr = &dst.UnaryExpr{Op: token.AND, X: dst.NewIdent(p.results[p.errRes].name)}
 	}
-	exitCall := &dst.CallExpr{
-		Fun: sel(callVar, "Exit"),
-		Args: []dst.Expr{
-			&dst.CallExpr{Fun: dst.NewIdent("recover")},
-			errExpr,
-			valuesFunc(alias, "out", p.results, p.outputs, outputKeys(p)),
-		},
-	}
-	deferExit := &dst.DeferStmt{Call: &dst.CallExpr{Fun: &dst.FuncLit{
-		Type: &dst.FuncType{Func: true, Params: &dst.FieldList{Opening: true, Closing: true}},
-		Body: &dst.BlockStmt{List: []dst.Stmt{&dst.ExprStmt{X: exitCall}}},
-	}}}
-	deferExit.Decs.Before, deferExit.Decs.After = dst.NewLine, dst.NewLine
-	// With no span (tracing off) nothing is deferred and nothing recovers,
-	// so a panic goes through exactly as it would without instrumentation.
+	deferLeave := &dst.DeferStmt{Call: &dst.CallExpr{
+		Fun:  sel(callVar, leaveMethod),
+		Args: []dst.Expr{errExpr, valuesFunc(alias, "out", p.results, p.outputs, outputKeys(p))},
+	}}
+	deferLeave.Decs.Before, deferLeave.Decs.After = dst.NewLine, dst.NewLine
+	// With no span (tracing off) nothing is deferred, so a panic goes
+	// through exactly as it would without instrumentation.
 	exit := &dst.IfStmt{
 		Cond: &dst.BinaryExpr{X: dst.NewIdent(callVar), Op: token.NEQ, Y: dst.NewIdent("nil")},
-		Body: &dst.BlockStmt{List: []dst.Stmt{deferExit}},
+		Body: &dst.BlockStmt{List: []dst.Stmt{deferLeave}},
 	}
 	exit.Decs.Before, exit.Decs.After = dst.NewLine, dst.NewLine
 	if p.oneline {

@@ -94,14 +94,19 @@ func manualLookupOrder(ctx context.Context, tracer trace.Tracer, orderID string)
 // ratio of their times along with each side's median ns/op.
 func benchRatio(b *testing.B, subject, baseline func()) {
 	b.Helper()
-	const n = 200
+	benchRatioN(b, 200, subject, baseline)
+}
+
+// benchRatioN is benchRatio with rounds of n calls.
+func benchRatioN(b *testing.B, n int, subject, baseline func()) {
+	b.Helper()
 	var ratios, subj, base []float64
 	run := func(f func()) float64 {
 		start := time.Now()
 		for range n {
 			f()
 		}
-		return float64(time.Since(start).Nanoseconds()) / n
+		return float64(time.Since(start).Nanoseconds()) / float64(n)
 	}
 	for i := 0; b.Loop(); i++ {
 		var s, t float64

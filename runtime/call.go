@@ -19,6 +19,7 @@ import (
 	"github.com/overmind-core/overmind-go/runtime/internal/gls"
 	"github.com/overmind-core/overmind-go/runtime/internal/jsonvalue"
 	"github.com/overmind-core/overmind-go/runtime/internal/redact"
+	"github.com/overmind-core/overmind-go/runtime/internal/unwind"
 )
 
 // Attribute keys of the span contract shared with the other Overmind SDKs.
@@ -58,6 +59,17 @@ type callState struct {
 	err error
 	// st is the tracing state the call was opened under.
 	st *state
+	// below is the goroutine's current call when this one started: the
+	// next instrumented frame a panic through this one reaches, if it is
+	// instrumented. Cleared when the call ends.
+	below *Call
+	// passing is set by a call nested in this one that recorded a panic
+	// on its way up to this one, so that this one records the same panic
+	// without taking the stack again.
+	passing atomic.Pointer[panicNote]
+	// adopted marks the entry Forked.Adopt pushes for another goroutine's
+	// span: it is never exited, and lives as adoptedLive says.
+	adopted bool
 }
 
 // calls holds every goroutine's stack of open calls: the top one is the
@@ -70,6 +82,9 @@ var calls gls.Stacks[*Call]
 func liveCall(c *Call) bool {
 	if c.ended.Load() {
 		return false
+	}
+	if c.adopted {
+		return adoptedLive(c)
 	}
 	return !c.span.SpanContext().IsSampled() || c.span.IsRecording()
 }
@@ -107,6 +122,9 @@ func enter(ctx context.Context, typ SpanType, name, function string, inputs func
 // then derives from the fallback parent instead of ctx.
 func (st *state) enter(ctx context.Context, typ SpanType, name, function string, inputs func(*Values), extra []attribute.KeyValue) (_ context.Context, _ *Call, usable bool) {
 	parent, usable := parentOf(ctx)
+	if inDisabledTrace(parent) {
+		return ctx, nil, usable // StartTrace's Disabled: nothing below it records
+	}
 
 	var buf [4]attribute.KeyValue
 	attrs := append(buf[:0], attribute.String(attrSpanType, string(spanType(typ))))
@@ -122,9 +140,11 @@ func (st *state) enter(ctx context.Context, typ SpanType, name, function string,
 	spanCtx, span := st.tracer.Start(parent, name, trace.WithAttributes(attrs...))
 	c := &Call{callState: callState{span: span, ctx: spanCtx, st: st}}
 	c.node.Value = c
-	calls.Push(&c.node, nil)
+	if below := calls.Push(&c.node, nil); below != nil {
+		c.below = below.Value
+	}
 	c.start = time.Now()
-	if inputs != nil && span.IsRecording() {
+	if inputs != nil && span.IsRecording() && recordsData() {
 		v := getValues()
 		inputs(v)
 		span.SetAttributes(attribute.String(attrInputs, jsonvalue.Object(v.names, v.values, st.jsonOpts)))
@@ -242,17 +262,42 @@ func unhex(c byte) (byte, bool) {
 	return 0, false
 }
 
-// exit ends c's span, recording the outcome. recovered is a panic value
-// (the caller re-panics), err the function's error, outputs its results.
-// The outcome is set with one SetAttributes call: each call takes the
-// span's lock and may grow its attribute slice.
-func (c *Call) exit(recovered any, err error, outputs func(*Values)) {
+// ending is how a call ended: by returning, by a panic (with its value
+// when known), or by runtime.Goexit.
+type ending struct {
+	reason   unwind.Reason
+	value    any
+	hasValue bool
+}
+
+// returned is the ending of a call that returned.
+var returned = ending{}
+
+// panicked is the ending of a call that a panic with value v went through.
+func panicked(v any) ending { return ending{reason: unwind.Panicking, value: v, hasValue: true} }
+
+// endingOf converts what package unwind reports.
+func endingOf(o unwind.Outcome) ending {
+	return ending{reason: o.Reason, value: o.Value, hasValue: o.HasValue}
+}
+
+// exit ends c's span, recording the outcome: how the function ended, err
+// its error result, outputs its results. The outcome is set with one
+// SetAttributes call: each call takes the span's lock and may grow its
+// attribute slice.
+func (c *Call) exit(how ending, err error, outputs func(*Values)) {
 	if c.ended.Swap(true) {
 		return // ended already
 	}
 	calls.Remove(&c.node)
+	note := c.passing.Swap(nil)
+	below := c.below
+	c.below = nil
 	span := c.span
 	if !span.IsRecording() {
+		if how.reason == unwind.Panicking && below != nil {
+			below.passing.Store(note) // keep the stack for the span that has it
+		}
 		span.End()
 		return
 	}
@@ -260,12 +305,18 @@ func (c *Call) exit(recovered any, err error, outputs func(*Values)) {
 	var buf [5]attribute.KeyValue
 	attrs := buf[:0]
 	switch {
-	case recovered != nil:
-		attrs = recordPanic(span, recovered, attrs)
+	case how.reason == unwind.Panicking:
+		note = notePanic(note, how)
+		attrs = recordPanic(span, note, attrs)
+		if below != nil {
+			below.passing.Store(note.passedOn())
+		}
+	case how.reason == unwind.Goexiting:
+		attrs = recordGoexit(span, attrs)
 	case err != nil:
 		attrs = recordError(span, err, attrs)
 	default:
-		if outputs != nil {
+		if outputs != nil && recordsData() {
 			v := getValues()
 			outputs(v)
 			attrs = append(attrs, attribute.String(attrOutputs, encodeOutputs(v.values, c.st.jsonOpts)))
@@ -297,22 +348,86 @@ func hasFailed(span trace.Span) bool {
 	return ok && ro.Status().Code == codes.Error
 }
 
-// recordPanic marks span failed by a panic with value v: it sets the OTel
-// status and an exception event with the stack, and returns attrs with the
-// overmind.status and error attributes appended, for the caller to set.
-func recordPanic(span trace.Span, v any, attrs []attribute.KeyValue) []attribute.KeyValue {
-	msg := redact.Message(panicMessage(v))
-	span.AddEvent("exception", trace.WithAttributes(
-		attribute.String("exception.type", typeName(v)),
-		attribute.String("exception.message", msg),
-		attribute.String("exception.stacktrace", string(debug.Stack())),
+// panicNote is what the innermost instrumented frame a panic goes
+// through works out about it, handed from frame to frame as the panic
+// climbs: its message and type, and the stack, which only the first
+// frame records (taking it is the costly part, and every frame's stack is
+// the same: the panicking goroutine's, from the panic up).
+type panicNote struct {
+	value    any
+	hasValue bool
+	typ, msg string
+	stack    string // "" once recorded
+}
+
+// notePanic returns the note for a panic ending a call: note, handed up
+// by a nested call, when it is about the same panic; else a new one, with
+// the stack. Two notes are about the same panic when they carry the very
+// same value (the same interface words), or when the value is unknown
+// (see package unwind) and a nested call saw a panic too.
+func notePanic(note *panicNote, how ending) *panicNote {
+	if note != nil && note.hasValue == how.hasValue && (!how.hasValue || unwind.Same(note.value, how.value)) {
+		return note
+	}
+	n := &panicNote{value: how.value, hasValue: how.hasValue, typ: "panic", stack: string(debug.Stack())}
+	if how.hasValue {
+		n.typ, n.msg = typeName(how.value), redact.Message(panicMessage(how.value))
+	} else {
+		n.msg = panicValueUnknown
+	}
+	return n
+}
+
+// panicValueUnknown is the message of a panic whose value the runtime
+// cannot read without recovering it (see Config.RecoverPanics).
+const panicValueUnknown = "panic (its value is not recorded on this platform; see Config.RecoverPanics)"
+
+// passedOn is the note as the next frame up sees it: the same panic,
+// whose stack is recorded already.
+func (n *panicNote) passedOn() *panicNote {
+	if n.stack == "" {
+		return n
+	}
+	up := *n
+	up.stack = ""
+	return &up
+}
+
+// recordPanic marks span failed by the panic n describes: it sets the
+// OTel status and an exception event (with the stack when n has it), and
+// returns attrs with the overmind.status and error attributes appended,
+// for the caller to set.
+func recordPanic(span trace.Span, n *panicNote, attrs []attribute.KeyValue) []attribute.KeyValue {
+	event := []attribute.KeyValue{
+		attribute.String("exception.type", n.typ),
+		attribute.String("exception.message", n.msg),
 		attribute.Bool("exception.escaped", true),
-	))
-	span.SetStatus(codes.Error, msg)
+	}
+	if n.stack != "" {
+		event = append(event, attribute.String("exception.stacktrace", n.stack))
+	}
+	span.AddEvent("exception", trace.WithAttributes(event...))
+	span.SetStatus(codes.Error, n.msg)
 	return append(attrs,
 		attribute.String(attrStatus, statusFailed),
 		attribute.String(attrErrorType, "panic"),
-		attribute.String(attrErrorMessage, msg),
+		attribute.String(attrErrorMessage, n.msg),
+	)
+}
+
+// goexitMessage is the error message of a call its goroutine left through
+// runtime.Goexit.
+const goexitMessage = "runtime.Goexit ended the goroutine before the function returned"
+
+// recordGoexit marks span failed by runtime.Goexit (t.FailNow, t.Fatal,
+// t.SkipNow, ...): the function did not return, so it did not succeed,
+// and nothing says why; error type "goexit".
+func recordGoexit(span trace.Span, attrs []attribute.KeyValue) []attribute.KeyValue {
+	span.SetStatus(codes.Error, goexitMessage)
+	return append(attrs,
+		attribute.String(attrStatus, statusFailed),
+		attribute.String(attrErrorType, "goexit"),
+		attribute.String(attrErrorMessage, goexitMessage),
 	)
 }
 

@@ -24,7 +24,7 @@ import (
 )
 
 // The functions below are shaped like the code the overmind command
-// generates: a prologue that opens the span and a deferred Exit.
+// generates: a prologue that opens the span and a deferred Leave.
 
 type Order struct {
 	ID     string `json:"id"`
@@ -34,7 +34,7 @@ type Order struct {
 func lookupOrder(ctx context.Context, orderID string) (order Order, err error) {
 	ctx, om := EnterContext(ctx, SpanTypeTool, "lookup_order", "example.com/shop.LookupOrder", func(in *Values) { in.Add("orderID", orderID) })
 	if om != nil {
-		defer func() { om.Exit(recover(), err, func(out *Values) { out.Add("", order) }) }()
+		defer om.Leave(&err, func(out *Values) { out.Add("", order) })
 	}
 	_ = ctx
 	if orderID == "" {
@@ -47,7 +47,7 @@ func lookupOrder(ctx context.Context, orderID string) (order Order, err error) {
 func failWith(ctx context.Context, err error, p any) (n int, e error) {
 	ctx, om := EnterContext(ctx, SpanTypeFunction, "fail_with", "example.com/shop.failWith", nil)
 	if om != nil {
-		defer func() { om.Exit(recover(), e, func(out *Values) { out.Add("", n) }) }()
+		defer om.Leave(&e, func(out *Values) { out.Add("", n) })
 	}
 	_ = ctx
 	if p != nil {
@@ -61,9 +61,7 @@ type Cart struct{ items []string }
 func (c *Cart) Add(item string, qty int) (count int, total int) {
 	om := Enter(SpanTypeFunction, "Cart.Add", "example.com/shop.Cart.Add", func(in *Values) { in.Add("item", item); in.Add("qty", qty) })
 	if om != nil {
-		defer func() {
-			om.Exit(recover(), nil, func(out *Values) { out.Add("count", count); out.Add("total", total) })
-		}()
+		defer om.Leave(nil, func(out *Values) { out.Add("count", count); out.Add("total", total) })
 	}
 	c.items = append(c.items, item)
 	return len(c.items), len(c.items) * qty
@@ -74,7 +72,7 @@ func (c *Cart) Add(item string, qty int) (count int, total int) {
 func webSearch(query string) (results []string) {
 	om := Enter(SpanTypeTool, "web_search", "example.com/agent.webSearch", func(in *Values) { in.Add("query", query) })
 	if om != nil {
-		defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", results) }) }()
+		defer om.Leave(nil, func(out *Values) { out.Add("", results) })
 	}
 	return []string{"result for " + query}
 }
@@ -82,7 +80,7 @@ func webSearch(query string) (results []string) {
 func research(topic string) (summary string) {
 	om := Enter(SpanTypeWorkflow, "research", "example.com/agent.research", func(in *Values) { in.Add("topic", topic) })
 	if om != nil {
-		defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", summary) }) }()
+		defer om.Leave(nil, func(out *Values) { out.Add("", summary) })
 	}
 	return strings.Join(webSearch(topic), ";")
 }
@@ -90,7 +88,7 @@ func research(topic string) (summary string) {
 func handleRequest(topic string) (answer string) {
 	om := Enter(SpanTypeEntryPoint, "handle_request", "example.com/agent.handleRequest", func(in *Values) { in.Add("topic", topic) })
 	if om != nil {
-		defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", answer) }) }()
+		defer om.Leave(nil, func(out *Values) { out.Add("", answer) })
 	}
 	return research(topic)
 }
@@ -99,7 +97,7 @@ func handleRequest(topic string) (answer string) {
 func webSearchCtx(ctx context.Context, query string) (results []string) {
 	ctx, om := EnterContext(ctx, SpanTypeTool, "web_search", "example.com/agent.webSearch", func(in *Values) { in.Add("query", query) })
 	if om != nil {
-		defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", results) }) }()
+		defer om.Leave(nil, func(out *Values) { out.Add("", results) })
 	}
 	_ = ctx
 	return []string{"result for " + query}
@@ -108,7 +106,7 @@ func webSearchCtx(ctx context.Context, query string) (results []string) {
 func researchCtx(ctx context.Context, topic string) (summary string) {
 	ctx, om := EnterContext(ctx, SpanTypeWorkflow, "research", "example.com/agent.research", func(in *Values) { in.Add("topic", topic) })
 	if om != nil {
-		defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", summary) }) }()
+		defer om.Leave(nil, func(out *Values) { out.Add("", summary) })
 	}
 	return strings.Join(webSearchCtx(ctx, topic), ";")
 }
@@ -116,7 +114,7 @@ func researchCtx(ctx context.Context, topic string) (summary string) {
 func handleRequestCtx(ctx context.Context, topic string) (answer string) {
 	ctx, om := EnterContext(ctx, SpanTypeEntryPoint, "handle_request", "example.com/agent.handleRequest", func(in *Values) { in.Add("topic", topic) })
 	if om != nil {
-		defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", answer) }) }()
+		defer om.Leave(nil, func(out *Values) { out.Add("", answer) })
 	}
 	return researchCtx(ctx, topic)
 }
@@ -329,7 +327,7 @@ func TestEnterRequest(t *testing.T) {
 	handler := func(w http.ResponseWriter, r *http.Request) {
 		r, om := EnterRequest(r, SpanTypeEntryPoint, "orders_handler", "example.com/shop.ordersHandler", nil)
 		if om != nil {
-			defer func() { om.Exit(recover(), nil, nil) }()
+			defer om.Leave(nil, nil)
 		}
 		order, _ := lookupOrder(r.Context(), r.URL.Query().Get("id"))
 		fmt.Fprint(w, order.Status)
@@ -421,7 +419,7 @@ func TestContextWithoutSpanFallsBackToGoroutine(t *testing.T) {
 	func() {
 		om := Enter(SpanTypeEntryPoint, "outer", "p.outer", nil)
 		if om != nil {
-			defer func() { om.Exit(recover(), nil, nil) }()
+			defer om.Leave(nil, nil)
 		}
 		lookupOrder(context.Background(), "x") // a context, but no span in it
 	}()
@@ -435,7 +433,7 @@ func TestNewGoroutineStartsWithoutCurrentSpan(t *testing.T) {
 	func() {
 		om := Enter(SpanTypeEntryPoint, "outer", "p.outer", nil)
 		if om != nil {
-			defer func() { om.Exit(recover(), nil, nil) }()
+			defer om.Leave(nil, nil)
 		}
 		done := make(chan struct{})
 		go func() { defer close(done); webSearch("in goroutine") }()
@@ -581,7 +579,7 @@ type brokenCtx struct{ context.Context }
 func withBrokenValue(c brokenCtx, n int) (_omr0 int) {
 	_, om := EnterContext(c, SpanTypeFunction, "with_broken_value", "example.com/p.withBrokenValue", func(in *Values) { in.Add("n", n) })
 	if om != nil {
-		defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", _omr0) }) }()
+		defer om.Leave(nil, func(out *Values) { out.Add("", _omr0) })
 	}
 	return n + 1
 }
@@ -589,7 +587,7 @@ func withBrokenValue(c brokenCtx, n int) (_omr0 int) {
 func withBrokenPointer(c *brokenCtx, n int) (_omr0 int) {
 	_, om := EnterContext(c, SpanTypeFunction, "with_broken_pointer", "example.com/p.withBrokenPointer", func(in *Values) { in.Add("n", n) })
 	if om != nil {
-		defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", _omr0) }) }()
+		defer om.Leave(nil, func(out *Values) { out.Add("", _omr0) })
 	}
 	return n + 2
 }
@@ -600,7 +598,7 @@ func TestContextWhoseValuePanics(t *testing.T) {
 	func() {
 		om := Enter(SpanTypeEntryPoint, "outer", "p.outer", nil)
 		if om != nil {
-			defer func() { om.Exit(recover(), nil, nil) }()
+			defer om.Leave(nil, nil)
 		}
 		if got := withBrokenValue(brokenCtx{}, 1); got != 2 {
 			t.Errorf("withBrokenValue = %d", got)

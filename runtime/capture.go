@@ -8,6 +8,9 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/overmind-core/overmind-go/runtime/internal/jsonvalue"
 	"github.com/overmind-core/overmind-go/runtime/internal/llmcapture"
 	"github.com/overmind-core/overmind-go/runtime/internal/redact"
@@ -230,7 +233,7 @@ func configureCapture(set providerSet) {
 			names = append(names, name)
 		}
 	}
-	opts := llmcapture.Options{Providers: names, BaseURLs: captured.baseURLs, NoContent: captured.noContent}
+	opts := llmcapture.Options{Providers: names, BaseURLs: captured.baseURLs, NoContent: captured.noContent || !recordsData()}
 	if err := captureEngine.Configure(opts); err != nil {
 		logf("provider capture: %v", err) // resolveCapture validated the options
 		return
@@ -242,6 +245,18 @@ func configureCapture(set providerSet) {
 		http.DefaultTransport = &captureTransport{base: http.DefaultTransport}
 	}
 	defaultWrapped = true
+}
+
+// globalProvider is the tracer provider Init installs as OpenTelemetry's
+// global one: the runtime's, except that the tracer of a provider SDK's own
+// instrumentation starts no span for the calls the capture records (see
+// llmcapture.Engine.Tracer), so that anthropic-sdk-go's calls give one
+// span, not two.
+type globalProvider struct{ *sdktrace.TracerProvider }
+
+// Tracer returns the tracer of the instrumentation scope name.
+func (p globalProvider) Tracer(name string, opts ...trace.TracerOption) trace.Tracer {
+	return captureEngine.Tracer(name, p.TracerProvider.Tracer(name, opts...))
 }
 
 // flushCapture ends the spans of calls parked for a retry, before the

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +21,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	goopenai "github.com/sashabaranov/go-openai"
+	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
@@ -372,9 +374,9 @@ func TestShutdownEndsParkedSpans(t *testing.T) {
 	wantAttr(t, llm[0], "overmind.status", "failed")
 }
 
-// TestAnthropicUnderInit: Init installs its provider as the global one, so
-// anthropic-sdk-go's own spans are on. A call with the function's context
-// gives one llm_call span, the SDK's adopted, in the function's trace.
+// TestAnthropicUnderInit: Init installs its provider as the global one,
+// which anthropic-sdk-go's own spans would use. A call with the function's
+// context gives one llm_call span, the capture's, in the function's trace.
 func TestAnthropicUnderInit(t *testing.T) {
 	resetCaptureForTest(t)
 	srv := newProvider(t, 200, claudeMessage)
@@ -396,7 +398,7 @@ func TestAnthropicUnderInit(t *testing.T) {
 		t.Fatalf("%d spans, want the agent's and one for the call", len(spans))
 	}
 	s := spans[0]
-	if s.InstrumentationScope().Name != "com.anthropic.sdk.go" || s.Name() != "chat claude-sonnet-4-5" {
+	if s.InstrumentationScope().Name != scopeName || s.Name() != "chat claude-sonnet-4-5" {
 		t.Errorf("call span %q from %q", s.Name(), s.InstrumentationScope().Name)
 	}
 	if s.Parent().SpanID() != span.OTel().SpanContext().SpanID() {
@@ -437,5 +439,158 @@ func TestCaptureExportedOverOTLP(t *testing.T) {
 				t.Errorf("%s carries the provider key: %v", k, v)
 			}
 		}
+	}
+}
+
+// claudeCached is a message whose usage has cache reads and writes.
+const claudeCached = `{"id":"msg_2","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{"type":"text","text":"Hello!"}],"stop_reason":"end_turn","usage":{"input_tokens":21,"cache_creation_input_tokens":100,"cache_read_input_tokens":2000,"output_tokens":3}}`
+
+// claudeStream is a message stream; a client that closes it after the
+// first events leaves it unfinished.
+const claudeStream = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_3\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5-20250929\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":12,\"output_tokens\":1}}}\n\n" +
+	"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n" +
+	"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hel\"}}\n\n" +
+	"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"lo!\"}}\n\n" +
+	"event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n" +
+	"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":3}}\n\n" +
+	"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
+
+// newStreamProvider is a local provider answering the first n events of
+// a server-sent event stream, then holding the stream open until the
+// client goes away.
+func newStreamProvider(t *testing.T, stream string, n int) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		for _, ev := range strings.SplitAfter(stream, "\n\n")[:n] {
+			_, _ = io.WriteString(w, ev)
+		}
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// anthropicSDKSpans returns the spans anthropic-sdk-go started for
+// messages.create calls.
+func anthropicSDKSpans(rec *tracetest.SpanRecorder) []sdktrace.ReadOnlySpan {
+	var out []sdktrace.ReadOnlySpan
+	for _, s := range rec.Ended() {
+		if strings.HasPrefix(s.InstrumentationScope().Name, "com.anthropic.sdk.go") && s.Name() == "anthropic.messages.create" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// TestAnthropicBackgroundContextInFunction: an anthropic-sdk-go call made
+// with context.Background() inside an instrumented function gives one
+// span, in the function's trace; the SDK's own span, which would be a
+// trace of its own with the same token usage, is not recorded.
+func TestAnthropicBackgroundContextInFunction(t *testing.T) {
+	resetCaptureForTest(t)
+	srv := newProvider(t, 200, claudeMessage)
+	rec := recordForTest(t, Config{ProviderBaseURLs: []ProviderBaseURL{{URL: srv.URL, Protocol: "anthropic"}}})
+	client := anthropic.NewClient(anthropicoption.WithAPIKey("sk-ant-test"), anthropicoption.WithBaseURL(srv.URL), anthropicoption.WithMaxRetries(0))
+	func() {
+		om := Enter(SpanTypeWorkflow, "greet", "example.com/shop.Greet", nil)
+		if om != nil {
+			defer func() { om.Exit(recover(), nil, nil) }()
+		}
+		if _, err := client.Messages.New(context.Background(), anthropic.MessageNewParams{
+			Model: anthropic.ModelClaudeSonnet4_5, MaxTokens: 10,
+			Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	if err := ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if sdk := anthropicSDKSpans(rec); len(sdk) != 0 {
+		t.Errorf("%d spans of anthropic-sdk-go's own, in trace %s", len(sdk), sdk[0].SpanContext().TraceID())
+	}
+	llm := llmSpans(rec)
+	if len(llm) != 1 {
+		t.Fatalf("%d llm spans, want 1", len(llm))
+	}
+	fn := endedByName(t, rec.Ended())["greet"]
+	if llm[0].Parent().SpanID() != fn.SpanContext().SpanID() {
+		t.Error("the llm span is not a child of the function")
+	}
+	wantAttr(t, llm[0], "gen_ai.usage.output_tokens", 3)
+}
+
+// TestAnthropicStreamClosedEarly: an anthropic-sdk-go stream closed after
+// its first event ends its span cancelled, with its duration, attempts and
+// time to first chunk, as the other providers' do.
+func TestAnthropicStreamClosedEarly(t *testing.T) {
+	resetCaptureForTest(t)
+	srv := newStreamProvider(t, claudeStream, 3)
+	rec := recordForTest(t, Config{ProviderBaseURLs: []ProviderBaseURL{{URL: srv.URL, Protocol: "anthropic"}}})
+	client := anthropic.NewClient(anthropicoption.WithAPIKey("sk-ant-test"), anthropicoption.WithBaseURL(srv.URL), anthropicoption.WithMaxRetries(0))
+	ctx, span := StartSpan(context.Background(), "agent", "greeter")
+	stream := client.Messages.NewStreaming(ctx, anthropic.MessageNewParams{
+		Model: anthropic.ModelClaudeSonnet4_5, MaxTokens: 10,
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))},
+	})
+	if !stream.Next() {
+		t.Fatal(stream.Err())
+	}
+	_ = stream.Close()
+	span.End()
+	if err := ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	llm := llmSpans(rec)
+	if len(llm) != 1 {
+		t.Fatalf("%d llm spans, want 1", len(llm))
+	}
+	s := llm[0]
+	wantAttr(t, s, "overmind.status", "cancelled")
+	wantAttr(t, s, "overmind.llm.attempts", 1)
+	for _, k := range []string{"overmind.duration.seconds", "gen_ai.response.time_to_first_chunk"} {
+		if v, ok := attrsOf(s)[k]; !ok || v.AsFloat64() <= 0 {
+			t.Errorf("%s = %v, want a positive duration", k, v.Emit())
+		}
+	}
+}
+
+// TestAnthropicSpanAsOthers: the span of an anthropic-sdk-go call has the
+// attributes and status of every provider's: the conventions' cache
+// creation key alone, no OTel status on success, and a duration that is
+// the span's own length.
+func TestAnthropicSpanAsOthers(t *testing.T) {
+	resetCaptureForTest(t)
+	srv := newProvider(t, 200, claudeCached)
+	rec := recordForTest(t, Config{ProviderBaseURLs: []ProviderBaseURL{{URL: srv.URL, Protocol: "anthropic"}}})
+	client := anthropic.NewClient(anthropicoption.WithAPIKey("sk-ant-test"), anthropicoption.WithBaseURL(srv.URL), anthropicoption.WithMaxRetries(0))
+	ctx, span := StartSpan(context.Background(), "agent", "greeter")
+	if _, err := client.Messages.New(ctx, anthropic.MessageNewParams{
+		Model: anthropic.ModelClaudeSonnet4_5, MaxTokens: 10,
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	span.End()
+	if err := ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	llm := llmSpans(rec)
+	if len(llm) != 1 {
+		t.Fatalf("%d llm spans, want 1", len(llm))
+	}
+	s := llm[0]
+	wantAttr(t, s, "gen_ai.usage.cache_creation.input_tokens", 100)
+	wantAttr(t, s, "gen_ai.usage.input_tokens", 2121)
+	wantNoAttr(t, s, "gen_ai.usage.cache_write.input_tokens")
+	if s.Status().Code != codes.Unset {
+		t.Errorf("status %v, want unset", s.Status())
+	}
+	length := s.EndTime().Sub(s.StartTime()).Seconds()
+	if d := attrsOf(s)["overmind.duration.seconds"].AsFloat64(); math.Abs(d-length) > 1e-6 {
+		t.Errorf("overmind.duration.seconds = %v, the span lasts %v", d, length)
 	}
 }

@@ -19,12 +19,12 @@
 //
 // Functions annotated with //overmind: directives are expanded by the
 // overmind command into calls to [EnterContext], [Enter] or [EnterRequest]
-// and a deferred [Call.Exit], deferred only when tracing is on:
+// and a deferred [Call.Leave], deferred only when tracing is on:
 //
 //	ctx, _om := overmind.EnterContext(ctx, overmind.SpanTypeTool, "lookup_order", "example.com/shop.LookupOrder",
 //		func(in *overmind.Values) { in.Add("orderID", orderID) })
 //	if _om != nil {
-//		defer func() { _om.Exit(recover(), err, func(out *overmind.Values) { out.Add("", order) }) }()
+//		defer _om.Leave(&err, func(out *overmind.Values) { out.Add("", order) })
 //	}
 //
 // That small API is meant for generated code. People call the rest:

@@ -23,7 +23,10 @@ func resetForTest() {
 	_ = Shutdown(ctx)
 	initMu.Lock()
 	noExportNoted = false
+	paused.Store(false)
+	pendingProcessors = nil
 	initMu.Unlock()
+	excludeData.Store(false)
 	enabled.Store(0)
 	prompts.reset()
 	labelsUsed.Store(false)

@@ -44,7 +44,7 @@ func spanParent(ctx context.Context) context.Context {
 // activeTracer returns the runtime's tracer, or nil when tracing is off.
 func activeTracer() trace.Tracer {
 	if st := active.Load(); st != nil {
-		return st.tracer
+		return st.gated
 	}
 	return nil
 }

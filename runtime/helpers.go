@@ -209,5 +209,5 @@ func (runtimeTracer) Start(ctx context.Context, name string, opts ...trace.SpanS
 	if st == nil {
 		return ctx, noopSpan
 	}
-	return st.tracer.Start(spanParent(ctx), name, opts...)
+	return st.gated.Start(spanParent(ctx), name, opts...)
 }

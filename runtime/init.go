@@ -2,10 +2,12 @@ package overmind
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/overmind-core/overmind-go/runtime/internal/jsonvalue"
+	"github.com/overmind-core/overmind-go/runtime/internal/unwind"
 )
 
 // scopeName is the instrumentation scope of the runtime's spans.
@@ -26,13 +29,22 @@ const scopeName = "github.com/overmind-core/overmind-go/runtime"
 // state is the tracing set up by Init. The fields the hot path reads
 // (tracer, jsonOpts) never change; the rest is guarded by initMu.
 type state struct {
-	tp       *sdktrace.TracerProvider
-	tracer   trace.Tracer
+	tp     *sdktrace.TracerProvider
+	tracer trace.Tracer
+	// gated is tracer for spans the runtime does not start itself (the
+	// provider capture, Tracer()): it starts none in a disabled trace.
+	gated    trace.Tracer
 	jsonOpts jsonvalue.Options
+	// recoverPanics makes the deferred end of a call recover a panic to
+	// record it, and panic again (see Config.RecoverPanics).
+	recoverPanics bool
 
 	settings settings
-	sinks    []*sink
-	debug    *debugTree
+	// sinks are the export destinations; Init appends under sinksMu too,
+	// since ForceFlush reads them without initMu.
+	sinks   []*sink
+	sinksMu sync.Mutex
+	debug   *debugTree
 	// processors are the Config.SpanProcessors registered so far, so that
 	// a later Init registers each processor once.
 	processors []sdktrace.SpanProcessor
@@ -86,8 +98,9 @@ func Init(cfg Config) error {
 		return nil
 	}
 	addCaptureSettings(s.capture)
+	s.processors = append(slices.Clone(pendingProcessors), s.processors...) // install forgets them
 	plan := planExport(s)
-	if st := active.Load(); st != nil {
+	if st := installed.Load(); st != nil {
 		if err := st.extend(s, plan); err != nil {
 			return err
 		}
@@ -102,6 +115,7 @@ func Init(cfg Config) error {
 		noExportNoted = true
 	}
 	if len(plan.sinks) == 0 && !s.debug && len(s.processors) == 0 {
+		idle = &s // until a span processor is added
 		enableProviders(s.providers)
 		return nil // nothing would see a span: leave tracing off
 	}
@@ -109,7 +123,7 @@ func Init(cfg Config) error {
 	if err != nil {
 		return err
 	}
-	active.Store(st)
+	install(st)
 	enableProviders(s.providers)
 	return nil
 }
@@ -125,10 +139,14 @@ func newState(s settings, plan exportPlan) (*state, error) {
 	st := &state{
 		settings: s,
 		jsonOpts: jsonvalue.Options{MaxBytes: s.maxAttributeBytes},
+		// Where a panic cannot be told from a return without recovering
+		// it, recovering is the only way to record it.
+		recoverPanics: s.recoverPanics || unwind.Check() == unwind.None,
 	}
 	opts := []sdktrace.TracerProviderOption{
 		sdktrace.WithResource(res),
 		sdktrace.WithSpanProcessor(labelProcessor{}),
+		sdktrace.WithIDGenerator(idGenerator{}), // honours StartTrace's TraceID
 	}
 	if s.sampler != nil {
 		opts = append(opts, sdktrace.WithSampler(s.sampler))
@@ -155,6 +173,7 @@ func newState(s settings, plan exportPlan) (*state, error) {
 	}
 	st.tp = sdktrace.NewTracerProvider(opts...)
 	st.tracer = st.tp.Tracer(scopeName, trace.WithInstrumentationVersion(sdkVersion()))
+	st.gated = gatedTracer{st.tracer}
 	if !s.skipGlobal {
 		installGlobal(st.tp)
 	}
@@ -177,7 +196,7 @@ func (st *state) extend(s settings, plan exportPlan) error {
 		if err != nil {
 			return err
 		}
-		st.sinks = append(st.sinks, sk)
+		st.addSink(sk)
 		st.tp.RegisterSpanProcessor(sk)
 	}
 	if s.debug && st.debug == nil {
@@ -250,42 +269,50 @@ func installGlobal(tp *sdktrace.TracerProvider) {
 	if !globalSet && fmt.Sprintf("%T", otel.GetTracerProvider()) != "*global.tracerProvider" {
 		return
 	}
-	otel.SetTracerProvider(tp)
+	otel.SetTracerProvider(globalProvider{tp})
 	if fmt.Sprintf("%T", otel.GetTextMapPropagator()) == "*global.textMapPropagator" {
 		otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 	}
 	globalSet = true
 }
 
-// shutdownTimeout bounds Shutdown when its context has no deadline, so a
-// dead backend cannot hold a process at exit for the exporter's full retry
-// schedule.
-const shutdownTimeout = 10 * time.Second
+// flushTimeout bounds Shutdown and ForceFlush when their context has no
+// deadline, so that a slow, throttling or dead backend cannot hold a
+// process at exit, or a serverless handler, for the exporter's retries.
+// Tests shorten it.
+var flushTimeout = 10 * time.Second
+
+// boundedContext is ctx (context.Background() when nil), bounded by
+// flushTimeout when it has no deadline of its own.
+func boundedContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeoutCause(ctx, flushTimeout, boundPassed(flushTimeout))
+}
 
 // Shutdown flushes every ended span to its destinations and stops tracing;
 // call it before the program exits (defer it in main). It waits until the
 // spans are delivered or ctx is done, and at most 10 seconds when ctx has
-// no deadline (a nil ctx is taken as context.Background()). Spans dropped because a queue was full, or that could not be
-// delivered, are counted and reported on stderr. After Shutdown every
+// no deadline (a nil ctx is taken as context.Background()). Spans dropped
+// because a queue was full, or that could not be delivered, are counted
+// and reported on stderr. After Shutdown every
 // function of the package is a no-op again until the next Init.
 func Shutdown(ctx context.Context) error {
 	initMu.Lock()
 	defer initMu.Unlock()
 	flushCapture()
 	noExportNoted = false
-	st := active.Swap(nil)
+	st := uninstall()
 	if st == nil {
 		return nil
 	}
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, shutdownTimeout)
-		defer cancel()
-	}
-	err := st.tp.Shutdown(ctx)
+	ctx, cancel := boundedContext(ctx)
+	defer cancel()
+	err := errors.Join(st.shutdownSinks(ctx), st.tp.Shutdown(ctx))
 	// Spans still open will end on a provider without processors, so
 	// their labels would never be deleted: forget them all. Forget the
 	// goroutines' stacks of open spans too, so that a span never ended
@@ -304,28 +331,27 @@ func Shutdown(ctx context.Context) error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("overmind: shutdown: %w", err)
+		return fmt.Errorf("overmind: shutdown: %w", gaveUp(ctx, err))
 	}
 	return nil
 }
 
 // ForceFlush exports every span ended so far, waiting until they are
-// delivered or ctx is done (a nil ctx never is). Call it at the end of a
-// short-lived job (a serverless handler, a script) that does not call
-// Shutdown.
+// delivered or ctx is done, and at most 10 seconds when ctx has no
+// deadline (a nil ctx is taken as context.Background()). Call it at the
+// end of a short-lived job (a serverless handler, a script) that does not
+// call Shutdown. It returns an error when it gave up before every span
+// was delivered (wrapping ctx's error), or when a destination refused or
+// could not be reached during the flush; tracing goes on either way.
 func ForceFlush(ctx context.Context) error {
-	st := active.Load()
+	st := installed.Load()
 	if st == nil {
 		return nil
 	}
-	if ctx == nil {
-		ctx = context.Background()
-	}
+	ctx, cancel := boundedContext(ctx)
+	defer cancel()
 	flushCapture()
-	if err := st.tp.ForceFlush(ctx); err != nil {
-		return fmt.Errorf("overmind: flush: %w", err)
-	}
-	return nil
+	return st.flush(ctx)
 }
 
 var (

@@ -5,6 +5,8 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/overmind-core/overmind-go/runtime/internal/unwind"
 )
 
 // Span is a span opened by [StartSpan]. A nil *Span, which StartSpan
@@ -58,18 +60,22 @@ func (s *Span) SetError(err error) {
 
 // End ends the span: failed if SetError recorded an error, else success.
 // Deferred directly (defer span.End()), it also records a panic passing
-// through (status failed, error type "panic") and lets the panic continue
-// with the same value. End may be called from any goroutine; calls after
-// the first do nothing.
+// through (status failed, error type "panic") without recovering it, and
+// a runtime.Goexit (status failed, error type "goexit"), as an
+// instrumented function's span does. End may be called from any
+// goroutine; calls after the first do nothing.
 func (s *Span) End() {
 	if s == nil {
 		return
 	}
-	if r := recover(); r != nil {
-		(*Call)(s).exit(r, nil, nil)
-		panic(r)
+	c := (*Call)(s)
+	if c.st.recoverPanics {
+		if r := recover(); r != nil {
+			c.exit(panicked(r), nil, nil)
+			panic(r)
+		}
 	}
-	(*Call)(s).exit(nil, s.err, nil)
+	c.exit(endingOf(unwind.Of()), s.err, nil)
 }
 
 // OTel returns the underlying OpenTelemetry span, for what the runtime has

@@ -104,7 +104,7 @@ func TestInstrumentLifecycle(t *testing.T) {
 		t.Fatalf("instrument: code %d: %s", code, errOut)
 	}
 	instrumented := read(t, shop)
-	if !strings.Contains(instrumented, "\tif _om != nil {\n\t\tdefer func() { _om.Exit(recover(), _omr1, func(out *overmind.Values) { out.Add(\"\", _omr0) }) }()\n\t}\n") {
+	if !strings.Contains(instrumented, "\tif _om != nil {\n\t\tdefer _om.Leave(&_omr1, func(out *overmind.Values) { out.Add(\"\", _omr0) })\n\t}\n") {
 		t.Fatalf("not instrumented:\n%s", instrumented)
 	}
 	if info, _ := os.Stat(shop); info.Mode().Perm() != 0o600 {

@@ -16,7 +16,7 @@ import (
 func HandleSupportQuery(ctx context.Context, userID, question string) (_omr0 string, _omr1 error) {
 	ctx, _om := overmind.EnterContext(ctx, overmind.SpanTypeEntryPoint, "handle_support_query", "github.com/overmind-core/overmind-go/examples/support.HandleSupportQuery", func(in *overmind.Values) { in.Add("userID", userID); in.Add("question", question) })
 	if _om != nil {
-		defer func() { _om.Exit(recover(), _omr1, func(out *overmind.Values) { out.Add("", _omr0) }) }()
+		defer _om.Leave(&_omr1, func(out *overmind.Values) { out.Add("", _omr0) })
 	}
 	ctx = overmind.SetUser(ctx, overmind.User{ID: userID})
 	overmind.SetTag(ctx, "workflow", "support")
@@ -37,7 +37,7 @@ func HandleSupportQuery(ctx context.Context, userID, question string) (_omr0 str
 func GatherContext(ctx context.Context, question string) (_omr0 string, _omr1 error) {
 	ctx, _om := overmind.EnterContext(ctx, overmind.SpanTypeWorkflow, "gather_context", "github.com/overmind-core/overmind-go/examples/support.GatherContext", func(in *overmind.Values) { in.Add("question", question) })
 	if _om != nil {
-		defer func() { _om.Exit(recover(), _omr1, func(out *overmind.Values) { out.Add("", _omr0) }) }()
+		defer _om.Leave(&_omr1, func(out *overmind.Values) { out.Add("", _omr0) })
 	}
 	var facts []string
 	if id := orderID.FindString(question); id != "" {
@@ -68,7 +68,7 @@ var errNoOrder = errors.New("no such order")
 func LookupOrder(ctx context.Context, id string) (_omr0 Order, _omr1 error) {
 	ctx, _om := overmind.EnterContext(ctx, overmind.SpanTypeTool, "lookup_order", "github.com/overmind-core/overmind-go/examples/support.LookupOrder", func(in *overmind.Values) { in.Add("id", id) })
 	if _om != nil {
-		defer func() { _om.Exit(recover(), _omr1, func(out *overmind.Values) { out.Add("", _omr0) }) }()
+		defer _om.Leave(&_omr1, func(out *overmind.Values) { out.Add("", _omr0) })
 	}
 	if id != "A-1001" {
 		return Order{}, errNoOrder
@@ -83,7 +83,7 @@ func LookupOrder(ctx context.Context, id string) (_omr0 Order, _omr1 error) {
 func SearchKnowledgeBase(query string) (_omr0 []string) {
 	_om := overmind.Enter(overmind.SpanTypeTool, "search_kb", "github.com/overmind-core/overmind-go/examples/support.SearchKnowledgeBase", func(in *overmind.Values) { in.Add("query", query) })
 	if _om != nil {
-		defer func() { _om.Exit(recover(), nil, func(out *overmind.Values) { out.Add("", _omr0) }) }()
+		defer _om.Leave(nil, func(out *overmind.Values) { out.Add("", _omr0) })
 	}
 	if strings.Contains(strings.ToLower(query), "order") {
 		return []string{"Orders ship within 2 days; tracking links are emailed."}
@@ -104,7 +104,7 @@ type Message struct {
 func Complete(ctx context.Context, messages []Message) (_omr0 string, _omr1 error) {
 	ctx, _om := overmind.EnterContext(ctx, overmind.SpanTypeLLM, "chat_completion", "github.com/overmind-core/overmind-go/examples/support.Complete", func(in *overmind.Values) { in.Add("messages", messages) })
 	if _om != nil {
-		defer func() { _om.Exit(recover(), _omr1, func(out *overmind.Values) { out.Add("", _omr0) }) }()
+		defer _om.Leave(&_omr1, func(out *overmind.Values) { out.Add("", _omr0) })
 	}
 	last := messages[len(messages)-1].Content
 	if i := strings.Index(last, "Order "); i >= 0 {

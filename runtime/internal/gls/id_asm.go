@@ -123,3 +123,8 @@ func stackGoid() uint64 {
 // DetectsReuse reports whether the package tells a goroutine from an
 // earlier one that ran on the same g structure (see the package doc).
 func DetectsReuse() bool { return goidOffset != 0 }
+
+// G returns the calling goroutine's runtime g structure, for code that
+// reads one of its fields at an offset it has validated; nil where the
+// package cannot read it.
+func G() unsafe.Pointer { return getg() }

@@ -60,7 +60,10 @@
 // that ends the call (to build their error), so a retryable response whose
 // body is read ends the span, and one whose body is closed unread parks it.
 // The next attempt with the same fingerprint resumes the parked span and
-// counts one more attempt (overmind.llm.attempts); the failed attempt is
+// counts one more attempt (overmind.llm.attempts). Identical calls made at
+// once from one parent (a fan-out that hits a rate limit) park side by side
+// under one fingerprint, and each retry resumes the one that has waited
+// longest, so each call still gives one span. The failed attempt is
 // recorded as an overmind.llm.retry event. When openai-go and
 // anthropic-sdk-go send X-Stainless-Retry-Count, "0" always starts a new
 // call, so two identical calls in a row are never merged. A parked span
@@ -70,16 +73,9 @@
 // exported late.
 //
 // anthropic-sdk-go (v1.84 and later) starts an OpenTelemetry span of its
-// own for each call, through the global tracer provider, and sends every
-// attempt in its context. When the request's context carries a recording
-// span of that SDK's instrumentation scope (com.anthropic.sdk.go), the
-// engine starts no span: it adopts the SDK's span, renames it
-// "{operation} {model}" and sets the same attributes on it as on its own, so
-// a call gives one span, not two. The SDK ends that span. The exception is
-// a root span of the SDK's while the goroutine has a current span (the call
-// was made with context.Background() inside an instrumented function):
-// adopting it would take the call out of the function's trace, so the
-// engine starts its own span there, and the SDK's stays a trace of its own.
+// own for each call. [Engine.Tracer] gives the tracer for its
+// instrumentation scope, which starts none for the calls the engine
+// captures, so that a call gives one span: see sdkspans.go.
 //
 // # Streams
 //

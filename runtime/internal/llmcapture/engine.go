@@ -109,8 +109,8 @@ type Engine struct {
 	deps   Deps
 	config atomic.Pointer[config]
 
-	mu      sync.Mutex
-	pending map[callKey]*call
+	mu     sync.Mutex
+	parked parkedCalls
 }
 
 // New returns an engine with deps and opts. It fails if deps has no
@@ -131,7 +131,7 @@ func New(deps Deps, opts Options) (*Engine, error) {
 	if deps.ErrorMessage == nil {
 		deps.ErrorMessage = func(s string) string { return truncate(s, 1024) }
 	}
-	e := &Engine{deps: deps, pending: make(map[callKey]*call)}
+	e := &Engine{deps: deps}
 	if err := e.Configure(opts); err != nil {
 		return nil, err
 	}
@@ -162,11 +162,7 @@ func (e *Engine) Flush() {
 		return
 	}
 	e.mu.Lock()
-	parked := make([]*call, 0, len(e.pending))
-	for k, c := range e.pending {
-		parked = append(parked, c)
-		delete(e.pending, k)
-	}
+	parked := e.parked.drain()
 	e.mu.Unlock()
 	for _, c := range parked {
 		c.stopTimer()

@@ -115,9 +115,9 @@ func TestGeminiStreamFunctionCall(t *testing.T) {
 		"gen_ai.request.stream":               true,
 		"server.address":                      "generativelanguage.googleapis.com",
 		"server.port":                         int64(443),
-		"gen_ai.input.messages":               jsonText(`[{"role":"user","parts":[{"type":"text","content":"Weather in Paris?"}]},{"role":"assistant","parts":[{"type":"tool_call","id":"","name":"get_weather","arguments":{"city":"Paris"}}]},{"role":"tool","parts":[{"type":"tool_call_response","id":"","response":{"forecast":"rain"}}]}]`),
+		"gen_ai.input.messages":               jsonText(`[{"role":"user","parts":[{"type":"text","content":"Weather in Paris?"}]},{"role":"assistant","parts":[{"type":"tool_call","name":"get_weather","arguments":{"city":"Paris"}}]},{"role":"tool","parts":[{"type":"tool_call_response","response":{"forecast":"rain"}}]}]`),
 		"gen_ai.tool.definitions":             jsonText(`[{"type":"function","name":"get_weather","description":"Get the weather","parameters":{"type":"OBJECT","properties":{"city":{"type":"STRING"}}}}]`),
-		"inputs":                              jsonText(`[{"role":"user","content":"Weather in Paris?"},{"role":"assistant","content":null,"tool_calls":[{"id":"","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},{"role":"tool","tool_call_id":"get_weather","content":"{\"forecast\":\"rain\"}"}]`),
+		"inputs":                              jsonText(`[{"role":"user","content":"Weather in Paris?"},{"role":"assistant","content":null,"tool_calls":[{"id":"get_weather","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},{"role":"tool","tool_call_id":"get_weather","content":"{\"forecast\":\"rain\"}"}]`),
 		"overmind.llm.attempts":               int64(1),
 		"http.response.status_code":           int64(200),
 		"gen_ai.response.id":                  "gemstream1",
@@ -127,8 +127,8 @@ func TestGeminiStreamFunctionCall(t *testing.T) {
 		"gen_ai.usage.input_tokens":           int64(30),
 		"gen_ai.usage.output_tokens":          int64(12),
 		"gen_ai.usage.total_tokens":           int64(42),
-		"gen_ai.output.messages":              jsonText(`[{"role":"assistant","parts":[{"type":"text","content":"The weather tool says:"},{"type":"tool_call","id":"","name":"get_weather","arguments":{"city":"Paris"}}],"finish_reason":"stop"}]`),
-		"outputs":                             jsonText(`[{"role":"assistant","content":"The weather tool says:","finish_reason":"stop","tool_calls":[{"id":"","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]}]`),
+		"gen_ai.output.messages":              jsonText(`[{"role":"assistant","parts":[{"type":"text","content":"The weather tool says:"},{"type":"tool_call","name":"get_weather","arguments":{"city":"Paris"}}],"finish_reason":"stop"}]`),
+		"outputs":                             jsonText(`[{"role":"assistant","content":"The weather tool says:","finish_reason":"stop","tool_calls":[{"id":"get_weather","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]}]`),
 		"overmind.duration.seconds":           anyPositive{},
 		"overmind.status":                     "success",
 	})
@@ -146,7 +146,26 @@ func TestGeminiStreamAsJSONArray(t *testing.T) {
 		strings.NewReader(`{"contents":[{"role":"user","parts":[{"text":"Weather in Paris?"}]}]}`))
 	a := attrMap(r.only().Attributes())
 	if a["gen_ai.usage.total_tokens"] != int64(42) || a["gen_ai.request.stream"] != true ||
-		!jsonEqual(a["gen_ai.output.messages"].(string), `[{"role":"assistant","parts":[{"type":"text","content":"The weather tool says:"},{"type":"tool_call","id":"","name":"get_weather","arguments":{"city":"Paris"}}],"finish_reason":"stop"}]`) {
+		!jsonEqual(a["gen_ai.output.messages"].(string), `[{"role":"assistant","parts":[{"type":"text","content":"The weather tool says:"},{"type":"tool_call","name":"get_weather","arguments":{"city":"Paris"}}],"finish_reason":"stop"}]`) {
 		t.Errorf("attributes %v", a)
 	}
+}
+
+func TestGeminiStreamClosedEarlyIsCancelled(t *testing.T) {
+	r := newRig(t, replySSE(fixture(t, "gemini_stream.sse")), nil, nil)
+	client := newGenAI(t, r, nil)
+	for _, err := range client.Models.GenerateContentStream(context.Background(), "gemini-2.5-flash", genai.Text("Weather in Paris?"), nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		break
+	}
+	attrs := attrMap(r.only().Attributes())
+	if attrs["overmind.status"] != "cancelled" {
+		t.Errorf("overmind.status = %v, want cancelled", attrs["overmind.status"])
+	}
+	if s, _ := attrs["gen_ai.output.messages"].(string); !strings.Contains(s, "The weather") {
+		t.Errorf("gen_ai.output.messages = %s, want the text streamed so far", s)
+	}
+	noFinishReason(t, attrs)
 }

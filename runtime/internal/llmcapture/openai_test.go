@@ -285,6 +285,21 @@ func TestOpenAIStreamClosedEarlyIsCancelled(t *testing.T) {
 	if attrs["overmind.status"] != "cancelled" {
 		t.Errorf("overmind.status = %v, want cancelled", attrs["overmind.status"])
 	}
+	noFinishReason(t, attrs)
+}
+
+// noFinishReason fails if the span of a stream closed before its end
+// records a finish reason: the model gave none.
+func noFinishReason(t *testing.T, attrs map[string]any) {
+	t.Helper()
+	if v, ok := attrs["gen_ai.response.finish_reasons"]; ok {
+		t.Errorf("gen_ai.response.finish_reasons = %#v", v)
+	}
+	for _, k := range []string{"gen_ai.output.messages", "outputs"} {
+		if s, _ := attrs[k].(string); strings.Contains(s, "finish_reason") {
+			t.Errorf("%s = %s", k, s)
+		}
+	}
 }
 
 func TestOpenAIResponses(t *testing.T) {

@@ -178,8 +178,8 @@ func (e *Engine) responseAttrs(attrs []attribute.KeyValue, w *writer, r *respons
 	if r.model != "" {
 		attrs = append(attrs, keyResponseModel.String(strings.Clone(r.model)))
 	}
-	if len(r.finishReasons) > 0 {
-		attrs = append(attrs, keyFinishReasons.StringSlice(cloneStrings(r.finishReasons)))
+	if reasons := finishReasons(r.finishReasons); len(reasons) > 0 {
+		attrs = append(attrs, keyFinishReasons.StringSlice(reasons))
 	}
 	u := r.usage
 	if !u.total.ok && u.input.ok && u.output.ok {
@@ -210,6 +210,18 @@ func (e *Engine) responseAttrs(attrs []attribute.KeyValue, w *writer, r *respons
 		w.mark(keyOutputs)
 	}
 	return attrs
+}
+
+// finishReasons copies the finish reasons a response gives, leaving out
+// the empty ones of the choices a stream closed early left unfinished.
+func finishReasons(list []string) []string {
+	var out []string
+	for _, r := range list {
+		if r != "" {
+			out = append(out, strings.Clone(r))
+		}
+	}
+	return out
 }
 
 // writer writes the content attributes of a span as JSON, one after the
@@ -332,6 +344,15 @@ func (w *writer) field(first bool, key, value string) {
 	w.b = appendString(w.b, value)
 }
 
+// optionalField writes ,"key":"value" unless value is empty, as the
+// conventions leave out what a provider does not send (Gemini's function
+// calls have no id).
+func (w *writer) optionalField(key, value string) {
+	if value != "" {
+		w.field(false, key, value)
+	}
+}
+
 // key writes ,"key": for a value that follows.
 func (w *writer) key(key string) {
 	w.b = append(w.b, ',')
@@ -372,7 +393,7 @@ func (w *writer) semconvMessages(msgs []message, output bool) {
 		w.field(true, "role", m.role)
 		w.key("parts")
 		w.semconvParts(m.parts)
-		if output {
+		if output && m.finish != "" {
 			w.field(false, "finish_reason", m.finish)
 		}
 		w.raw("}")
@@ -395,7 +416,7 @@ func (w *writer) semconvParts(parts []part) {
 			w.key("content")
 			w.text(p)
 		case "tool_call":
-			w.field(false, "id", p.id)
+			w.optionalField("id", p.id)
 			w.field(false, "name", p.name)
 			w.key("arguments")
 			if args, isJSON := w.args(p); isJSON {
@@ -404,7 +425,7 @@ func (w *writer) semconvParts(parts []part) {
 				w.str(args)
 			}
 		case "tool_call_response":
-			w.field(false, "id", p.id)
+			w.optionalField("id", p.id)
 			w.key("response")
 			w.value(p.response)
 		case "blob":
@@ -534,11 +555,7 @@ func (w *writer) chatMessage(m *message, first *bool) {
 func (w *writer) chatToolResult(p *part) {
 	w.raw("{")
 	w.field(true, "role", "tool")
-	id := p.id
-	if id == "" {
-		id = p.name
-	}
-	w.field(false, "tool_call_id", id)
+	w.field(false, "tool_call_id", chatToolCallID(p))
 	w.key("content")
 	if s, ok := p.response.(string); ok {
 		w.textString(s)
@@ -546,6 +563,16 @@ func (w *writer) chatToolResult(p *part) {
 		w.str(w.e.deps.Encode(p.response))
 	}
 	w.raw("}")
+}
+
+// chatToolCallID is the id of a tool call or result in the chat shape,
+// which requires one: the provider's, else the tool's name, as Gemini
+// pairs calls and results by name.
+func chatToolCallID(p *part) string {
+	if p.id == "" {
+		return p.name
+	}
+	return p.id
 }
 
 // chatToolCalls writes the tool calls among parts as the tool_calls field
@@ -564,7 +591,7 @@ func (w *writer) chatToolCalls(parts []part) {
 		}
 		n++
 		w.raw("{")
-		w.field(true, "id", p.id)
+		w.field(true, "id", chatToolCallID(p))
 		w.field(false, "type", "function")
 		w.key("function")
 		w.raw("{")

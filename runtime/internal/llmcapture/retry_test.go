@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -251,10 +252,10 @@ func TestGenAIRetryWithoutHeader(t *testing.T) {
 	}
 }
 
-func TestRetryWithAdoptedAnthropicSpan(t *testing.T) {
+func TestRetryWithAnthropicSDKSpans(t *testing.T) {
 	errBody := `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`
 	r := newRig(t, failFirst(1, 529, errBody, replyJSON(200, fixture(t, "anthropic_message.json"))), nil, nil)
-	client := newAnthropic(r, anthropicoption.WithMaxRetries(2), anthropicoption.WithTracerProvider(r.tp))
+	client := newAnthropic(r, anthropicoption.WithMaxRetries(2), anthropicoption.WithTracerProvider(replacingProvider{r.tp, r.engine}))
 	if _, err := client.Messages.New(context.Background(), anthropic.MessageNewParams{
 		Model:     anthropic.ModelClaudeSonnet4_5,
 		MaxTokens: 10,
@@ -264,7 +265,7 @@ func TestRetryWithAdoptedAnthropicSpan(t *testing.T) {
 	}
 	s := r.only()
 	a := attrMap(s.Attributes())
-	if a["overmind.llm.attempts"] != int64(2) || a["overmind.status"] != "success" || s.InstrumentationScope().Name != anthropicScope {
+	if a["overmind.llm.attempts"] != int64(2) || a["overmind.status"] != "success" || s.Name() != "chat claude-sonnet-4-5" {
 		t.Errorf("span of %s: %v", s.InstrumentationScope().Name, a)
 	}
 }
@@ -305,5 +306,106 @@ func TestConcurrentRetries(t *testing.T) {
 	}
 	if llm != calls {
 		t.Errorf("%d llm spans, want %d", llm, calls)
+	}
+}
+
+// TestIdenticalConcurrentRetries runs two identical calls at once, with no
+// parent span, each of which fails once with 429 and is retried: their
+// attempts have the same fingerprint. Each must give one span of two
+// attempts that succeeded. A middleware holds the retries back until both
+// first attempts have been parked, which is when a second parked call
+// used to take the place of the first and end it.
+func TestIdenticalConcurrentRetries(t *testing.T) {
+	var mu sync.Mutex
+	served := 0
+	r := newRig(t, func(w http.ResponseWriter, req *http.Request, body []byte) {
+		mu.Lock()
+		served++
+		first := served <= 2
+		mu.Unlock()
+		if first {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Retry-After-Ms", "1")
+			w.WriteHeader(429)
+			_, _ = w.Write([]byte(openAIRateLimit))
+			return
+		}
+		replyJSON(200, fixture(t, "openai_chat.json"))(w, req, body)
+	}, nil, nil)
+	var parked sync.WaitGroup
+	parked.Add(2)
+	holdRetries := func(req *http.Request, next option.MiddlewareNext) (*http.Response, error) {
+		if req.Header.Get(retryCountHeader) != "0" {
+			parked.Wait()
+			return next(req)
+		}
+		res, err := next(req)
+		if err != nil {
+			parked.Done()
+			return res, err
+		}
+		res.Body = &onClose{ReadCloser: res.Body, done: parked.Done}
+		return res, nil
+	}
+	client := newOpenAI(r, option.WithMaxRetries(1), option.WithMiddleware(holdRetries))
+	params := openai.ChatCompletionNewParams{
+		Model:    "gpt-5-mini",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
+	}
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := client.Chat.Completions.New(context.Background(), params); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	r.engine.Flush()
+	spans := r.spans()
+	if len(spans) != 2 {
+		t.Errorf("%d spans, want 2", len(spans))
+	}
+	for _, s := range spans {
+		a := attrMap(s.Attributes())
+		if a["overmind.llm.attempts"] != int64(2) || a["overmind.status"] != "success" {
+			t.Errorf("span with %v attempts, status %v", a["overmind.llm.attempts"], a["overmind.status"])
+		}
+	}
+}
+
+// onClose calls done once its body is closed.
+type onClose struct {
+	io.ReadCloser
+	done func()
+	once sync.Once
+}
+
+func (b *onClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.done)
+	return err
+}
+
+func TestParkedCallsOrder(t *testing.T) {
+	t.Parallel()
+	var p parkedCalls
+	k1, k2 := callKey{hash: 1}, callKey{hash: 2}
+	a, b, c := &call{key: k1}, &call{key: k1}, &call{key: k2}
+	for _, x := range []*call{a, b, c} {
+		if !p.add(x) {
+			t.Fatal("add failed")
+		}
+	}
+	if got := p.take(k1); got != a {
+		t.Error("take did not return the call that waited longest")
+	}
+	if !p.remove(c) || p.remove(c) {
+		t.Error("remove of a parked call, then of an unparked one")
+	}
+	if got := p.drain(); len(got) != 1 || got[0] != b || p.n != 0 || p.take(k1) != nil {
+		t.Errorf("drain = %v, n = %d", got, p.n)
 	}
 }
