@@ -506,14 +506,22 @@ func TestEndToEndCache(t *testing.T) {
 	}
 }
 
+// TestEndToEndTestRaceCover runs a package's tests in toolexec mode under
+// -race and -cover. The instrumented runs use a vendored copy of the
+// sample, so that they share with TestEndToEndVendor the one build of the
+// runtime's dependencies that vendoring and -race each make separate from
+// every other (see docs/benchmarks.md); the plain runs use an ordinary
+// copy, whose builds the rest of the run shares.
 func TestEndToEndTestRaceCover(t *testing.T) {
 	bin := e2e(t)
 	dir := newSample(t, sampleOptions{extra: map[string]string{"lib/spans_test.go": spansTest}})
+	plainDir := newSample(t, sampleOptions{extra: map[string]string{"lib/spans_test.go": spansTest}})
+	mustRun(t, dir, nil, "go", "mod", "vendor")
 	before := treeHash(t, dir)
 	// Under -race and -cover, the package is instrumented: its spans test
 	// passes, where the plain build's fails.
 	mustRun(t, dir, nil, bin, "go", "test", "-race", "-cover", "-run", "TestSpans", "./lib")
-	if r := run(t, dir, nil, "go", "test", "-run", "TestSpans", "./lib"); r.err == nil || !strings.Contains(r.stdout, "0 spans") {
+	if r := run(t, plainDir, nil, "go", "test", "-run", "TestSpans", "./lib"); r.err == nil || !strings.Contains(r.stdout, "0 spans") {
 		t.Errorf("plain go test: the spans test should fail with 0 spans:\n%s", r)
 	}
 	// And coverage is what it is without instrumentation, on the same lines.
@@ -523,7 +531,7 @@ func TestEndToEndTestRaceCover(t *testing.T) {
 		t.Errorf("go test -race -cover:\n%s", r)
 	}
 	plainProf := filepath.Join(t.TempDir(), "plain.out")
-	mustRun(t, dir, nil, "go", "test", "-race", "-cover", "-coverprofile="+plainProf, "-run", "Test[^S]", "./lib")
+	mustRun(t, plainDir, nil, "go", "test", "-race", "-cover", "-coverprofile="+plainProf, "-run", "Test[^S]", "./lib")
 	got, _ := os.ReadFile(prof)
 	want, _ := os.ReadFile(plainProf)
 	if !bytes.Equal(got, want) {
@@ -612,8 +620,10 @@ func TestEndToEndVendor(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "vendor", filepath.FromSlash(rewrite.RuntimePath))); err != nil {
 		t.Fatal("the runtime was not vendored")
 	}
+	// -race, to share the build of the vendored dependencies with
+	// TestEndToEndTestRaceCover.
 	app := filepath.Join(t.TempDir(), "withinit")
-	mustRun(t, dir, nil, "go", "build", toolexecFlag(bin), "-o", app, "./cmd/withinit")
+	mustRun(t, dir, nil, "go", "build", "-race", toolexecFlag(bin), "-o", app, "./cmd/withinit")
 	checkSampleSpans(t, mustRun(t, dir, []string{"OVERMIND_DEBUG=1"}, app).stderr)
 
 	// Without anything importing the runtime, go mod vendor leaves it out.
