@@ -121,8 +121,8 @@ func enter(ctx context.Context, typ SpanType, name, function string, inputs func
 // parentOf's: false when ctx is nil or unusable, and the returned context
 // then derives from the fallback parent instead of ctx.
 func (st *state) enter(ctx context.Context, typ SpanType, name, function string, inputs func(*Values), extra []attribute.KeyValue) (_ context.Context, _ *Call, usable bool) {
-	parent, usable := parentOf(ctx)
-	if inDisabledTrace(parent) {
+	parent, psc, usable := parentOf(ctx)
+	if psc.SpanID() == disabledSpanID {
 		return ctx, nil, usable // StartTrace's Disabled: nothing below it records
 	}
 
@@ -140,9 +140,7 @@ func (st *state) enter(ctx context.Context, typ SpanType, name, function string,
 	spanCtx, span := st.tracer.Start(parent, name, trace.WithAttributes(attrs...))
 	c := &Call{callState: callState{span: span, ctx: spanCtx, st: st}}
 	c.node.Value = c
-	if below := calls.Push(&c.node, nil); below != nil {
-		c.below = below.Value
-	}
+	c.below = panicTarget(calls.Push(&c.node, nil))
 	c.start = time.Now()
 	if inputs != nil && span.IsRecording() && recordsData() {
 		v := getValues()
@@ -154,27 +152,28 @@ func (st *state) enter(ctx context.Context, typ SpanType, name, function string,
 }
 
 // parentOf returns the context a new span's parent is taken from: ctx if it
-// carries a span, else the goroutine's current call on top of ctx. usable
-// reports whether ctx could be used at all: when ctx is nil, or its Value
-// method panics (a struct embedding a nil context.Context, a nil pointer
-// of a type implementing context.Context), the parent is the goroutine's
-// current call's context, or context.Background().
-func parentOf(ctx context.Context) (parent context.Context, usable bool) {
+// carries a span, else the goroutine's current call on top of ctx; and the
+// parent's span context. usable reports whether ctx could be used at all:
+// when ctx is nil, or its Value method panics (a struct embedding a nil
+// context.Context, a nil pointer of a type implementing context.Context),
+// the parent is the goroutine's current call's context, or
+// context.Background().
+func parentOf(ctx context.Context) (parent context.Context, psc trace.SpanContext, usable bool) {
 	if ctx != nil {
 		if sc, ok := spanContextOf(ctx); ok {
 			if sc.IsValid() {
-				return ctx, true
+				return ctx, sc, true
 			}
 			if below := calls.Top(liveCall); below != nil {
-				return trace.ContextWithSpan(ctx, below.Value.span), true
+				return trace.ContextWithSpan(ctx, below.Value.span), below.Value.span.SpanContext(), true
 			}
-			return ctx, true
+			return ctx, sc, true
 		}
 	}
 	if below := calls.Top(liveCall); below != nil {
-		return below.Value.ctx, false
+		return below.Value.ctx, below.Value.span.SpanContext(), false
 	}
-	return context.Background(), false
+	return context.Background(), trace.SpanContext{}, false
 }
 
 // spanContextOf returns the span context ctx carries; ok is false when
@@ -286,6 +285,7 @@ func endingOf(o unwind.Outcome) ending {
 // SetAttributes call: each call takes the span's lock and may grow its
 // attribute slice.
 func (c *Call) exit(how ending, err error, outputs func(*Values)) {
+	c.releaseRequest() // request.go: the caller's request gets its context back
 	if c.ended.Swap(true) {
 		return // ended already
 	}

@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/overmind-core/overmind-go/runtime/internal/otlp"
@@ -163,8 +162,9 @@ func otlpExporter(cfg otlp.Config) func() (sdktrace.SpanExporter, error) {
 	return func() (sdktrace.SpanExporter, error) { return otlp.New(cfg) }
 }
 
+// newConsoleExporter writes spans to stdout as OTLP/JSON lines.
 func newConsoleExporter() (sdktrace.SpanExporter, error) {
-	return stdouttrace.New(stdouttrace.WithWriter(os.Stdout), stdouttrace.WithPrettyPrint())
+	return otlp.NewLineExporter(os.Stdout), nil
 }
 
 // build creates the destination: its exporter behind a batching processor
@@ -204,9 +204,11 @@ type sink struct {
 	exporter   sdktrace.SpanExporter
 
 	ended, exported, failed atomic.Int64
-	warned                  atomic.Bool
-	errMu                   sync.Mutex
-	lastErr                 string
+	// warned and partialWarned record that the first failure, and the
+	// first warning of an accepted export, were printed.
+	warned, partialWarned atomic.Bool
+	errMu                 sync.Mutex
+	lastErr               string
 }
 
 func (sk *sink) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
@@ -284,7 +286,9 @@ func (e countingExporter) ExportSpans(ctx context.Context, spans []sdktrace.Read
 		failed = min(max(partial.Rejected, 0), failed)
 		e.sink.exported.Add(int64(len(spans)) - failed)
 		if failed == 0 {
-			e.sink.warnOnce("%s export to %s: the server accepted the spans with a warning: %s", e.sink.kind, e.sink.dest, redact.Message(partial.Message))
+			if !e.sink.partialWarned.Swap(true) {
+				logf("%s export to %s: the server accepted the spans with a warning: %s", e.sink.kind, e.sink.dest, redact.Message(partial.Message))
+			}
 			return nil
 		}
 	}
@@ -293,16 +297,10 @@ func (e countingExporter) ExportSpans(ctx context.Context, spans []sdktrace.Read
 	e.sink.errMu.Lock()
 	e.sink.lastErr = msg
 	e.sink.errMu.Unlock()
-	e.sink.warnOnce("%s export to %s failed: %s (later failures are counted and reported at Shutdown)", e.sink.kind, e.sink.dest, msg)
-	return nil
-}
-
-// warnOnce prints the sink's first problem on stderr; later ones are
-// counted and reported by Shutdown.
-func (sk *sink) warnOnce(format string, args ...any) {
-	if !sk.warned.Swap(true) {
-		logf(format, args...)
+	if !e.sink.warned.Swap(true) {
+		logf("%s export to %s failed: %s (later failures are counted and reported at Shutdown)", e.sink.kind, e.sink.dest, msg)
 	}
+	return nil
 }
 
 // addSink adds a destination built by a later Init.

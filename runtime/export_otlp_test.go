@@ -294,8 +294,18 @@ func TestConsoleExporter(t *testing.T) {
 	shutdownForTest(t)
 	w.Close()
 	out, _ := io.ReadAll(r)
-	if !strings.Contains(string(out), `"Name": "web_search"`) {
-		t.Fatalf("stdout:\n%s", out)
+	// One OTLP/JSON export request per line, as the Collector's file
+	// exporter writes them.
+	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("%d lines on stdout, want 1:\n%s", len(lines), out)
+	}
+	var req collectorpb.ExportTraceServiceRequest
+	if err := otlptest.UnmarshalJSON([]byte(lines[0]), &req); err != nil {
+		t.Fatalf("stdout is not OTLP/JSON: %v\n%s", err, out)
+	}
+	if name := req.GetResourceSpans()[0].GetScopeSpans()[0].GetSpans()[0].GetName(); name != "web_search" {
+		t.Fatalf("span %q on stdout:\n%s", name, out)
 	}
 }
 

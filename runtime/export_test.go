@@ -107,6 +107,9 @@ func checkNoLeaks(t testing.TB) {
 	if n := cancelledCount.Load(); n != 0 {
 		t.Errorf("%d cancelled-span entries left behind", n)
 	}
+	if n := spanDataCount.Load(); n != 0 {
+		t.Errorf("%d span data entries left behind", n)
+	}
 }
 
 // sinkStats returns the counters of the sink of the given kind.

@@ -33,6 +33,9 @@ type Forked struct {
 	// a context of their own take it as their parent context.
 	ctx context.Context
 	st  *state
+	// labels are span's labels when Fork ran, for spans the adopting
+	// goroutine starts after span has ended and its labels are gone.
+	labels *labels
 }
 
 // Fork returns the calling goroutine's current span, for a goroutine it
@@ -43,9 +46,32 @@ func Fork() Forked {
 		return Forked{}
 	}
 	if c := currentCall(); c != nil {
-		return Forked{span: c.span, ctx: c.ctx, st: c.st}
+		return Forked{span: unwrapAdopted(c.span), ctx: c.ctx, st: c.st, labels: forkLabels(c.span)}
 	}
 	return Forked{}
+}
+
+// forkLabels returns span's labels, if any: those it has, or those it was
+// adopted with.
+func forkLabels(span trace.Span) *labels {
+	if !labelsUsed.Load() {
+		return nil
+	}
+	if l := labelsOfSpan(span.SpanContext().SpanID()); l != nil {
+		return l
+	}
+	if a, ok := span.(adoptedSpan); ok {
+		return a.labels
+	}
+	return nil
+}
+
+// unwrapAdopted returns the span an adopted entry stands for.
+func unwrapAdopted(span trace.Span) trace.Span {
+	if a, ok := span.(adoptedSpan); ok {
+		return a.Span
+	}
+	return span
 }
 
 // ForkContext is [Fork] for a context: it returns ctx's span if ctx
@@ -60,7 +86,11 @@ func ForkContext(ctx context.Context) Forked {
 	}
 	if ctx != nil {
 		if span, ok := spanOf(ctx); ok && span.SpanContext().IsValid() {
-			return Forked{span: span, ctx: ctx, st: st}
+			l := forkLabels(span)
+			if cl, _ := carriedLabels(ctx); cl != nil {
+				l = l.merge(cl)
+			}
+			return Forked{span: span, ctx: ctx, st: st, labels: l}
 		}
 	}
 	return Fork()
@@ -83,7 +113,14 @@ func (f Forked) Adopt() {
 // adopt pushes f's span on the calling goroutine's stack and returns the
 // entry, for Run to remove.
 func (f Forked) adopt() *Call {
-	c := &Call{callState: callState{span: f.span, ctx: f.ctx, st: f.st, adopted: true}}
+	span, ctx := f.span, f.ctx
+	if f.labels != nil {
+		// Spans started with a context nest through span, those started
+		// without one through ctx: both carry the labels.
+		span = adoptedSpan{Span: span, labels: f.labels}
+		ctx = context.WithValue(ctx, labelsKey{}, f.labels)
+	}
+	c := &Call{callState: callState{span: span, ctx: ctx, st: f.st, adopted: true}}
 	c.node.Value = c
 	calls.Push(&c.node, nil)
 	return c
@@ -150,6 +187,24 @@ func WrapErr(fn func() error) func() error {
 		return fn
 	}
 	return func() error { return f.runErr(fn) }
+}
+
+// panicTarget returns the call a panic through a call pushed over below
+// reaches next: below's, unless below is an adopted entry, which stands
+// for a frame of another goroutine.
+func panicTarget(below *gls.Node[*Call]) *Call {
+	if below == nil || below.Value.adopted {
+		return nil
+	}
+	return below.Value
+}
+
+// adoptedSpan is the span of an adopted entry whose span had labels: spans
+// started under it get those labels even after the span has ended and
+// its labels are forgotten (see labelProcessor.OnStart).
+type adoptedSpan struct {
+	trace.Span
+	labels *labels
 }
 
 // adoptedLive reports whether an adopted entry still stands for its

@@ -193,3 +193,32 @@ func TestForkWithoutSpanOrTracing(t *testing.T) {
 		t.Error("Fork on a goroutine with no current span is not the zero value")
 	}
 }
+
+// TestAdoptedLabelsOutliveTheSpan: a goroutine that runs on after the
+// span it adopted has ended keeps its labels (the trace's identity), for
+// spans started with and without a context.
+func TestAdoptedLabelsOutliveTheSpan(t *testing.T) {
+	if !gls.DetectsReuse() {
+		t.Skip("without goroutine reuse detection an adopted span lives only while it records")
+	}
+	rec := recordForTest(t, Config{})
+	_, tr := StartTrace(context.Background(), "support", TraceOptions{UserID: "cus_1"})
+	h := Fork()
+	tr.End()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.Adopt()
+		traced("without_ctx")
+		_, s := StartSpan(context.Background(), SpanTypeFunction, "with_ctx")
+		s.End()
+	}()
+	<-done
+	spans := endedByName(t, rec.Ended())
+	for _, name := range []string{"without_ctx", "with_ctx"} {
+		wantAttr(t, spans[name], "user.id", "cus_1")
+		if spans[name].SpanContext().TraceID() != spans["support"].SpanContext().TraceID() {
+			t.Errorf("%s is not in the trace", name)
+		}
+	}
+}

@@ -37,7 +37,7 @@ import (
 // spanParent returns the context to start a span from so that it nests
 // under the current span: ctx's if ctx carries one, else the goroutine's.
 func spanParent(ctx context.Context) context.Context {
-	parent, _ := parentOf(ctx)
+	parent, _, _ := parentOf(ctx)
 	return parent
 }
 

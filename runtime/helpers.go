@@ -27,7 +27,7 @@ func targetSpan(ctx context.Context) trace.Span {
 		}
 	}
 	if c := currentCall(); c != nil {
-		return c.span
+		return unwrapAdopted(c.span)
 	}
 	return nil
 }

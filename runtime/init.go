@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/overmind-core/overmind-go/runtime/internal/jsonvalue"
+	"github.com/overmind-core/overmind-go/runtime/internal/pricing"
 	"github.com/overmind-core/overmind-go/runtime/internal/unwind"
 )
 
@@ -35,6 +36,8 @@ type state struct {
 	// provider capture, Tracer()): it starts none in a disabled trace.
 	gated    trace.Tracer
 	jsonOpts jsonvalue.Options
+	// prices is the price table of every Init so far.
+	prices atomic.Pointer[pricing.Table]
 	// recoverPanics makes the deferred end of a call recover a panic to
 	// record it, and panic again (see Config.RecoverPanics).
 	recoverPanics bool
@@ -160,20 +163,21 @@ func newState(s settings, plan exportPlan) (*state, error) {
 			return nil, err
 		}
 		st.sinks = append(st.sinks, sk)
-		opts = append(opts, sdktrace.WithSpanProcessor(sk))
+		opts = append(opts, sdktrace.WithSpanProcessor(captureProcessor(sk)))
 	}
 	if s.debug {
 		st.debug = newDebugTree(stderrWriter())
-		opts = append(opts, sdktrace.WithSpanProcessor(st.debug))
+		opts = append(opts, sdktrace.WithSpanProcessor(captureProcessor(st.debug)))
 	}
 	for _, p := range s.processors {
 		if st.addProcessor(p) {
-			opts = append(opts, sdktrace.WithSpanProcessor(p))
+			opts = append(opts, sdktrace.WithSpanProcessor(captureProcessor(p)))
 		}
 	}
 	st.tp = sdktrace.NewTracerProvider(opts...)
 	st.tracer = st.tp.Tracer(scopeName, trace.WithInstrumentationVersion(sdkVersion()))
 	st.gated = gatedTracer{st.tracer}
+	st.prices.Store(s.prices)
 	if !s.skipGlobal {
 		installGlobal(st.tp)
 	}
@@ -197,17 +201,18 @@ func (st *state) extend(s settings, plan exportPlan) error {
 			return err
 		}
 		st.addSink(sk)
-		st.tp.RegisterSpanProcessor(sk)
+		st.tp.RegisterSpanProcessor(captureProcessor(sk))
 	}
 	if s.debug && st.debug == nil {
 		st.debug = newDebugTree(stderrWriter())
-		st.tp.RegisterSpanProcessor(st.debug)
+		st.tp.RegisterSpanProcessor(captureProcessor(st.debug))
 	}
 	for _, p := range s.processors {
 		if st.addProcessor(p) {
-			st.tp.RegisterSpanProcessor(p)
+			st.tp.RegisterSpanProcessor(captureProcessor(p))
 		}
 	}
+	st.prices.Store(st.prices.Load().Merge(s.prices))
 	return nil
 }
 
@@ -322,6 +327,8 @@ func Shutdown(ctx context.Context) error {
 	spanLabelsCount.Store(0)
 	cancelledSpans.Clear()
 	cancelledCount.Store(0)
+	spanDatas.Clear()
+	spanDataCount.Store(0)
 	if st.debug != nil {
 		st.debug.flushPending()
 	}

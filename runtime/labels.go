@@ -87,6 +87,8 @@ func (l *labels) merge(over *labels) *labels {
 	switch {
 	case over == nil:
 		return l
+	case l == nil && over.attrs != nil:
+		return over // shared already
 	case l == nil:
 		m := *over
 		m.attrs = m.build()
@@ -180,7 +182,8 @@ func deleteSpanLabels(id trace.SpanID) {
 // it (generated code, StartSpan, Tracer(), or the provider capture): the
 // labels of its parent span, overlaid with those its parent context
 // carries. It runs first among the tracer provider's processors. When a
-// span ends it forgets the span's labels and CaptureException's mark.
+// span ends it forgets the span's labels, CaptureException's mark and
+// what the verbs kept about it.
 type labelProcessor struct{}
 
 func (labelProcessor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
@@ -190,6 +193,15 @@ func (labelProcessor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) 
 	var l *labels
 	if psc := trace.SpanContextFromContext(parent); psc.IsValid() {
 		l = labelsOfSpan(psc.SpanID())
+	}
+	if l == nil {
+		// The parent may be another goroutine's span, adopted, which has
+		// ended since: its labels were kept for its adopters.
+		if span, ok := spanOf(parent); ok {
+			if a, ok := span.(adoptedSpan); ok {
+				l = a.labels
+			}
+		}
 	}
 	if cl, _ := carriedLabels(parent); cl != nil {
 		l = l.merge(cl)
@@ -204,6 +216,7 @@ func (labelProcessor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) 
 func (labelProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 	deleteSpanLabels(s.SpanContext().SpanID())
 	forgetCancelled(s.SpanContext().SpanID())
+	forgetSpanData(s.SpanContext().SpanID())
 }
 
 func (labelProcessor) Shutdown(context.Context) error   { return nil }

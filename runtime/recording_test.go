@@ -25,7 +25,7 @@ type fetchResult struct {
 func fetchBoth(ctx context.Context, cause error) (failure error, n int) {
 	ctx, om := EnterContext(ctx, SpanTypeTool, "fetch_both", "example.com/shop.fetchBoth", func(in *Values) { in.Add("cause", cause) })
 	if om != nil {
-		defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", failure); out.Add("", n) }) }()
+		defer om.Leave(nil, func(out *Values) { out.Add("", failure); out.Add("", n) })
 	}
 	_ = ctx
 	return cause, 1
@@ -35,7 +35,7 @@ func fetchBoth(ctx context.Context, cause error) (failure error, n int) {
 func fetchStruct(ctx context.Context, cause error) (r fetchResult) {
 	ctx, om := EnterContext(ctx, SpanTypeTool, "fetch_struct", "example.com/shop.fetchStruct", func(in *Values) { in.Add("in", fetchResult{Err: cause}) })
 	if om != nil {
-		defer func() { om.Exit(recover(), nil, func(out *Values) { out.Add("", r) }) }()
+		defer om.Leave(nil, func(out *Values) { out.Add("", r) })
 	}
 	_ = ctx
 	return fetchResult{Status: 502, Err: cause}

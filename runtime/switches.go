@@ -40,6 +40,7 @@ func install(st *state) {
 	idle = nil
 	pendingProcessors = nil // registered by st
 	installed.Store(st)
+	priced.Store(st)
 	if !paused.Load() {
 		active.Store(st)
 	}
@@ -108,7 +109,7 @@ func AddSpanProcessor(p sdktrace.SpanProcessor) {
 	defer initMu.Unlock()
 	if st := installed.Load(); st != nil {
 		if st.addProcessor(p) {
-			st.tp.RegisterSpanProcessor(p)
+			st.tp.RegisterSpanProcessor(captureProcessor(p))
 		}
 		return
 	}
@@ -171,13 +172,13 @@ func (st *state) replaceProcessors(want []sdktrace.SpanProcessor) {
 			logf("SetSpanProcessors: a span processor of type %T cannot be removed (its type is not comparable); pass it by pointer", have)
 			kept = append(kept, have)
 		default:
-			st.tp.UnregisterSpanProcessor(have)
+			st.tp.UnregisterSpanProcessor(captureProcessor(have))
 		}
 	}
 	st.processors = kept
 	for _, p := range want {
 		if st.addProcessor(p) {
-			st.tp.RegisterSpanProcessor(p)
+			st.tp.RegisterSpanProcessor(captureProcessor(p))
 		}
 	}
 }

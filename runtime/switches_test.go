@@ -3,6 +3,7 @@ package overmind
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -261,4 +262,20 @@ func TestSwitchesRace(t *testing.T) {
 	flippers.Wait()
 	SetTracingDisabled(false)
 	SetIncludeSensitiveData(true)
+}
+
+// DiscardLogsForExamples sends the runtime's stderr lines (such as "spans
+// are not exported") nowhere until the returned function is called, so
+// that the examples, which Init and Shutdown once each, keep the test
+// output readable. It exists in the test binary only.
+func DiscardLogsForExamples() (restore func()) {
+	stderrMu.Lock()
+	old := stderr
+	stderr = io.Discard
+	stderrMu.Unlock()
+	return func() {
+		stderrMu.Lock()
+		stderr = old
+		stderrMu.Unlock()
+	}
 }

@@ -3,6 +3,7 @@ package overmind
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -89,7 +90,11 @@ func (st *state) startTrace(ctx context.Context, name string, opts TraceOptions)
 	} else if _, ok := spanContextOf(base); !ok {
 		base = context.Background() // its Value method panics
 	}
-	tid, err := ParseTraceID(opts.TraceID)
+	var tid trace.TraceID
+	var err error = errNoTraceID
+	if opts.TraceID != "" {
+		tid, err = ParseTraceID(opts.TraceID)
+	}
 	if opts.Disabled {
 		return st.startDisabled(base, tid, err == nil)
 	}
@@ -126,7 +131,7 @@ func (st *state) startTrace(ctx context.Context, name string, opts TraceOptions)
 func (st *state) push(span trace.Span, spanCtx context.Context) *Call {
 	c := &Call{callState: callState{span: span, ctx: spanCtx, st: st}}
 	c.node.Value = c
-	calls.Push(&c.node, nil)
+	c.below = panicTarget(calls.Push(&c.node, nil))
 	c.start = time.Now()
 	return c
 }
@@ -172,6 +177,9 @@ func ParseTraceID(id string) (trace.TraceID, error) {
 	}
 	return tid, nil
 }
+
+// errNoTraceID stands for the parse error of an empty TraceOptions.TraceID.
+var errNoTraceID = errors.New("no trace id")
 
 // traceIDKey carries the trace id StartTrace asks for to the id
 // generator, in the parent context of the trace's root span only.

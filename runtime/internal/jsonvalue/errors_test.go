@@ -136,3 +136,14 @@ func TestHeadersAndURLsRedacted(t *testing.T) {
 		}
 	}
 }
+
+// A long string that starts like a URL is scrubbed only as far as the cap
+// keeps it.
+func TestLongURLStringScrubbedWithinCap(t *testing.T) {
+	t.Parallel()
+	s := "https://example.com/?token=T0PSECRET " + strings.Repeat("page text ", 1<<14)
+	got := Marshal(s, Options{MaxBytes: 1024})
+	if strings.Contains(got, "T0PSECRET") || !strings.HasSuffix(got, TruncationMark) || len(got) > 1100 {
+		t.Errorf("got %d bytes: %.80s", len(got), got)
+	}
+}

@@ -22,6 +22,10 @@
 //     called, since the program may hold the lock and be writing;
 //   - funcs, channels and unsafe pointers become "<func ...>", "<chan ...>",
 //     "<unsafe.Pointer>";
+//   - values that are not data (API clients, loggers, database handles:
+//     structs mostly of funcs, interfaces that do work and hidden state,
+//     and slices or maps of such things; see notdata.go) become one
+//     placeholder naming their type, "<*http.Client>";
 //   - a MarshalJSON, MarshalText or Error method that panics, fails or
 //     returns invalid JSON becomes "<unserializable:T>";
 //   - output beyond MaxBytes is cut and ends with [TruncationMark].
@@ -365,13 +369,23 @@ func (e *encoder) stringValue(s string) {
 	if e.errorText > 0 {
 		s = redact.Message(s)
 	} else if isURL(s) {
-		s = redact.Scrub(s)
+		s = redact.Scrub(e.fitting(s))
 	}
 	if isBase64Blob(s) {
 		e.placeholder("<base64 " + strconv.Itoa(len(s)) + " chars>")
 		return
 	}
 	e.str(s)
+}
+
+// fitting returns as much of s as the cap can still hold, and 1 KiB more,
+// so that what is cut away is not scanned and a credential across the cut
+// is scanned whole.
+func (e *encoder) fitting(s string) string {
+	if n := e.max - len(e.buf) + 1<<10; n >= 0 && len(s) > n {
+		return s[:n]
+	}
+	return s
 }
 
 // isURL reports whether s starts like a URL with an authority,

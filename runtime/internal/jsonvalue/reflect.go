@@ -48,6 +48,9 @@ type typeInfo struct {
 	// MarshalJSON or MarshalText method or from its fields, is error text
 	// and goes through the secret scrubber.
 	isError bool
+	// notData is set for the types whose values are not data (see
+	// notdata.go): they are recorded as a placeholder naming the type.
+	notData bool
 }
 
 // field is one encoded struct field.
@@ -67,6 +70,7 @@ func infoFor(t reflect.Type) *typeInfo {
 	}
 	ti := &typeInfo{method: methodFor(t), guarded: isGuarded(t)}
 	ti.isError = t.Implements(errorType)
+	ti.notData = notData(t)
 	if t.Kind() == reflect.Pointer {
 		ti.guarded = isGuarded(t.Elem())
 	}
@@ -151,6 +155,10 @@ func (e *encoder) reflectValue(rv reflect.Value, depth int) {
 	ti := infoFor(t)
 	if ti.guarded {
 		e.guardedValue(rv, t)
+		return
+	}
+	if ti.notData {
+		e.notDataValue(rv, t)
 		return
 	}
 	if ti.isError {

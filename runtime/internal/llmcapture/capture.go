@@ -17,12 +17,9 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
-
-// retryCountHeader is the header in which openai-go and anthropic-sdk-go
-// number the attempts of a call from 0.
-const retryCountHeader = "X-Stainless-Retry-Count"
 
 // Retry grace periods: how long a span parked after a retryable failure
 // waits for the next attempt.
@@ -203,10 +200,12 @@ type callKey struct {
 var fingerprintSeed = maphash.MakeSeed()
 
 // fingerprint hashes what every attempt of a call has in common: method,
-// URL and body.
-func fingerprint(req *http.Request, body bodyText) uint64 {
+// URL, body, and the id of the call if the client sends one.
+func fingerprint(req *http.Request, body bodyText, callID string) uint64 {
 	var h maphash.Hash
 	h.SetSeed(fingerprintSeed)
+	h.WriteString(callID)
+	h.WriteByte(0)
 	h.WriteString(req.Method)
 	h.WriteByte(0)
 	h.WriteString(req.URL.Host)
@@ -253,13 +252,15 @@ type outcome struct {
 	acc       stream    // a stream's events
 	firstData time.Time // a stream's first event
 	cancelled bool      // the caller gave up
+	errorType string    // the error type an error response's header names
+	read      int64     // the bytes of the response body read
 }
 
 // attempt is one attempt of a call.
 type attempt struct {
-	c         *call
-	ctx       context.Context
-	stainless bool // the request has X-Stainless-Retry-Count
+	c    *call
+	ctx  context.Context
+	info attemptInfo
 }
 
 // begin starts an attempt: it resumes the call parked under the request's
@@ -274,10 +275,10 @@ func (e *Engine) begin(req *http.Request, ep endpoint, cfg *config, tracer trace
 	ctx := req.Context()
 	parent := e.deps.Parent(ctx)
 	psc := trace.SpanContextFromContext(parent)
-	key := callKey{trace: psc.TraceID(), span: psc.SpanID(), hash: fingerprint(req, body)}
-	retryCount := req.Header.Get(retryCountHeader)
+	info := attemptOf(req.Header)
+	key := callKey{trace: psc.TraceID(), span: psc.SpanID(), hash: fingerprint(req, body, info.callID)}
 	var c *call
-	if retryCount != "0" {
+	if !info.first {
 		c = e.resume(key)
 	}
 	if c == nil {
@@ -286,7 +287,7 @@ func (e *Engine) begin(req *http.Request, ep endpoint, cfg *config, tracer trace
 	c.mu.Lock()
 	c.attempts++
 	c.mu.Unlock()
-	return &attempt{c: c, ctx: ctx, stainless: retryCount != ""}
+	return &attempt{c: c, ctx: ctx, info: info}
 }
 
 // newCall starts the span of a call with its name and the attributes the
@@ -317,7 +318,7 @@ func (e *Engine) newCall(req *http.Request, parent context.Context, ep endpoint,
 func (c *call) baseAttrs(model string) []attribute.KeyValue {
 	attrs := []attribute.KeyValue{
 		keySpanType.String(spanTypeLLM),
-		keyOperation.String(c.ep.op.name()),
+		keyOperation.String(c.ep.op.name),
 		keyProvider.String(c.ep.provider),
 		keyServerAddress.String(c.host),
 		keyServerPort.Int(c.port),
@@ -350,9 +351,9 @@ func (a *attempt) after(resp *http.Response, err error) {
 			c.end(o)
 			return
 		}
-		// openai-go and anthropic-sdk-go retry transport errors; other
-		// clients are not known to.
-		if a.stainless {
+		// The clients that number their attempts retry transport
+		// errors; others are not known to.
+		if a.info.counted && !a.info.last {
 			c.park(o, defaultGrace)
 			return
 		}
@@ -416,7 +417,11 @@ func (e *Engine) resume(key callKey) *call {
 	if o.status > 0 {
 		attrs = append(attrs, keyHTTPStatus.Int(o.status))
 	}
-	kind, msg := c.errorOf(o, "", "")
+	var kind, msg string
+	if o.status >= 400 && o.body.ok {
+		kind, msg = parseError(o.body.text) // the client read it: the AWS SDK
+	}
+	kind, msg = c.errorOf(o, strings.Clone(kind), strings.Clone(msg))
 	attrs = append(attrs, keyErrorTypeOTel.String(kind), keyErrorMessage.String(msg))
 	c.span.AddEvent(retryEvent, trace.WithTimestamp(o.end), trace.WithAttributes(attrs...))
 	return c
@@ -454,6 +459,9 @@ func (c *call) errorOf(o outcome, kind, msg string) (string, string) {
 	}
 	if o.status >= 400 {
 		if kind == "" {
+			kind = o.errorType
+		}
+		if kind == "" {
 			kind = statusKind(o.status)
 		}
 		if msg == "" {
@@ -482,27 +490,43 @@ func (c *call) finish() {
 	c.complete(o, attempts)
 }
 
-// complete parses what the call sent and received, sets the span's
-// attributes and status, and ends it.
+// complete ends the call's span with the attributes and status of what it
+// sent and received: computed now, or, when the engine may defer them
+// (see deferred.go), when the span is first read, off the caller's path.
 func (c *call) complete(o outcome, attempts int) {
 	defer func() { _ = recover() }()
-	e, span := c.e, c.span
-	w := e.writer()
+	if c.e.deferrable(c, &o) {
+		c.endDeferred(o, attempts)
+		return
+	}
+	w := c.e.writer()
 	defer w.release()
-	attrs := e.requestAttrs(w.kvBuffer(), &w, c.ep, parseRequest(c.ep, c.reqBody), c.cfg)
+	attrs, status := c.completeAttrs(w.kvBuffer(), &w, o, attempts)
+	span := c.span
+	span.SetAttributes(attrs...)
+	if status.Code == codes.Error {
+		span.SetStatus(codes.Error, status.Description)
+	}
+	w.keepKV(attrs, span)
+	span.End(trace.WithTimestamp(o.end))
+}
+
+// completeAttrs parses what the call sent and received and appends the
+// attributes its span gets when it completes to attrs, writing the content
+// attributes with w; it returns them and the span's status.
+func (c *call) completeAttrs(attrs []attribute.KeyValue, w *writer, o outcome, attempts int) ([]attribute.KeyValue, sdktrace.Status) {
+	e := c.e
+	attrs = e.requestAttrs(attrs, w, c.ep, parseRequest(c.ep, c.reqBody), c.cfg)
 	attrs = append(attrs, keyAttempts.Int(attempts))
 	if o.status > 0 {
 		attrs = append(attrs, keyHTTPStatus.Int(o.status))
 	}
 	v := c.judge(&o)
 	if v.resp != nil {
-		attrs = e.responseAttrs(attrs, &w, v.resp, c.cfg.content)
+		attrs = e.responseAttrs(attrs, w, v.resp, c.cfg.content)
 	}
 	attrs = w.attrs(attrs)
-	attrs = c.endAttrs(attrs, &o, &v)
-	span.SetAttributes(attrs...)
-	w.keepKV(attrs, span)
-	span.End(trace.WithTimestamp(o.end))
+	return c.endAttrs(attrs, &o, &v)
 }
 
 // verdict is what the outcome of a call says of it.
@@ -549,12 +573,14 @@ func (c *call) judge(o *outcome) verdict {
 }
 
 // endAttrs appends the timing and status attributes of a call that ended
-// with o, judged v, to attrs, and sets the span's status if it failed.
-func (c *call) endAttrs(attrs []attribute.KeyValue, o *outcome, v *verdict) []attribute.KeyValue {
+// with o, judged v, to attrs, and returns them with the span's status:
+// Error if it failed.
+func (c *call) endAttrs(attrs []attribute.KeyValue, o *outcome, v *verdict) ([]attribute.KeyValue, sdktrace.Status) {
 	if !o.firstData.IsZero() {
 		attrs = append(attrs, keyTimeToFirst.Float64(o.firstData.Sub(c.start).Seconds()))
 	}
 	attrs = append(attrs, keyDuration.Float64(o.end.Sub(c.start).Seconds()))
+	var status sdktrace.Status
 	switch {
 	case v.cancelled:
 		attrs = append(attrs, keyStatus.String(statusCancelled))
@@ -565,11 +591,11 @@ func (c *call) endAttrs(attrs []attribute.KeyValue, o *outcome, v *verdict) []at
 			keyErrorTypeOTel.String(kind),
 			keyErrorType.String(kind),
 			keyErrorMessage.String(msg))
-		c.span.SetStatus(codes.Error, msg)
+		status = sdktrace.Status{Code: codes.Error, Description: msg}
 	default:
 		attrs = append(attrs, keyStatus.String(statusSuccess))
 	}
-	return attrs
+	return attrs, status
 }
 
 // retryable reports whether openai-go and anthropic-sdk-go would retry a

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/overmind-core/overmind-go/runtime/internal/llmcapture/jsonscan"
+	"github.com/overmind-core/overmind-go/runtime/internal/pricing"
 )
 
 // This file renders a request and a response as span attributes. Content
@@ -27,11 +28,11 @@ import (
 // rules apply to them, and each attribute through Deps.Truncate.
 
 // spanName is "{operation} {model}", or the operation alone.
-func spanName(op operation, model string) string {
+func spanName(op *operation, model string) string {
 	if model == "" {
-		return op.name()
+		return op.name
 	}
-	return op.name() + " " + model
+	return op.name + " " + model
 }
 
 // requestAttrs appends the attributes of a parsed request but its model
@@ -109,7 +110,7 @@ func (e *Engine) promptAttrs(attrs []attribute.KeyValue, r *request, content boo
 // embeddings request's input, or a chat's system instructions, messages
 // and tool definitions.
 func (e *Engine) requestContent(w *writer, ep endpoint, r *request) {
-	if ep.op == opOpenAIEmbeddings {
+	if ep.op.embeddings {
 		if r.embedInput != nil {
 			w.raw(e.deps.Encode(r.embedInput))
 			w.mark(keyInputs)
@@ -200,6 +201,9 @@ func (e *Engine) responseAttrs(attrs []attribute.KeyValue, w *writer, r *respons
 			attrs = append(attrs, c.key.Int64(c.n.v))
 		}
 	}
+	if usd, ok := e.cost(r.model, u); ok {
+		attrs = append(attrs, keyCost.Float64(usd))
+	}
 	if r.dimensions > 0 {
 		attrs = append(attrs, keyDimensions.Int(r.dimensions))
 	}
@@ -210,6 +214,15 @@ func (e *Engine) responseAttrs(attrs []attribute.KeyValue, w *writer, r *respons
 		w.mark(keyOutputs)
 	}
 	return attrs
+}
+
+// cost is the cost of a call to model with usage u, when Deps.Cost knows
+// it.
+func (e *Engine) cost(model string, u usage) (float64, bool) {
+	if e.deps.Cost == nil || (!u.input.ok && !u.output.ok) {
+		return 0, false
+	}
+	return e.deps.Cost(model, pricing.Tokens{Input: u.input.v, Output: u.output.v, CacheRead: u.cacheRead.v, CacheCreation: u.cacheCreation.v})
 }
 
 // finishReasons copies the finish reasons a response gives, leaving out

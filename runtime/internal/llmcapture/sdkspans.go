@@ -3,7 +3,6 @@ package llmcapture
 import (
 	"context"
 	"net"
-	"strconv"
 	"strings"
 
 	"go.opentelemetry.io/otel/trace"
@@ -30,16 +29,10 @@ import (
 // provider given to it with option.WithTracerProvider.
 
 // sdkSpan names a span a provider SDK starts for a call the engine
-// captures.
+// captures; an API lists those of its calls.
 type sdkSpan struct {
-	scope    string // the SDK's instrumentation scope
-	name     string // the span's name
-	protocol string // the protocol the call speaks
-}
-
-// sdkSpans are the provider SDKs' spans the engine replaces.
-var sdkSpans = []sdkSpan{
-	{scope: "com.anthropic.sdk.go", name: "anthropic.messages.create", protocol: ProviderAnthropic},
+	scope string // the SDK's instrumentation scope
+	name  string // the span's name
 }
 
 // Tracer returns the tracer to give for instrumentation scope: t itself,
@@ -47,9 +40,11 @@ var sdkSpans = []sdkSpan{
 // its own, when it returns t wrapped so that it starts none for the calls
 // the engine captures.
 func (e *Engine) Tracer(scope string, t trace.Tracer) trace.Tracer {
-	for i := range sdkSpans {
-		if sdkSpans[i].scope == scope {
-			return &replacingTracer{Tracer: t, e: e, span: &sdkSpans[i]}
+	for _, a := range apis {
+		for i := range a.sdkSpans {
+			if a.sdkSpans[i].scope == scope {
+				return &replacingTracer{Tracer: t, e: e, api: a, span: &a.sdkSpans[i]}
+			}
 		}
 	}
 	return t
@@ -59,13 +54,14 @@ func (e *Engine) Tracer(scope string, t trace.Tracer) trace.Tracer {
 type replacingTracer struct {
 	trace.Tracer
 	e    *Engine
+	api  *api
 	span *sdkSpan
 }
 
 // Start starts the span as t would, unless it is a call span the engine
 // replaces.
 func (t *replacingTracer) Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
-	if name == t.span.name && t.e.replaces(t.span.protocol, opts) {
+	if name == t.span.name && t.e.replaces(t.api, opts) {
 		parent := trace.SpanContextFromContext(t.e.deps.Parent(ctx))
 		ctx = trace.ContextWithSpanContext(ctx, parent)
 		return ctx, trace.SpanFromContext(ctx)
@@ -73,10 +69,10 @@ func (t *replacingTracer) Start(ctx context.Context, name string, opts ...trace.
 	return t.Tracer.Start(ctx, name, opts...)
 }
 
-// replaces reports whether the engine captures the calls of protocol to
-// the server that the attributes of the SDK's span name (server.address
-// and server.port).
-func (e *Engine) replaces(protocol string, opts []trace.SpanStartOption) bool {
+// replaces reports whether the engine captures the calls of API a to the
+// server that the attributes of the SDK's span name (server.address and
+// server.port).
+func (e *Engine) replaces(a *api, opts []trace.SpanStartOption) bool {
 	if e == nil || e.deps.Tracer() == nil {
 		return false
 	}
@@ -91,30 +87,37 @@ func (e *Engine) replaces(protocol string, opts []trace.SpanStartOption) bool {
 			port = int(kv.Value.AsInt64())
 		}
 	}
-	return host != "" && e.config.Load().servesProtocol(protocol, host, port)
+	return host != "" && e.config.Load().servesAPI(a, host, port)
 }
 
-// servesProtocol reports whether cfg captures the calls of protocol to
-// host:port, whatever their path.
-func (cfg *config) servesProtocol(protocol, host string, port int) bool {
-	if protocol == ProviderAnthropic && cfg.anthropic && strings.EqualFold(host, "api.anthropic.com") {
+// servesAPI reports whether cfg captures the calls of API a to host:port,
+// whatever their path.
+func (cfg *config) servesAPI(a *api, host string, port int) bool {
+	if r := cfg.hosts.find(host, port); r != nil && r.api == a {
 		return true
 	}
 	for _, b := range cfg.bases {
-		if b.protocol != protocol {
+		if b.api != a {
 			continue
 		}
-		bhost, bport, err := net.SplitHostPort(b.host)
-		if err != nil {
-			bhost = strings.Trim(b.host, "[]")
-			bport = "443"
-			if b.scheme == "http" {
-				bport = "80"
-			}
-		}
-		if strings.EqualFold(bhost, host) && bport == strconv.Itoa(port) {
+		bhost, bport := splitHost(b.host, b.scheme)
+		if strings.EqualFold(bhost, host) && bport == port {
 			return true
 		}
 	}
 	return false
+}
+
+// splitHost splits a URL's host into its name and port, the scheme's
+// default when it names none.
+func splitHost(hostport, scheme string) (string, int) {
+	name, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		name = strings.Trim(hostport, "[]")
+		if scheme == "http" {
+			return name, 80
+		}
+		return name, 443
+	}
+	return name, portNumber(port)
 }

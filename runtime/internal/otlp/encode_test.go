@@ -1,6 +1,7 @@
 package otlp
 
 import (
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"math"
@@ -425,4 +426,30 @@ func BenchmarkAppendJSON(b *testing.B) {
 		buf = AppendJSON(buf[:0], spans)
 	}
 	b.SetBytes(int64(len(buf)))
+}
+
+// The console exporter writes one decodable request per line.
+func TestLineExporter(t *testing.T) {
+	t.Parallel()
+	var out strings.Builder
+	e := NewLineExporter(&out)
+	for range 2 {
+		if err := e.ExportSpans(context.Background(), richSpans()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.ExportSpans(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines, want 2", len(lines))
+	}
+	for _, line := range lines {
+		var req collectorpb.ExportTraceServiceRequest
+		if err := otlptest.UnmarshalJSON([]byte(line), &req); err != nil {
+			t.Fatal(err)
+		}
+		checkDecoded(t, &req, richSpans())
+	}
 }

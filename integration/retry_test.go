@@ -1,4 +1,4 @@
-package llmcapture
+package integration
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 	"github.com/openai/openai-go/v3/option"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"google.golang.org/genai"
+
+	overmind "github.com/overmind-core/overmind-go/runtime"
 )
 
 // failFirst answers the first n attempts of each distinct request body
@@ -47,7 +49,7 @@ const openAIRateLimit = `{"error":{"message":"Rate limit reached for gpt-5-mini 
 func retryEvents(s sdktrace.ReadOnlySpan) []string {
 	var out []string
 	for _, ev := range s.Events() {
-		if ev.Name != retryEvent {
+		if ev.Name != "overmind.llm.retry" {
 			continue
 		}
 		m := attrMap(ev.Attributes)
@@ -59,12 +61,12 @@ func retryEvents(s sdktrace.ReadOnlySpan) []string {
 func TestRetry429Then200(t *testing.T) {
 	for _, path := range []string{"transport", "middleware"} {
 		t.Run(path, func(t *testing.T) {
-			r := newRig(t, failFirst(1, 429, openAIRateLimit, replyJSON(200, fixture(t, "openai_chat.json"))), nil, nil)
+			r := newRig(t, failFirst(1, 429, openAIRateLimit, replyJSON(200, fixture(t, "openai_chat.json"))))
 			opts := []option.RequestOption{option.WithAPIKey(testAPIKey), option.WithMaxRetries(2)}
 			if path == "transport" {
 				opts = append(opts, option.WithHTTPClient(r.client()))
 			} else {
-				opts = append(opts, option.WithHTTPClient(r.plainClient()), option.WithMiddleware(r.engine.Middleware))
+				opts = append(opts, option.WithHTTPClient(r.plainClient()), option.WithMiddleware(overmind.Middleware))
 			}
 			client := openai.NewClient(opts...)
 			_, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
@@ -95,7 +97,7 @@ func TestRetry429Then200(t *testing.T) {
 
 func TestRetry500500ThenFail(t *testing.T) {
 	errBody := `{"type":"error","error":{"type":"api_error","message":"Internal server error"},"request_id":"req_011"}`
-	r := newRig(t, failFirst(100, 500, errBody, nil), nil, nil)
+	r := newRig(t, failFirst(100, 500, errBody, nil))
 	client := newAnthropic(r, anthropicoption.WithMaxRetries(1))
 	_, err := client.Messages.New(context.Background(), anthropic.MessageNewParams{
 		Model:     anthropic.ModelClaudeSonnet4_5,
@@ -137,7 +139,7 @@ func TestRetry500500ThenFail(t *testing.T) {
 // (no retries left) is read, and ends its span at once; the next identical
 // call is a call of its own.
 func TestNoRetryLeftEndsAtOnce(t *testing.T) {
-	r := newRig(t, failFirst(1, 429, openAIRateLimit, replyJSON(200, fixture(t, "openai_chat.json"))), nil, nil)
+	r := newRig(t, failFirst(1, 429, openAIRateLimit, replyJSON(200, fixture(t, "openai_chat.json"))))
 	client := newOpenAI(r) // no retries
 	params := openai.ChatCompletionNewParams{
 		Model:    "gpt-5-mini",
@@ -184,7 +186,7 @@ func dropFirst(n int, ok func(http.ResponseWriter, *http.Request, []byte)) func(
 }
 
 func TestRetryAfterConnectionError(t *testing.T) {
-	r := newRig(t, dropFirst(1, replyJSON(200, fixture(t, "openai_chat.json"))), nil, nil)
+	r := newRig(t, dropFirst(1, replyJSON(200, fixture(t, "openai_chat.json"))))
 	client := newOpenAI(r, option.WithMaxRetries(2), option.WithMaxRetryDelay(1))
 	if _, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
 		Model:    "gpt-5-mini",
@@ -206,7 +208,7 @@ func TestRetryAfterConnectionError(t *testing.T) {
 // attempts all fail without a response waits for a retry that never comes;
 // Flush ends it with the time of that attempt.
 func TestConnectionErrorsParkedUntilFlush(t *testing.T) {
-	r := newRig(t, dropFirst(100, nil), nil, nil)
+	r := newRig(t, dropFirst(100, nil))
 	client := newOpenAI(r, option.WithMaxRetries(1), option.WithMaxRetryDelay(1))
 	_, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
 		Model:    "gpt-5-mini",
@@ -218,7 +220,7 @@ func TestConnectionErrorsParkedUntilFlush(t *testing.T) {
 	if n := len(r.spans()); n != 0 {
 		t.Fatalf("%d spans ended before Flush", n)
 	}
-	r.engine.Flush()
+	flush(t)
 	s := r.only()
 	a := attrMap(s.Attributes())
 	if a["overmind.llm.attempts"] != int64(2) || a["overmind.status"] != "failed" || a["error.type"] != "io.EOF" {
@@ -233,7 +235,7 @@ func TestConnectionErrorsParkedUntilFlush(t *testing.T) {
 // the fingerprint alone ties its attempts together.
 func TestGenAIRetryWithoutHeader(t *testing.T) {
 	errBody := `{"error":{"code":503,"message":"The model is overloaded. Please try again later.","status":"UNAVAILABLE"}}`
-	r := newRig(t, failFirst(1, 503, errBody, replyJSON(200, fixture(t, "gemini.json"))), nil, nil)
+	r := newRig(t, failFirst(1, 503, errBody, replyJSON(200, fixture(t, "gemini.json"))))
 	client := newGenAI(t, r, &genai.HTTPRetryOptions{
 		Attempts:     genai.Ptr[int32](3),
 		InitialDelay: genai.Ptr(0.001),
@@ -254,8 +256,8 @@ func TestGenAIRetryWithoutHeader(t *testing.T) {
 
 func TestRetryWithAnthropicSDKSpans(t *testing.T) {
 	errBody := `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`
-	r := newRig(t, failFirst(1, 529, errBody, replyJSON(200, fixture(t, "anthropic_message.json"))), nil, nil)
-	client := newAnthropic(r, anthropicoption.WithMaxRetries(2), anthropicoption.WithTracerProvider(replacingProvider{r.tp, r.engine}))
+	r := newRig(t, failFirst(1, 529, errBody, replyJSON(200, fixture(t, "anthropic_message.json"))))
+	client := newAnthropic(r, anthropicoption.WithMaxRetries(2))
 	if _, err := client.Messages.New(context.Background(), anthropic.MessageNewParams{
 		Model:     anthropic.ModelClaudeSonnet4_5,
 		MaxTokens: 10,
@@ -273,9 +275,9 @@ func TestRetryWithAnthropicSDKSpans(t *testing.T) {
 // TestConcurrentRetries runs calls that each fail once, in parallel, under
 // parents of their own: each gives one span of two attempts.
 func TestConcurrentRetries(t *testing.T) {
-	r := newRig(t, failFirst(1, 429, openAIRateLimit, replyJSON(200, fixture(t, "openai_chat.json"))), nil, nil)
+	r := newRig(t, failFirst(1, 429, openAIRateLimit, replyJSON(200, fixture(t, "openai_chat.json"))))
 	client := newOpenAI(r, option.WithMaxRetries(2))
-	tracer := r.tp.Tracer("test")
+	tracer := overmind.Tracer()
 	const calls = 8
 	var wg sync.WaitGroup
 	for i := range calls {
@@ -331,11 +333,11 @@ func TestIdenticalConcurrentRetries(t *testing.T) {
 			return
 		}
 		replyJSON(200, fixture(t, "openai_chat.json"))(w, req, body)
-	}, nil, nil)
+	})
 	var parked sync.WaitGroup
 	parked.Add(2)
 	holdRetries := func(req *http.Request, next option.MiddlewareNext) (*http.Response, error) {
-		if req.Header.Get(retryCountHeader) != "0" {
+		if req.Header.Get("X-Stainless-Retry-Count") != "0" {
 			parked.Wait()
 			return next(req)
 		}
@@ -363,7 +365,7 @@ func TestIdenticalConcurrentRetries(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	r.engine.Flush()
+	flush(t)
 	spans := r.spans()
 	if len(spans) != 2 {
 		t.Errorf("%d spans, want 2", len(spans))
@@ -387,25 +389,4 @@ func (b *onClose) Close() error {
 	err := b.ReadCloser.Close()
 	b.once.Do(b.done)
 	return err
-}
-
-func TestParkedCallsOrder(t *testing.T) {
-	t.Parallel()
-	var p parkedCalls
-	k1, k2 := callKey{hash: 1}, callKey{hash: 2}
-	a, b, c := &call{key: k1}, &call{key: k1}, &call{key: k2}
-	for _, x := range []*call{a, b, c} {
-		if !p.add(x) {
-			t.Fatal("add failed")
-		}
-	}
-	if got := p.take(k1); got != a {
-		t.Error("take did not return the call that waited longest")
-	}
-	if !p.remove(c) || p.remove(c) {
-		t.Error("remove of a parked call, then of an unparked one")
-	}
-	if got := p.drain(); len(got) != 1 || got[0] != b || p.n != 0 || p.take(k1) != nil {
-		t.Errorf("drain = %v, n = %d", got, p.n)
-	}
 }

@@ -1,4 +1,4 @@
-package llmcapture
+package integration
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,32 +15,39 @@ import (
 	"github.com/openai/openai-go/v3/option"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+
+	overmind "github.com/overmind-core/overmind-go/runtime"
 )
 
 // The benchmarks measure what capture adds to a call, against the same
-// call uncaptured in the same run:
+// call uncaptured in the same run, through the runtime's public API as a
+// program uses it:
 //
-//	go test -run '^$' -bench . -benchmem ./runtime/internal/llmcapture/
+//	go test -run '^$' -bench . -benchmem
 //
 //   - BenchmarkOpenAIChat: a chat completion with a 1 KB response through
-//     openai-go to a local server, captured against uncaptured (target: a
-//     ratio of at most 1.05).
+//     openai-go to a local server, captured against uncaptured.
 //   - BenchmarkHTTP: the same call with net/http alone, the smallest
 //     baseline, so the hardest ratio.
 //
 // Both also measure the floor under the capture: "span-ratio" is the same
 // call with a span written by hand with the OpenTelemetry API, carrying
-// the attributes the capture records (computed beforehand, so that it
-// costs only what the span itself does: start, attributes, end, the batch
-// processor and the garbage collector), against the call uncaptured; and
-// "vs-span-ratio" is the captured call against that hand-written span,
-// the cost of the capture's own work.
+// the attributes the capture records (taken from a captured call
+// beforehand, so that it costs only what the span itself does: start,
+// attributes, end, the batch processor and the garbage collector), against
+// the call uncaptured; and "vs-span-ratio" is the captured call against
+// that hand-written span, the cost of the capture's own work.
 //   - BenchmarkCaptureOverhead: the capture's own cost with no network, a
 //     transport answering from memory.
 //   - BenchmarkPassThrough: what a request to another endpoint pays for
 //     going through the wrapped transport.
+//
+// The spans go through a batch span processor to an exporter that reads
+// every attribute and drops the span, as a real exporter takes them off
+// the call's path; each round of calls ends with a ForceFlush, so that its
+// export is counted in its CPU time ("cpu-ratio") though not in the time
+// the calls take ("ratio").
 //
 // The "ratio" sub-benchmarks alternate the two sides in short rounds and
 // report the median of the per-round ratios: on a shared, busy machine the
@@ -101,11 +109,11 @@ var benchResponse = []byte(`{
   "system_fingerprint": "fp_fc9f1d7035"
 }`)
 
-// benchServer is a local OpenAI-compatible server answering benchResponse,
-// and an engine that captures it as a base URL, exporting through a batch
-// processor to an exporter that drops the spans, as a real exporter would
-// take them off the call's path.
-func benchServer(b *testing.B) (*httptest.Server, *Engine) {
+// benchServer is a local OpenAI-compatible server answering
+// benchResponse, which the runtime captures as a provider base URL, with
+// the spans exported through a batch processor to an exporter that drops
+// them.
+func benchServer(b *testing.B) *httptest.Server {
 	if len(benchResponse) < 950 || len(benchResponse) > 1100 {
 		b.Fatalf("response is %d bytes", len(benchResponse))
 	}
@@ -115,53 +123,92 @@ func benchServer(b *testing.B) (*httptest.Server, *Engine) {
 		_, _ = w.Write(benchResponse)
 	}))
 	b.Cleanup(srv.Close)
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()))
-	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	tracer := tp.Tracer("bench")
-	e, err := New(Deps{Tracer: func() trace.Tracer { return tracer }}, Options{BaseURLs: []BaseURL{{URL: srv.URL + "/v1"}}})
-	if err != nil {
+	if err := overmind.Init(overmind.Config{
+		ProviderBaseURLs: []overmind.ProviderBaseURL{{URL: srv.URL + "/v1"}},
+		SpanProcessors:   []sdktrace.SpanProcessor{benchExport},
+	}); err != nil {
 		b.Fatal(err)
 	}
-	return srv, e
+	return srv
 }
+
+// benchExport exports the benchmarks' spans in batches to an exporter
+// that reads every attribute and the status, as a real one does, and
+// keeps nothing.
+var benchExport = sdktrace.NewBatchSpanProcessor(&readingExporter{})
+
+// readingExporter reads the spans it is given and drops them.
+type readingExporter struct{ bytes atomic.Int64 }
+
+func (e *readingExporter) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) error {
+	var n int
+	for _, s := range spans {
+		for _, kv := range s.Attributes() {
+			if kv.Value.Type() == attribute.STRING {
+				n += len(kv.Value.AsString())
+			} else {
+				n++
+			}
+		}
+		n += len(s.Status().Description)
+	}
+	e.bytes.Add(int64(n))
+	return nil
+}
+
+func (e *readingExporter) Shutdown(context.Context) error { return nil }
 
 // benchTransports returns an uncaptured transport to srv, a captured
 // one, and one that records each call with a hand-written span, each with
 // its own connections.
-func benchTransports(b *testing.B, e *Engine) (uncaptured, captured, handWritten http.RoundTripper) {
+func benchTransports(b *testing.B, srv *httptest.Server) (uncaptured, captured, handWritten http.RoundTripper) {
 	return &http.Transport{MaxIdleConnsPerHost: 4},
-		e.Transport(&http.Transport{MaxIdleConnsPerHost: 4}),
-		newHandWrittenSpan(b, e, &http.Transport{MaxIdleConnsPerHost: 4})
+		overmind.WrapTransport(&http.Transport{MaxIdleConnsPerHost: 4}),
+		newHandWrittenSpan(b, srv, &http.Transport{MaxIdleConnsPerHost: 4})
 }
 
 // handWrittenSpan records each call with a client span, as a developer
-// would by hand with the OpenTelemetry API, with the attributes the engine
-// records for the benchmarks' call, computed once beforehand.
+// would by hand with the OpenTelemetry API, with the attributes the
+// capture records for the benchmarks' call.
 type handWrittenSpan struct {
 	base       http.RoundTripper
-	tracer     trace.Tracer
 	start, end []attribute.KeyValue
 }
 
-func newHandWrittenSpan(b *testing.B, e *Engine, base http.RoundTripper) *handWrittenSpan {
-	ep := endpoint{op: opOpenAIChat, provider: "openai"}
-	cfg := e.config.Load()
-	c := &call{ep: ep, host: "127.0.0.1", port: 80}
-	w := e.writer()
-	defer w.release()
-	req := bodyText{text: string(benchRequest), ok: true}
-	end := e.requestAttrs(nil, &w, ep, parseRequest(ep, req), cfg)
-	end = e.responseAttrs(end, &w, parseResponse(ep.op, string(benchResponse)), true)
-	end = w.attrs(end)
-	end = append(end, keyAttempts.Int(1), keyHTTPStatus.Int(200), keyDuration.Float64(0.25), keyStatus.String(statusSuccess))
-	if len(end) < 15 {
-		b.Fatalf("%d attributes", len(end))
+// newHandWrittenSpan captures one call to srv and keeps its attributes:
+// those a span starts with, and the rest.
+func newHandWrittenSpan(b *testing.B, srv *httptest.Server, base http.RoundTripper) *handWrittenSpan {
+	rec := spans.record(b)
+	client := &http.Client{Transport: overmind.WrapTransport(base)}
+	res, err := client.Post(srv.URL+"/v1/chat/completions", "application/json", bytes.NewReader(benchRequest))
+	if err != nil {
+		b.Fatal(err)
 	}
-	return &handWrittenSpan{base: base, tracer: e.deps.Tracer(), start: c.baseAttrs(requestModel(ep, req)), end: end}
+	_, _ = io.Copy(io.Discard, res.Body)
+	_ = res.Body.Close()
+	flush(b)
+	ended := rec.Ended()
+	if len(ended) != 1 {
+		b.Fatalf("%d spans", len(ended))
+	}
+	h := &handWrittenSpan{base: base}
+	for _, kv := range ended[0].Attributes() {
+		switch kv.Key {
+		case "overmind.span.type", "gen_ai.operation.name", "gen_ai.provider.name", "server.address", "server.port", "gen_ai.request.model":
+			h.start = append(h.start, kv)
+		default:
+			h.end = append(h.end, kv)
+		}
+	}
+	if len(h.start) != 6 || len(h.end) < 15 {
+		b.Fatalf("%d and %d attributes", len(h.start), len(h.end))
+	}
+	spans.set(nil)
+	return h
 }
 
 func (h *handWrittenSpan) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx, span := h.tracer.Start(req.Context(), "chat gpt-5-mini",
+	ctx, span := overmind.Tracer().Start(req.Context(), "chat gpt-5-mini",
 		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(h.start...))
 	resp, err := h.base.RoundTrip(req.WithContext(ctx))
 	if err != nil {
@@ -204,46 +251,41 @@ func (b *spanBody) end() {
 
 // benchSides runs the sub-benchmarks of a call made uncaptured, captured
 // and with a hand-written span: the ratios, and each side alone for its
-// allocations. flush waits until the captured calls' spans have ended, so
-// that a round is charged with all the work its calls caused.
-func benchSides(b *testing.B, uncaptured, captured, handWritten, flush func()) {
-	nop := func() {}
+// allocations.
+func benchSides(b *testing.B, uncaptured, captured, handWritten func()) {
 	b.Run("ratio", func(b *testing.B) {
-		benchRatio(b, captured, flush, uncaptured)
+		benchRatio(b, captured, uncaptured)
 	})
 	b.Run("span-ratio", func(b *testing.B) {
-		benchRatio(b, handWritten, nop, uncaptured)
+		benchRatio(b, handWritten, uncaptured)
 	})
 	b.Run("vs-span-ratio", func(b *testing.B) {
-		benchRatio(b, captured, flush, handWritten)
+		benchRatio(b, captured, handWritten)
 	})
-	b.Run("uncaptured", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			uncaptured()
-		}
-	})
-	b.Run("captured", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			captured()
-		}
-		flush()
-	})
-	b.Run("hand-written-span", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			handWritten()
-		}
-	})
+	for _, side := range []struct {
+		name string
+		call func()
+	}{{"uncaptured", uncaptured}, {"captured", captured}, {"hand-written-span", handWritten}} {
+		b.Run(side.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				side.call()
+			}
+			benchFlush()
+		})
+	}
 }
 
 // benchRatio runs subject and baseline alternately, in rounds of about 5ms
 // of calls each (ABBA order, to cancel drift), and reports the median
-// per-round ratio of their times along with each side's median ns/op
-// (named captured and uncaptured whatever the sides are). A round of
-// subject ends with flush, which it is charged with.
-func benchRatio(b *testing.B, subject, flush, baseline func()) {
+// per-round ratios of their times along with each side's median ns/op
+// (named captured and uncaptured whatever the sides are).
+//
+// Every round ends with benchFlush, which exports the spans its calls
+// ended: "ratio" compares the time of the calls alone, what the caller
+// waits for; "cpu-ratio" compares the CPU time of the whole round, export
+// included, so that work moved off the caller's path is still counted.
+func benchRatio(b *testing.B, subject, baseline func()) {
 	b.Helper()
 	b.ReportAllocs()
 	// A round's size is set from a first timing so that a round lasts
@@ -259,25 +301,27 @@ func benchRatio(b *testing.B, subject, flush, baseline func()) {
 		}
 		n *= 2
 	}
+	benchFlush()
 	var ratios, cpuRatios, subj, base []float64
-	// run returns the elapsed and CPU time per call of a round of f.
-	run := func(f, after func()) (wall, cpu float64) {
+	// run returns the elapsed time per call of a round of f, and the CPU
+	// time per call of the round and its export.
+	run := func(f func()) (wall, cpu float64) {
 		start, startCPU := time.Now(), processCPU()
 		for range n {
 			f()
 		}
-		after()
-		return float64(time.Since(start).Nanoseconds()) / float64(n), float64(processCPU()-startCPU) / float64(n)
+		wall = float64(time.Since(start).Nanoseconds()) / float64(n)
+		benchFlush()
+		return wall, float64(processCPU()-startCPU) / float64(n)
 	}
-	nop := func() {}
 	for i := 0; b.Loop(); i++ {
 		var s, t, sCPU, tCPU float64
 		if i%2 == 0 {
-			s, sCPU = run(subject, flush)
-			t, tCPU = run(baseline, nop)
+			s, sCPU = run(subject)
+			t, tCPU = run(baseline)
 		} else {
-			t, tCPU = run(baseline, nop)
-			s, sCPU = run(subject, flush)
+			t, tCPU = run(baseline)
+			s, sCPU = run(subject)
 		}
 		ratios, subj, base = append(ratios, s/t), append(subj, s), append(base, t)
 		if tCPU > 0 {
@@ -302,8 +346,8 @@ func median(xs []float64) float64 {
 // BenchmarkOpenAIChat compares a chat completion through openai-go with
 // and without capture.
 func BenchmarkOpenAIChat(b *testing.B) {
-	srv, e := benchServer(b)
-	plain, wrapped, span := benchTransports(b, e)
+	srv := benchServer(b)
+	plain, wrapped, span := benchTransports(b, srv)
 	call := func(rt http.RoundTripper) func() {
 		c := openai.NewClient(option.WithAPIKey("k"), option.WithBaseURL(srv.URL+"/v1"),
 			option.WithHTTPClient(&http.Client{Transport: rt}))
@@ -314,14 +358,18 @@ func BenchmarkOpenAIChat(b *testing.B) {
 			}
 		}
 	}
-	benchSides(b, call(plain), call(wrapped), call(span), e.Flush)
+	benchSides(b, call(plain), call(wrapped), call(span))
 }
+
+// benchFlush exports the spans ended so far, so that a round is charged
+// with all the work its calls caused.
+func benchFlush() { _ = overmind.ForceFlush(context.Background()) }
 
 // BenchmarkHTTP compares the same call made with net/http alone, the
 // smallest baseline: only the HTTP round trip and reading the body.
 func BenchmarkHTTP(b *testing.B) {
-	srv, e := benchServer(b)
-	plain, wrapped, span := benchTransports(b, e)
+	srv := benchServer(b)
+	plain, wrapped, span := benchTransports(b, srv)
 	call := func(rt http.RoundTripper) func() {
 		client := &http.Client{Transport: rt}
 		return func() {
@@ -335,15 +383,15 @@ func BenchmarkHTTP(b *testing.B) {
 			_ = res.Body.Close()
 		}
 	}
-	benchSides(b, call(plain), call(wrapped), call(span), e.Flush)
+	benchSides(b, call(plain), call(wrapped), call(span))
 }
 
 // BenchmarkPassThrough measures what a request to another host pays for
 // going through the wrapped transport.
 func BenchmarkPassThrough(b *testing.B) {
-	srv, e := benchServer(b)
+	srv := benchServer(b)
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/healthz", nil)
-	rt := e.Transport(roundTripFunc(func(*http.Request) (*http.Response, error) { return nil, nil }))
+	rt := overmind.WrapTransport(roundTripFunc(func(*http.Request) (*http.Response, error) { return nil, nil }))
 	b.ReportAllocs()
 	for b.Loop() {
 		_, _ = rt.RoundTrip(req)
@@ -357,7 +405,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // BenchmarkCaptureOverhead measures the capture's own cost, with no
 // network: a transport that answers benchResponse from memory.
 func BenchmarkCaptureOverhead(b *testing.B) {
-	_, e := benchServer(b)
+	srv := benchServer(b)
 	memory := roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		_ = r.Body.Close()
@@ -369,7 +417,7 @@ func BenchmarkCaptureOverhead(b *testing.B) {
 			Request:       r,
 		}, nil
 	})
-	url := e.config.Load().opts.BaseURLs[0].URL + "/chat/completions"
+	url := srv.URL + "/v1/chat/completions"
 	call := func(rt http.RoundTripper) func() {
 		return func() {
 			req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(benchRequest))
@@ -389,10 +437,10 @@ func BenchmarkCaptureOverhead(b *testing.B) {
 	})
 	b.Run("captured", func(b *testing.B) {
 		b.ReportAllocs()
-		rt := e.Transport(memory)
+		rt := overmind.WrapTransport(memory)
 		for b.Loop() {
 			call(rt)()
 		}
-		e.Flush()
+		benchFlush()
 	})
 }

@@ -1,14 +1,21 @@
-package llmcapture
+package integration
 
 import (
 	"context"
+	"io"
+	"math"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/anthropics/anthropic-sdk-go"
 	"github.com/anthropics/anthropic-sdk-go/option"
+	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+
+	overmind "github.com/overmind-core/overmind-go/runtime"
 )
 
 func newAnthropic(r *rig, opts ...option.RequestOption) anthropic.Client {
@@ -20,7 +27,7 @@ func newAnthropic(r *rig, opts ...option.RequestOption) anthropic.Client {
 }
 
 func TestAnthropicMessage(t *testing.T) {
-	r := newRig(t, replyJSON(200, fixture(t, "anthropic_message.json")), nil, nil)
+	r := newRig(t, replyJSON(200, fixture(t, "anthropic_message.json")))
 	client := newAnthropic(r)
 	msg, err := client.Messages.New(context.Background(), anthropic.MessageNewParams{
 		Model:         anthropic.ModelClaudeSonnet4_5,
@@ -71,13 +78,13 @@ func TestAnthropicMessage(t *testing.T) {
 		"overmind.status":                          "success",
 	})
 	noSecrets(t, r.spans())
-	if got := r.requests()[0].header.Get("X-Api-Key"); got != testAPIKey {
+	if got := r.requests()[0].Header.Get("X-Api-Key"); got != testAPIKey {
 		t.Errorf("the server got X-Api-Key %q", got)
 	}
 }
 
 func TestAnthropicStreamThinkingAndToolUse(t *testing.T) {
-	r := newRig(t, replySSE(fixture(t, "anthropic_stream.sse")), nil, nil)
+	r := newRig(t, replySSE(fixture(t, "anthropic_stream.sse")))
 	client := newAnthropic(r)
 	stream := client.Messages.NewStreaming(context.Background(), anthropic.MessageNewParams{
 		Model:     anthropic.ModelClaudeSonnet4_5,
@@ -135,20 +142,21 @@ func TestAnthropicStreamThinkingAndToolUse(t *testing.T) {
 	})
 }
 
-// replacingProvider is a tracer provider whose tracers come from the
-// engine's Tracer, as the runtime's global one.
-type replacingProvider struct {
-	*sdktrace.TracerProvider
-	e *Engine
+// anthropicSDKSpans returns the spans anthropic-sdk-go started for
+// messages calls.
+func anthropicSDKSpans(spans []sdktrace.ReadOnlySpan) []sdktrace.ReadOnlySpan {
+	var out []sdktrace.ReadOnlySpan
+	for _, s := range spans {
+		if strings.HasPrefix(s.InstrumentationScope().Name, "com.anthropic.sdk.go") && s.Name() == "anthropic.messages.create" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
-func (p replacingProvider) Tracer(name string, opts ...trace.TracerOption) trace.Tracer {
-	return p.e.Tracer(name, p.TracerProvider.Tracer(name, opts...))
-}
-
-// TestAnthropicSDKSpanReplaced turns on anthropic-sdk-go's own
-// OpenTelemetry spans through a provider whose tracers come from the
-// engine: the call must still give one span, the engine's.
+// TestAnthropicSDKSpanReplaced: anthropic-sdk-go starts spans of its own
+// through the global tracer provider, which Init installs. A call must
+// still give one span, the capture's.
 func TestAnthropicSDKSpanReplaced(t *testing.T) {
 	for _, streaming := range []bool{false, true} {
 		r := newRig(t, func(w http.ResponseWriter, req *http.Request, body []byte) {
@@ -157,8 +165,8 @@ func TestAnthropicSDKSpanReplaced(t *testing.T) {
 				return
 			}
 			replyJSON(200, fixture(t, "anthropic_message.json"))(w, req, body)
-		}, nil, nil)
-		client := newAnthropic(r, option.WithTracerProvider(replacingProvider{r.tp, r.engine}))
+		})
+		client := newAnthropic(r)
 		params := anthropic.MessageNewParams{
 			Model:     anthropic.ModelClaudeSonnet4_5,
 			MaxTokens: 1024,
@@ -176,8 +184,8 @@ func TestAnthropicSDKSpanReplaced(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := r.only()
-		if scope := s.InstrumentationScope().Name; scope != "github.com/overmind-core/overmind-go" {
-			t.Errorf("the one span is from scope %q, want the engine's", scope)
+		if scope := s.InstrumentationScope().Name; scope != "github.com/overmind-core/overmind-go/runtime" {
+			t.Errorf("the one span is from scope %q, want the runtime's", scope)
 		}
 		if s.Name() != "chat claude-sonnet-4-5" {
 			t.Errorf("span name %q", s.Name())
@@ -189,53 +197,54 @@ func TestAnthropicSDKSpanReplaced(t *testing.T) {
 	}
 }
 
-// TestAnthropicSDKSpanNesting: given a context with a span, or none inside
-// a function whose span is only the goroutine's current one, the call's
-// one span is a child of that span.
+// TestAnthropicSDKSpanNesting: a call with the function's context is a
+// child of the function's span; so is one made with context.Background()
+// inside an instrumented function, whose span is only the goroutine's
+// current one. Either gives one span, in the function's trace: the SDK's
+// own span, which would be a root of its own with the same token usage, is
+// not recorded.
 func TestAnthropicSDKSpanNesting(t *testing.T) {
-	var current trace.SpanContext
-	r := newRig(t, replyJSON(200, fixture(t, "anthropic_message.json")), nil, func(d *Deps) {
-		d.Parent = func(ctx context.Context) context.Context {
-			if trace.SpanContextFromContext(ctx).IsValid() || !current.IsValid() {
-				return ctx
-			}
-			return trace.ContextWithSpanContext(ctx, current)
-		}
-	})
-	client := newAnthropic(r, option.WithTracerProvider(replacingProvider{r.tp, r.engine}))
+	r := newRig(t, replyJSON(200, fixture(t, "anthropic_message.json")))
+	client := newAnthropic(r)
 	params := anthropic.MessageNewParams{
 		Model:     anthropic.ModelClaudeSonnet4_5,
 		MaxTokens: 10,
 		Messages:  []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))},
 	}
-	tracer := r.tp.Tracer("test")
-
-	ctx, fn := tracer.Start(context.Background(), "with_context")
+	ctx, withCtx := overmind.StartSpan(context.Background(), "agent", "with_context")
 	if _, err := client.Messages.New(ctx, params); err != nil {
 		t.Fatal(err)
 	}
-	fn.End()
-	_, fn2 := tracer.Start(context.Background(), "without_context")
-	current = fn2.SpanContext()
-	if _, err := client.Messages.New(context.Background(), params); err != nil {
-		t.Fatal(err)
+	withCtx.End()
+	func() {
+		om := overmind.Enter(overmind.SpanTypeWorkflow, "without_context", "example.com/shop.Greet", nil)
+		defer func() { om.Exit(recover(), nil, nil) }()
+		if _, err := client.Messages.New(context.Background(), params); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	if sdk := anthropicSDKSpans(r.spans()); len(sdk) != 0 {
+		t.Errorf("%d spans of anthropic-sdk-go's own", len(sdk))
 	}
-	fn2.End()
-	current = trace.SpanContext{}
 	spans := r.spans()
 	if len(spans) != 4 {
 		t.Fatalf("%d spans, want the two functions' and one for each call", len(spans))
 	}
-	childOf(t, spans[0], fn.SpanContext())
-	childOf(t, spans[2], fn2.SpanContext())
+	childOf(t, spans[0], spans[1].SpanContext())
+	childOf(t, spans[2], spans[3].SpanContext())
+	if spans[3].Name() != "without_context" || attrMap(spans[2].Attributes())["gen_ai.usage.output_tokens"] != int64(14) {
+		t.Errorf("spans %q, %q", spans[2].Name(), spans[3].Name())
+	}
 }
 
 // TestAnthropicSDKSpanOfItsOwnProvider: a span anthropic-sdk-go starts
-// through a provider of its own is left alone; the engine's span is its
-// child.
+// through a tracer provider given to it is left alone; the capture's span
+// is its child.
 func TestAnthropicSDKSpanOfItsOwnProvider(t *testing.T) {
-	r := newRig(t, replyJSON(200, fixture(t, "anthropic_message.json")), nil, nil)
-	client := newAnthropic(r, option.WithTracerProvider(r.tp))
+	r := newRig(t, replyJSON(200, fixture(t, "anthropic_message.json")))
+	own := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(own))
+	client := newAnthropic(r, option.WithTracerProvider(tp))
 	if _, err := client.Messages.New(context.Background(), anthropic.MessageNewParams{
 		Model:     anthropic.ModelClaudeSonnet4_5,
 		MaxTokens: 10,
@@ -243,9 +252,97 @@ func TestAnthropicSDKSpanOfItsOwnProvider(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	spans := r.spans()
-	if len(spans) != 2 || spans[1].Name() != "anthropic.messages.create" {
-		t.Fatalf("%d spans, want the engine's and the SDK's", len(spans))
+	sdk := anthropicSDKSpans(own.Ended())
+	if len(sdk) != 1 {
+		t.Fatalf("%d spans of the SDK's", len(sdk))
 	}
-	childOf(t, spans[0], spans[1].SpanContext())
+	childOf(t, r.only(), sdk[0].SpanContext())
+}
+
+// claudeStream is a message stream.
+const claudeStream = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_3\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5-20250929\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":12,\"output_tokens\":1}}}\n\n" +
+	"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n" +
+	"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hel\"}}\n\n" +
+	"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"lo!\"}}\n\n" +
+	"event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n" +
+	"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":3}}\n\n" +
+	"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
+
+// holdStream answers the first n events of stream, then holds the stream
+// open until the client goes away.
+func holdStream(stream string, n int) func(http.ResponseWriter, *http.Request, []byte) {
+	return func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for _, ev := range strings.SplitAfter(stream, "\n\n")[:n] {
+			_, _ = io.WriteString(w, ev)
+		}
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}
+}
+
+// TestAnthropicStreamClosedEarly: a stream closed after its first events
+// ends its span cancelled, with its duration, attempts and time to first
+// chunk, as the other providers' do.
+func TestAnthropicStreamClosedEarly(t *testing.T) {
+	r := newRig(t, holdStream(claudeStream, 3))
+	client := newAnthropic(r)
+	ctx, span := overmind.StartSpan(context.Background(), "agent", "greeter")
+	stream := client.Messages.NewStreaming(ctx, anthropic.MessageNewParams{
+		Model: anthropic.ModelClaudeSonnet4_5, MaxTokens: 10,
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))},
+	})
+	if !stream.Next() {
+		t.Fatal(stream.Err())
+	}
+	_ = stream.Close()
+	span.End()
+	llm := r.llm()
+	if len(llm) != 1 {
+		t.Fatalf("%d llm spans, want 1", len(llm))
+	}
+	a := attrMap(llm[0].Attributes())
+	if a["overmind.status"] != "cancelled" || a["overmind.llm.attempts"] != int64(1) {
+		t.Errorf("overmind.status %v, overmind.llm.attempts %v", a["overmind.status"], a["overmind.llm.attempts"])
+	}
+	for _, k := range []string{"overmind.duration.seconds", "gen_ai.response.time_to_first_chunk"} {
+		if v, _ := a[k].(float64); v <= 0 {
+			t.Errorf("%s = %v, want a positive duration", k, a[k])
+		}
+	}
+}
+
+// TestAnthropicSpanAsOthers: the span of a call has the attributes and
+// status of every provider's: the conventions' cache creation key alone,
+// no OTel status on success, and a duration that is the span's own length.
+func TestAnthropicSpanAsOthers(t *testing.T) {
+	r := newRig(t, replyJSON(200, fixture(t, "anthropic_message.json")))
+	client := newAnthropic(r)
+	ctx, span := overmind.StartSpan(context.Background(), "agent", "greeter")
+	if _, err := client.Messages.New(ctx, anthropic.MessageNewParams{
+		Model: anthropic.ModelClaudeSonnet4_5, MaxTokens: 10,
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	span.End()
+	llm := r.llm()
+	if len(llm) != 1 {
+		t.Fatalf("%d llm spans, want 1", len(llm))
+	}
+	s := llm[0]
+	a := attrMap(s.Attributes())
+	if a["gen_ai.usage.cache_creation.input_tokens"] != int64(100) || a["gen_ai.usage.input_tokens"] != int64(2121) {
+		t.Errorf("usage %v", a)
+	}
+	if v, ok := a["gen_ai.usage.cache_write.input_tokens"]; ok {
+		t.Errorf("gen_ai.usage.cache_write.input_tokens = %v beside the conventions' key", v)
+	}
+	if s.Status().Code != codes.Unset {
+		t.Errorf("status %v, want unset", s.Status())
+	}
+	length := s.EndTime().Sub(s.StartTime()).Seconds()
+	if d, _ := a["overmind.duration.seconds"].(float64); math.Abs(d-length) > 1e-6 {
+		t.Errorf("overmind.duration.seconds = %v, the span lasts %v", d, length)
+	}
 }

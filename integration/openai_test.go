@@ -1,4 +1,4 @@
-package llmcapture
+package integration
 
 import (
 	"context"
@@ -26,7 +26,7 @@ func newOpenAI(r *rig, opts ...option.RequestOption) openai.Client {
 }
 
 func TestOpenAIChat(t *testing.T) {
-	r := newRig(t, replyJSON(200, fixture(t, "openai_chat.json")), nil, nil)
+	r := newRig(t, replyJSON(200, fixture(t, "openai_chat.json")))
 	client := newOpenAI(r)
 	res, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
 		Model: "gpt-5-mini",
@@ -82,36 +82,8 @@ func TestOpenAIChat(t *testing.T) {
 	noSecrets(t, r.spans())
 }
 
-// redactingEncode is an Encode that applies the runtime's key rule to
-// maps, so that the tests can see the engine route content through it.
-func redactingEncode(v any) string {
-	return encodeJSON(redact(v))
-}
-
-func redact(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, x := range v {
-			if strings.Contains(strings.ToLower(k), "api_key") {
-				out[k] = "<redacted>"
-				continue
-			}
-			out[k] = redact(x)
-		}
-		return out
-	case []any:
-		out := make([]any, len(v))
-		for i, x := range v {
-			out[i] = redact(x)
-		}
-		return out
-	}
-	return v
-}
-
 func TestOpenAIChatToolCalls(t *testing.T) {
-	r := newRig(t, replyJSON(200, fixture(t, "openai_chat_tools.json")), nil, func(d *Deps) { d.Encode = redactingEncode })
+	r := newRig(t, replyJSON(200, fixture(t, "openai_chat_tools.json")))
 	client := newOpenAI(r)
 	res, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
 		Model: "gpt-5-mini",
@@ -172,7 +144,7 @@ func TestOpenAIChatToolCalls(t *testing.T) {
 }
 
 func TestOpenAIChatStream(t *testing.T) {
-	r := newRig(t, replySSE(fixture(t, "openai_chat_stream.sse")), nil, nil)
+	r := newRig(t, replySSE(fixture(t, "openai_chat_stream.sse")))
 	client := newOpenAI(r)
 	stream := client.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{
 		Model:         "gpt-5-mini",
@@ -234,7 +206,7 @@ func TestStreamFirstChunkBeforeEnd(t *testing.T) {
 		for _, ev := range events[2:] {
 			_, _ = io.WriteString(w, ev)
 		}
-	}, nil, nil)
+	})
 	client := newOpenAI(r)
 	stream := client.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{
 		Model:    "gpt-5-mini",
@@ -271,7 +243,7 @@ func TestStreamFirstChunkBeforeEnd(t *testing.T) {
 }
 
 func TestOpenAIStreamClosedEarlyIsCancelled(t *testing.T) {
-	r := newRig(t, replySSE(fixture(t, "openai_chat_stream.sse")), nil, nil)
+	r := newRig(t, replySSE(fixture(t, "openai_chat_stream.sse")))
 	client := newOpenAI(r)
 	stream := client.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{
 		Model:    "gpt-5-mini",
@@ -303,7 +275,7 @@ func noFinishReason(t *testing.T, attrs map[string]any) {
 }
 
 func TestOpenAIResponses(t *testing.T) {
-	r := newRig(t, replyJSON(200, fixture(t, "openai_responses.json")), nil, nil)
+	r := newRig(t, replyJSON(200, fixture(t, "openai_responses.json")))
 	client := newOpenAI(r)
 	res, err := client.Responses.New(context.Background(), responses.ResponseNewParams{
 		Model:           "gpt-5-mini",
@@ -346,7 +318,7 @@ func TestOpenAIResponses(t *testing.T) {
 }
 
 func TestOpenAIResponsesStreamToolCall(t *testing.T) {
-	r := newRig(t, replySSE(fixture(t, "openai_responses_stream.sse")), nil, nil)
+	r := newRig(t, replySSE(fixture(t, "openai_responses_stream.sse")))
 	client := newOpenAI(r)
 	stream := client.Responses.NewStreaming(context.Background(), responses.ResponseNewParams{
 		Model: "gpt-5-mini",
@@ -398,7 +370,7 @@ func TestOpenAIResponsesStreamToolCall(t *testing.T) {
 }
 
 func TestOpenAIEmbeddings(t *testing.T) {
-	r := newRig(t, replyJSON(200, fixture(t, "openai_embeddings.json")), nil, nil)
+	r := newRig(t, replyJSON(200, fixture(t, "openai_embeddings.json")))
 	client := newOpenAI(r)
 	res, err := client.Embeddings.New(context.Background(), openai.EmbeddingNewParams{
 		Model:          "text-embedding-3-small",
@@ -433,7 +405,7 @@ func TestOpenAIEmbeddings(t *testing.T) {
 
 func TestOpenAIError(t *testing.T) {
 	body := []byte(`{"error":{"message":"Invalid value for 'temperature': must be at most 2.","type":"invalid_request_error","param":"temperature","code":"invalid_value"}}`)
-	r := newRig(t, replyJSON(400, body), nil, nil)
+	r := newRig(t, replyJSON(400, body))
 	client := newOpenAI(r)
 	_, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
 		Model:       "gpt-5-mini",
@@ -476,7 +448,7 @@ func TestGoOpenAIChatAndStream(t *testing.T) {
 			return
 		}
 		replyJSON(200, fixture(t, "openai_chat.json"))(w, req, body)
-	}, nil, nil)
+	})
 	cfg := goopenai.DefaultConfig(testAPIKey)
 	cfg.HTTPClient = r.client()
 	client := goopenai.NewClientWithConfig(cfg)

@@ -1,6 +1,6 @@
 //go:build unix
 
-package llmcapture
+package integration
 
 import "syscall"
 
