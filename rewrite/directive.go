@@ -6,6 +6,8 @@ import (
 	"go/token"
 	"strconv"
 	"strings"
+
+	"github.com/overmind-core/overmind-go/internal/spankind"
 )
 
 // Prefix starts every directive: "//overmind:KIND", with no space after the
@@ -33,14 +35,14 @@ const (
 var kinds = []Kind{KindEntryPoint, KindWorkflow, KindTool, KindFunction, KindLLM, KindObserve, KindIgnore}
 
 // spanTypes maps each kind with a fixed span type to that type, the value
-// of the overmind.span.type attribute.
-var spanTypes = map[Kind]string{
-	KindEntryPoint: "entry_point",
-	KindWorkflow:   "workflow",
-	KindTool:       "tool_call",
-	KindFunction:   "function",
-	KindLLM:        "llm_call",
-}
+// of the overmind.span.type attribute (from the one table, spankind.Kinds).
+var spanTypes = func() map[Kind]string {
+	m := map[Kind]string{}
+	for _, k := range spankind.Kinds {
+		m[Kind(k.Directive)] = k.Type
+	}
+	return m
+}()
 
 // Capture says which sides of a call a span records.
 //

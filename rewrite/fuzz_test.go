@@ -83,13 +83,7 @@ func check(imp types.Importer, src []byte) (*checked, error) {
 	if err != nil {
 		return nil, err
 	}
-	info := &types.Info{
-		Types:     map[ast.Expr]types.TypeAndValue{},
-		Defs:      map[*ast.Ident]types.Object{},
-		Uses:      map[*ast.Ident]types.Object{},
-		Implicits: map[ast.Node]types.Object{},
-		Scopes:    map[ast.Node]*types.Scope{},
-	}
+	info := rewrite.NewInfo()
 	conf := types.Config{Importer: imp, GoVersion: "go1.26", FakeImportC: false}
 	pkg, err := conf.Check("example.com/fuzz/"+f.Name.Name, fset, []*ast.File{f}, info)
 	if err != nil {
@@ -233,13 +227,7 @@ func rewriteAnything(t *testing.T, imp types.Importer, src []byte) {
 	if f == nil {
 		return
 	}
-	info := &types.Info{
-		Types:     map[ast.Expr]types.TypeAndValue{},
-		Defs:      map[*ast.Ident]types.Object{},
-		Uses:      map[*ast.Ident]types.Object{},
-		Implicits: map[ast.Node]types.Object{},
-		Scopes:    map[ast.Node]*types.Scope{},
-	}
+	info := rewrite.NewInfo()
 	conf := types.Config{Importer: imp, GoVersion: "go1.26", Error: func(error) {}}
 	pkg, _ := conf.Check("example.com/fuzz", fset, []*ast.File{f}, info)
 	for _, mode := range []rewrite.Mode{rewrite.Instrument, rewrite.Remove} {

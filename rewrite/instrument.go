@@ -9,16 +9,19 @@ import (
 	"strconv"
 
 	"github.com/dave/dst"
+
+	"github.com/overmind-core/overmind-go/internal/spankind"
 )
 
-// spanTypeConsts names the runtime constant of each known span type.
-var spanTypeConsts = map[string]string{
-	"entry_point": "SpanTypeEntryPoint",
-	"workflow":    "SpanTypeWorkflow",
-	"tool_call":   "SpanTypeTool",
-	"function":    "SpanTypeFunction",
-	"llm_call":    "SpanTypeLLM",
-}
+// spanTypeConsts names the runtime constant of each known span type
+// (from the one table, spankind.Kinds).
+var spanTypeConsts = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range spankind.Kinds {
+		m[k.Type] = k.Const
+	}
+	return m
+}()
 
 // slot is one parameter or result of an instrumented function.
 type slot struct {

@@ -175,3 +175,19 @@ func runtimeDependencyErrors(pkg *Package, f *ast.File) []Diagnostic {
 	}
 	return diags
 }
+
+// NewInfo returns a types.Info with every map the rewrite reads (and the
+// others a type-check fills cheaply), for a driver that type-checks a
+// package itself.
+func NewInfo() *types.Info {
+	return &types.Info{
+		Types:        map[ast.Expr]types.TypeAndValue{},
+		Instances:    map[*ast.Ident]types.Instance{},
+		Defs:         map[*ast.Ident]types.Object{},
+		Uses:         map[*ast.Ident]types.Object{},
+		Implicits:    map[ast.Node]types.Object{},
+		Selections:   map[*ast.SelectorExpr]*types.Selection{},
+		Scopes:       map[ast.Node]*types.Scope{},
+		FileVersions: map[*ast.File]string{},
+	}
+}

@@ -3,6 +3,7 @@ package overmind
 import (
 	"context"
 
+	"github.com/overmind-core/overmind-go/internal/spankind"
 	"github.com/overmind-core/overmind-go/runtime/internal/unwind"
 )
 
@@ -28,13 +29,14 @@ import (
 // such as "retrieval", "guardrail" or "agent" are allowed.
 type SpanType string
 
-// The span types the Overmind dashboard knows.
+// The span types the Overmind dashboard knows. Their values are defined
+// once, in internal/spankind, which the generator reads too.
 const (
-	SpanTypeEntryPoint SpanType = "entry_point"
-	SpanTypeWorkflow   SpanType = "workflow"
-	SpanTypeTool       SpanType = "tool_call"
-	SpanTypeFunction   SpanType = "function"
-	SpanTypeLLM        SpanType = "llm_call"
+	SpanTypeEntryPoint SpanType = spankind.EntryPoint
+	SpanTypeWorkflow   SpanType = spankind.Workflow
+	SpanTypeTool       SpanType = spankind.Tool
+	SpanTypeFunction   SpanType = spankind.Function
+	SpanTypeLLM        SpanType = spankind.LLM
 )
 
 // Values collects the named values an instrumented function records: its

@@ -1,46 +1,16 @@
-// Command overmind instruments Go functions annotated with //overmind:
-// directives so that they open typed OpenTelemetry spans.
-//
-// Usage:
-//
-//	overmind instrument [-diff] [-l] [-remove] [-tags list] [-test] [packages]
-//	overmind list [-tags list] [-test] [packages]
-//	overmind go build|test|run|install|vet [arguments]
-//	go build -toolexec="overmind toolexec" [arguments]
-//	overmind serve [-addr host:port] [-db path] [-retain 7d] [-max-db-size 1GB] [-api-key key]
-//	overmind trace [-json] [-color] TRACE_ID
-//	overmind traces [-n N] [-service name] [-status s] [-type t] [-q text]
-//
-// instrument rewrites the annotated functions of the packages (default ".")
-// in place; run it from a //go:generate line or by hand (in a module that
-// has it as a tool, "go tool overmind instrument"). -diff prints a
-// unified diff instead of writing, -l lists the files that would change and
-// exits 1 if there are any, -remove takes all generated code out again.
-// list prints every directive as "file:line:col kind name".
-//
-// toolexec mode instruments at compile time instead, leaving the source
-// untouched: go build -toolexec="overmind toolexec" (or GOFLAGS carrying
-// it) runs every tool of the build through the command, which rewrites a
-// copy of each annotated package as it is compiled. "overmind go build
-// ..." is the same with the flag added for you. See package
-// github.com/overmind-core/overmind-go/instrument/toolexec.
-//
-// serve receives OpenTelemetry traces over OTLP/HTTP, stores them and
-// shows them on a page (package github.com/overmind-core/overmind-go/server).
-// trace prints one trace as the debug output's tree, read through the
-// traces API from OVERMIND_API_URL (Overmind, or overmind serve); traces
-// lists recent ones.
-//
-// Problems in the input are printed as file:line:col: message, all at
-// once, and exit with status 2 without writing anything.
+// The command's documentation, and its help text, is doc.go.
+
 package main
 
 import (
 	"context"
+	_ "embed"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	goruntime "runtime"
 	"runtime/debug"
 
 	"github.com/overmind-core/overmind-go/instrument/generate"
@@ -50,30 +20,10 @@ import (
 	"github.com/overmind-core/overmind-go/server"
 )
 
-const usage = `usage: overmind <command> [arguments]
-
-commands:
-  instrument [-diff] [-l] [-remove] [-tags list] [-test] [packages]
-        rewrite the functions annotated with //overmind: directives
-  list [-tags list] [-test] [packages]
-        print each directive as file:line:col kind name
-  go build|test|run|install|vet [arguments]
-        run the go command with compile-time instrumentation
-  toolexec TOOL [ARGS...]
-        the compile-time instrumentation, for go build -toolexec="overmind toolexec"
-  serve [-addr host:port] [-db path] [-retain 7d] [-max-db-size 1GB] [-api-key key]
-        receive traces over OTLP/HTTP, store them, and show them at http://127.0.0.1:4318/
-  trace [-json] TRACE_ID
-        print a trace from OVERMIND_API_URL (Overmind or overmind serve) as a tree
-  traces [-n N] [-service name] [-status s] [-type t] [-q text]
-        list recent traces of overmind serve
-
-Packages default to ".". Run "overmind <command> -h" for its flags.
-`
-
 func main() {
 	args := os.Args[1:]
-	if len(args) > 0 && (args[0] == "toolexec" || args[0] == "go" || !isCommand(args[0]) && toolexec.IsTool(args[0])) {
+	goHelp := len(args) == 2 && args[0] == "go" && isHelp(args[1])
+	if len(args) > 0 && !goHelp && (args[0] == "toolexec" || args[0] == "go" || !isCommand(args[0]) && toolexec.IsTool(args[0])) {
 		// Every tool of a build runs through here: pass-through replaces
 		// this process with the tool.
 		os.Exit(toolexecCmd(args, true, os.Stdout, os.Stderr))
@@ -85,7 +35,7 @@ func main() {
 // isCommand reports whether name is one of run's commands.
 func isCommand(name string) bool {
 	switch name {
-	case "instrument", "list", "serve", "trace", "traces", "help", "-h", "-help", "--help":
+	case "instrument", "list", "serve", "trace", "traces", "version", "help", "-h", "-help", "--help":
 		return true
 	}
 	return false
@@ -94,7 +44,7 @@ func isCommand(name string) bool {
 // run executes one command line and returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, help(""))
 		return 2
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
@@ -102,7 +52,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return instrumentCmd(rest, stdout, stderr)
 	case "list":
 		return listCmd(rest, stdout, stderr)
-	case "toolexec", "go":
+	case "go":
+		if len(rest) == 1 && isHelp(rest[0]) {
+			fmt.Fprint(stdout, help("go"))
+			return 0
+		}
 		return toolexecCmd(args, false, stdout, stderr)
 	case "serve":
 		return server.Command(context.Background(), rest, stdout, stderr)
@@ -110,11 +64,25 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return tracecmd.Trace(context.Background(), rest, stdout, stderr)
 	case "traces":
 		return tracecmd.Traces(context.Background(), rest, stdout, stderr)
+	case "toolexec":
+		return toolexecCmd(args, false, stdout, stderr)
+	case "version":
+		fmt.Fprintf(stdout, "overmind %s %s\n", toolexec.Version(), goruntime.Version())
+		return 0
 	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, usage)
+		topic := ""
+		if len(rest) > 0 {
+			topic = rest[0]
+		}
+		text := help(topic)
+		if text == "" {
+			fmt.Fprintf(stderr, "overmind help: unknown command %q\n", topic)
+			return 2
+		}
+		fmt.Fprint(stdout, text)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "overmind: unknown command %q\n\n%s", cmd, usage)
+		fmt.Fprintf(stderr, "overmind: unknown command %q\n\n%s", cmd, help(""))
 		return 2
 	}
 }
@@ -134,14 +102,13 @@ func toolexecCmd(args []string, replace bool, stdout, stderr io.Writer) int {
 }
 
 func instrumentCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("overmind instrument", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("instrument", stdout, stderr)
 	diff := fs.Bool("diff", false, "print a unified diff of the changes instead of writing them")
 	list := fs.Bool("l", false, "list the files that would change, write nothing, and exit 1 if any would")
 	remove := fs.Bool("remove", false, "remove all generated instrumentation")
 	opts := commonFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseFlags(fs, args, stdout); !ok {
+		return code
 	}
 	opts.Patterns, opts.Remove = fs.Args(), *remove
 	cwd, _ := os.Getwd()
@@ -179,11 +146,10 @@ func instrumentCmd(args []string, stdout, stderr io.Writer) int {
 }
 
 func listCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("overmind list", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("list", stdout, stderr)
 	opts := commonFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseFlags(fs, args, stdout); !ok {
+		return code
 	}
 	opts.Patterns = fs.Args()
 	cwd, _ := os.Getwd()
@@ -202,6 +168,30 @@ func listCmd(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	return 0
+}
+
+// newFlagSet is the flag set of a command; parseFlags prints its help.
+func newFlagSet(cmd string, stdout, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {}
+	return fs
+}
+
+// parseFlags parses a command's flags. When it returns false the command
+// stops with the code: 0 after printing to stdout the help that -h asked
+// for, 2 after a bad flag.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (int, bool) {
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, help(fs.Name()))
+		return 0, false
+	case err != nil:
+		fmt.Fprintf(fs.Output(), "run 'overmind help %s' for usage\n", fs.Name())
+		return 2, false
+	}
+	return 0, true
 }
 
 // commonFlags registers the flags that choose packages.

@@ -2,8 +2,8 @@ package main
 
 import (
 	"bytes"
+	"go/format"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -184,7 +184,7 @@ func Rank() {}
 }
 
 func TestUsage(t *testing.T) {
-	if code, _, errOut := runCLI(t); code != 2 || !strings.Contains(errOut, "usage: overmind") {
+	if code, _, errOut := runCLI(t); code != 2 || !strings.Contains(errOut, "\tovermind <command> [arguments]\n") {
 		t.Errorf("no args: code %d, %q", code, errOut)
 	}
 	if code, _, errOut := runCLI(t, "frob"); code != 2 || !strings.Contains(errOut, `unknown command "frob"`) {
@@ -197,15 +197,35 @@ func TestUsage(t *testing.T) {
 		t.Errorf("go: code %d, %q", code, errOut)
 	}
 	for _, help := range []string{"-h", "help"} {
-		if code, out, errOut := runCLI(t, "go", help); code != 0 || !strings.HasPrefix(out, "usage: overmind go build|test|run|install|vet") || errOut != "" {
+		if code, out, errOut := runCLI(t, "go", help); code != 0 || !strings.HasPrefix(out, "Usage:\n\n\tovermind go build|test|run|install|vet") || errOut != "" {
 			t.Errorf("go %s: code %d, stdout %q, stderr %q", help, code, out, errOut)
 		}
 	}
 	if code, _, errOut := runCLI(t, "go", "mod", "tidy"); code != 2 || !strings.Contains(errOut, `unsupported command "mod"`) {
 		t.Errorf("go mod: code %d, %q", code, errOut)
 	}
-	if code, _, _ := runCLI(t, "instrument", "-nope"); code != 2 {
-		t.Errorf("bad flag: code %d", code)
+	if code, _, errOut := runCLI(t, "instrument", "-nope"); code != 2 || !strings.Contains(errOut, "run 'overmind help instrument' for usage") {
+		t.Errorf("bad flag: code %d, %q", code, errOut)
+	}
+	// Each command's -h prints its synopsis and flags, from doc.go.
+	for _, args := range [][]string{{"instrument", "-h"}, {"help", "instrument"}} {
+		if code, out, _ := runCLI(t, args...); code != 0 || !strings.HasPrefix(out, "Usage:\n\n\tovermind instrument [-diff]") || !strings.Contains(out, "\t-remove ") {
+			t.Errorf("%v: code %d, stdout:\n%s", args, code, out)
+		}
+	}
+	if code, out, _ := runCLI(t, "list", "-h"); code != 0 || !strings.Contains(out, "\tovermind list [-tags list]") {
+		t.Errorf("list -h: code %d, stdout:\n%s", code, out)
+	}
+	if code, out, _ := runCLI(t, "version"); code != 0 || !strings.HasPrefix(out, "overmind devel go1.") {
+		t.Errorf("version: code %d, %q", code, out)
+	}
+	// Outside a module, the command says so.
+	t.Chdir(t.TempDir())
+	t.Setenv("GOFLAGS", "")
+	for _, args := range [][]string{{"instrument", "./..."}, {"instrument"}, {"list"}} {
+		if code, _, errOut := runCLI(t, args...); code != 1 || errOut != "overmind: not in a Go module: run overmind in a module's directory (go mod init creates one)\n" {
+			t.Errorf("%v outside a module: code %d, %q", args, code, errOut)
+		}
 	}
 }
 
@@ -607,29 +627,28 @@ func TestRuntimeDependency(t *testing.T) {
 	}
 }
 
-// TestToolexecLibrarySurvivesTidy follows the README's toolexec setup for
-// a library that imports the runtime nowhere: the command as a tool, then
-// go mod tidy, then a build through overmind go. Tidy must keep in go.sum
-// what the runtime the build adds needs.
-func TestToolexecLibrarySurvivesTidy(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the command and a module")
+// TestRemoveGivesBackGofmt checks what the README promises of -remove: a
+// file that was not gofmt'd comes back as gofmt prints it, and one that
+// was comes back byte for byte.
+func TestRemoveGivesBackGofmt(t *testing.T) {
+	ugly := "package shop\nimport \"context\"\n\n\n\n//overmind:tool\nfunc Get(ctx context.Context, id string) (string,error) {\n  return id,ctx.Err()}\n"
+	dir := module(t, map[string]string{"shop/ugly.go": ugly})
+	path := filepath.Join(dir, "shop", "ugly.go")
+	want, err := format.Source([]byte(ugly))
+	if err != nil {
+		t.Fatal(err)
 	}
-	bin := filepath.Join(t.TempDir(), "overmind")
-	gentest.Go(t, ".", "build", "-o", bin, ".")
-	root := gentest.RepoRoot(t)
-	dir := t.TempDir()
-	gentest.Go(t, dir, "mod", "init", "example.com/lib")
-	gentest.Go(t, dir, "mod", "edit", "-replace", gentest.RuntimeModule+"="+root)
-	gentest.Go(t, dir, "get", "-tool", gentest.RuntimeModule+"/cmd/overmind")
-	lib := "package lib\n\n// Greet greets.\n//\n//overmind:tool\nfunc Greet(name string) string {\n\treturn \"hello \" + name\n}\n"
-	gentest.WriteFiles(t, dir, map[string][]byte{"lib.go": []byte(lib)})
-	if out, err := gentest.GoEnvErr(dir, gentest.OnlineEnv(), "mod", "tidy"); err != nil {
-		t.Fatalf("go mod tidy: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin, "go", "build", "./...")
-	cmd.Dir, cmd.Env = dir, append(gentest.Env(), "GOFLAGS=-mod=readonly")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("overmind go build after go mod tidy: %v\n%s", err, out)
+	for _, src := range []string{ugly, string(want)} {
+		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{{"instrument", "./..."}, {"instrument", "-remove", "./..."}} {
+			if code, _, errOut := runCLI(t, args...); code != 0 {
+				t.Fatalf("%v: code %d\n%s", args, code, errOut)
+			}
+		}
+		if got := read(t, path); got != string(want) {
+			t.Errorf("instrument then -remove of\n%s\ngave\n%s\nwant gofmt's\n%s", src, got, want)
+		}
 	}
 }

@@ -100,7 +100,7 @@ func annotateAll(src []byte) ([]byte, bool) {
 // loading, rewriting and formatting, writing nothing. Compare with
 // BenchmarkLoadXTools, the type loading alone.
 //
-//	go test ./instrument -run '^$' -bench XTools -benchtime 3x
+//	go test ./instrument/generate -run '^$' -bench XTools -benchtime 3x
 func BenchmarkInstrumentXTools(b *testing.B) {
 	dir, annotated := annotatedCopy(b)
 	defer debug.SetGCPercent(debug.SetGCPercent(GCPercent)) // as the command runs

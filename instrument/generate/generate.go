@@ -140,7 +140,10 @@ func patterns(opts Options) []string {
 func findCandidates(opts Options) (*candidates, []rewrite.Diagnostic, error) {
 	pkgs, err := packages.Load(config(opts, packages.NeedName|packages.NeedFiles|packages.NeedForTest), patterns(opts)...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load packages: %w", err)
+		return nil, nil, explainLoadError(err)
+	}
+	if outsideModule(pkgs) {
+		return nil, nil, errNotInModule
 	}
 	if len(pkgs) == 0 {
 		return nil, nil, fmt.Errorf("no packages match %s", strings.Join(patterns(opts), " "))

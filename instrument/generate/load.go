@@ -1,6 +1,7 @@
 package generate
 
 import (
+	"errors"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -48,13 +49,31 @@ func loadFull(opts Options, pkgPatterns []string) ([]*packages.Package, map[stri
 // what to do about them.
 func explainLoadError(err error) error {
 	msg := err.Error()
+	// go/packages wraps the go command's stderr: keep only that.
+	if _, stderr, ok := strings.Cut(msg, "stderr: "); ok {
+		msg = strings.TrimSpace(stderr)
+	}
 	switch {
 	case strings.Contains(msg, "go.mod file not found"):
-		return fmt.Errorf("not in a Go module: run overmind in a module's directory (go mod init creates one)")
+		return errNotInModule
 	case strings.Contains(msg, "missing go.sum entry"):
-		return fmt.Errorf("load packages: %w\nThe module's go.sum lacks entries the packages need: run go mod tidy (or the go get the message names), then run overmind again", err)
+		return fmt.Errorf("load packages: %s\nThe module's go.sum lacks entries the packages need: run go mod tidy (or the command the message names), then run overmind again", msg)
 	}
-	return fmt.Errorf("load packages: %w", err)
+	return fmt.Errorf("load packages: %s", msg)
+}
+
+// errNotInModule is what the command says outside a module.
+var errNotInModule = errors.New("not in a Go module: run overmind in a module's directory (go mod init creates one)")
+
+// outsideModule reports whether the go command listed the patterns as
+// outside any module: each package only an error saying so.
+func outsideModule(pkgs []*packages.Package) bool {
+	for _, p := range pkgs {
+		if len(p.GoFiles) > 0 || len(p.Errors) == 0 || !strings.Contains(p.Errors[0].Msg, "does not contain main module") {
+			return false
+		}
+	}
+	return len(pkgs) > 0
 }
 
 // runtimeInfo is what generate mode needs to know of the runtime package
@@ -139,14 +158,7 @@ func checkCgoSource(pkg *packages.Package, remove bool) ([]*ast.File, *types.Pac
 		}),
 		Error: func(error) {}, // the loader reported the package's errors
 	}
-	info := &types.Info{
-		Types:      map[ast.Expr]types.TypeAndValue{},
-		Defs:       map[*ast.Ident]types.Object{},
-		Uses:       map[*ast.Ident]types.Object{},
-		Implicits:  map[ast.Node]types.Object{},
-		Scopes:     map[ast.Node]*types.Scope{},
-		Selections: map[*ast.SelectorExpr]*types.Selection{},
-	}
+	info := rewrite.NewInfo()
 	checked, _ := conf.Check(pkg.PkgPath, pkg.Fset, files, info)
 	return files, checked, info
 }

@@ -318,16 +318,7 @@ func loadPackage(pkgPath, lang string, files []string, cfg *ImportConfig) (*Pack
 			}
 		},
 	}
-	pkg.Info = &types.Info{
-		Types:        map[ast.Expr]types.TypeAndValue{},
-		Instances:    map[*ast.Ident]types.Instance{},
-		Defs:         map[*ast.Ident]types.Object{},
-		Uses:         map[*ast.Ident]types.Object{},
-		Implicits:    map[ast.Node]types.Object{},
-		Selections:   map[*ast.SelectorExpr]*types.Selection{},
-		Scopes:       map[ast.Node]*types.Scope{},
-		FileVersions: map[*ast.File]string{},
-	}
+	pkg.Info = rewrite.NewInfo()
 	pkg.Types, _ = conf.Check(pkgPath, fset, pkg.Files, pkg.Info)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

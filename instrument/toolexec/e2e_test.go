@@ -20,6 +20,7 @@ import (
 	"golang.org/x/mod/modfile"
 
 	"github.com/overmind-core/overmind-go/instrument/toolexec"
+	"github.com/overmind-core/overmind-go/internal/gentest"
 	"github.com/overmind-core/overmind-go/internal/otlptest"
 	"github.com/overmind-core/overmind-go/rewrite"
 )
@@ -62,16 +63,41 @@ var overmindBinary = sync.OnceValues(func() (string, error) {
 	return bin, nil
 })
 
+// e2e starts an end-to-end test: it runs in parallel with the others,
+// once the build cache holds the sample built in toolexec mode, so that
+// parallel tests do not compile the same packages at the same time.
 func e2e(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end builds are slow")
 	}
+	t.Parallel()
 	bin, err := overmindBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := warmToolexec(t, bin); err != nil {
+		t.Fatal(err)
+	}
 	return bin
+}
+
+var warmOnce struct {
+	sync.Once
+	err error
+}
+
+// warmToolexec builds every package of the sample, the runtime and its
+// dependencies among them, in toolexec mode, once per run: what most
+// end-to-end tests build first, shared through the build cache.
+func warmToolexec(t *testing.T, bin string) error {
+	warmOnce.Do(func() {
+		dir := newSample(t, sampleOptions{})
+		if r := run(t, dir, nil, "go", "build", toolexecFlag(bin), "./..."); r.err != nil {
+			warmOnce.err = fmt.Errorf("warming the build cache: %v\n%s", r.err, r)
+		}
+	})
+	return warmOnce.err
 }
 
 // e2eSource is the sample program of generate mode's end-to-end test.
@@ -480,14 +506,22 @@ func TestEndToEndCache(t *testing.T) {
 	}
 }
 
+// TestEndToEndTestRaceCover runs a package's tests in toolexec mode under
+// -race and -cover. The instrumented runs use a vendored copy of the
+// sample, so that they share with TestEndToEndVendor the one build of the
+// runtime's dependencies that vendoring and -race each make separate from
+// every other (see docs/benchmarks.md); the plain runs use an ordinary
+// copy, whose builds the rest of the run shares.
 func TestEndToEndTestRaceCover(t *testing.T) {
 	bin := e2e(t)
 	dir := newSample(t, sampleOptions{extra: map[string]string{"lib/spans_test.go": spansTest}})
+	plainDir := newSample(t, sampleOptions{extra: map[string]string{"lib/spans_test.go": spansTest}})
+	mustRun(t, dir, nil, "go", "mod", "vendor")
 	before := treeHash(t, dir)
 	// Under -race and -cover, the package is instrumented: its spans test
 	// passes, where the plain build's fails.
 	mustRun(t, dir, nil, bin, "go", "test", "-race", "-cover", "-run", "TestSpans", "./lib")
-	if r := run(t, dir, nil, "go", "test", "-run", "TestSpans", "./lib"); r.err == nil || !strings.Contains(r.stdout, "0 spans") {
+	if r := run(t, plainDir, nil, "go", "test", "-run", "TestSpans", "./lib"); r.err == nil || !strings.Contains(r.stdout, "0 spans") {
 		t.Errorf("plain go test: the spans test should fail with 0 spans:\n%s", r)
 	}
 	// And coverage is what it is without instrumentation, on the same lines.
@@ -497,7 +531,7 @@ func TestEndToEndTestRaceCover(t *testing.T) {
 		t.Errorf("go test -race -cover:\n%s", r)
 	}
 	plainProf := filepath.Join(t.TempDir(), "plain.out")
-	mustRun(t, dir, nil, "go", "test", "-race", "-cover", "-coverprofile="+plainProf, "-run", "Test[^S]", "./lib")
+	mustRun(t, plainDir, nil, "go", "test", "-race", "-cover", "-coverprofile="+plainProf, "-run", "Test[^S]", "./lib")
 	got, _ := os.ReadFile(prof)
 	want, _ := os.ReadFile(plainProf)
 	if !bytes.Equal(got, want) {
@@ -586,8 +620,10 @@ func TestEndToEndVendor(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "vendor", filepath.FromSlash(rewrite.RuntimePath))); err != nil {
 		t.Fatal("the runtime was not vendored")
 	}
+	// -race, to share the build of the vendored dependencies with
+	// TestEndToEndTestRaceCover.
 	app := filepath.Join(t.TempDir(), "withinit")
-	mustRun(t, dir, nil, "go", "build", toolexecFlag(bin), "-o", app, "./cmd/withinit")
+	mustRun(t, dir, nil, "go", "build", "-race", toolexecFlag(bin), "-o", app, "./cmd/withinit")
 	checkSampleSpans(t, mustRun(t, dir, []string{"OVERMIND_DEBUG=1"}, app).stderr)
 
 	// Without anything importing the runtime, go mod vendor leaves it out.
@@ -620,4 +656,23 @@ func TestEndToEndTypeErrorInUserCode(t *testing.T) {
 	if r.stderr != plain.stderr {
 		t.Errorf("with overmind the build says\n%s\nwithout it\n%s", r.stderr, plain.stderr)
 	}
+}
+
+// TestEndToEndLibrarySurvivesTidy follows the documented toolexec setup
+// for a library that imports the runtime nowhere: the command as a tool,
+// then go mod tidy (a real one, which may fetch what the module cache
+// lacks, as a user's would), then a build through the command. Tidy must
+// keep in go.sum what the runtime that the build adds needs.
+func TestEndToEndLibrarySurvivesTidy(t *testing.T) {
+	bin := e2e(t)
+	dir := t.TempDir()
+	gentest.Go(t, dir, "mod", "init", "example.com/lib")
+	gentest.Go(t, dir, "mod", "edit", "-replace", toolexec.ModulePath+"="+repoDir)
+	gentest.Go(t, dir, "get", "-tool", toolexec.ModulePath+"/cmd/overmind")
+	lib := "package lib\n\n// Greet greets.\n//\n//overmind:tool\nfunc Greet(name string) string {\n\treturn \"hello \" + name\n}\n"
+	gentest.WriteFiles(t, dir, map[string][]byte{"lib.go": []byte(lib)})
+	if out, err := gentest.GoEnvErr(dir, gentest.OnlineEnv(), "mod", "tidy"); err != nil {
+		t.Fatalf("go mod tidy: %v\n%s", err, out)
+	}
+	mustRun(t, dir, []string{"GOFLAGS=-mod=readonly", "GOSUMDB=off"}, bin, "go", "build", "./...")
 }

@@ -39,14 +39,6 @@ func RunGo(ctx context.Context, cfg GoConfig, args []string) int {
 	if stderr == nil {
 		stderr = os.Stderr
 	}
-	if len(args) == 1 && isHelpFlag(args[0]) {
-		stdout := cfg.Stdout
-		if stdout == nil {
-			stdout = os.Stdout
-		}
-		fmt.Fprint(stdout, GoUsage)
-		return 0
-	}
 	goArgs, err := goCommandArgs(cfg.Self, args, os.Getenv("GOFLAGS"))
 	if err != nil {
 		fmt.Fprintf(stderr, "overmind go: %v\n", err)
@@ -85,26 +77,6 @@ func RunGo(ctx context.Context, cfg GoConfig, args []string) int {
 	}
 	fmt.Fprintf(stderr, "overmind go: %v\n", err)
 	return 2
-}
-
-// GoUsage is the help text of "overmind go".
-const GoUsage = `usage: overmind go build|test|run|install|vet [arguments]
-
-Runs the go command with -toolexec="overmind toolexec" added after the
-subcommand, so that the packages with //overmind: directives are
-instrumented as they are compiled; the source is not touched. Every other
-flag, -C dir, GOFLAGS and the environment are kept. The same as
-
-	go build -toolexec="overmind toolexec" [arguments]
-`
-
-// isHelpFlag reports whether arg asks for help.
-func isHelpFlag(arg string) bool {
-	switch arg {
-	case "-h", "-help", "--help", "help":
-		return true
-	}
-	return false
 }
 
 // goCommandArgs builds the go command's arguments for RunGo.
