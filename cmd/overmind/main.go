@@ -112,6 +112,7 @@ func instrumentCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	opts.Patterns, opts.Remove = fs.Args(), *remove
 	cwd, _ := os.Getwd()
+	generate.LimitMemory()
 
 	res, err := generate.Run(*opts)
 	if err != nil {

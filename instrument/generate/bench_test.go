@@ -11,10 +11,9 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"testing"
 	"time"
-
-	"golang.org/x/tools/go/packages"
 )
 
 // benchModule is the large real module the benchmarks instrument.
@@ -22,8 +21,10 @@ const benchModule = "golang.org/x/tools@v0.52.0"
 
 // annotatedCopy copies benchModule out of the module cache and puts
 // //overmind:function above every function with a body in its non-test,
-// non-generated files. It returns the copy's root and the files annotated.
-func annotatedCopy(b *testing.B) (string, int) {
+// non-generated files. It returns the copy's root, its Go files outside
+// tests and testdata (the tree both generators are given), and how many of
+// them were annotated.
+func annotatedCopy(b *testing.B) (string, []string, int) {
 	b.Helper()
 	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
 	if err != nil {
@@ -35,6 +36,7 @@ func annotatedCopy(b *testing.B) (string, int) {
 	}
 	dst := filepath.Join(b.TempDir(), "tools")
 	annotated := 0
+	var tree []string
 	err = filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -49,6 +51,7 @@ func annotatedCopy(b *testing.B) (string, int) {
 			return err
 		}
 		if strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go") && !strings.Contains(rel, "testdata") {
+			tree = append(tree, target)
 			if a, ok := annotateAll(data); ok {
 				data = a
 				annotated++
@@ -65,7 +68,7 @@ func annotatedCopy(b *testing.B) (string, int) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		b.Skipf("cannot download the dependencies of %s: %v\n%s", benchModule, err, out)
 	}
-	return dst, annotated
+	return dst, tree, annotated
 }
 
 // annotateAll inserts a directive above every function with a body.
@@ -96,76 +99,146 @@ func annotateAll(src []byte) ([]byte, bool) {
 	return buf.Bytes(), true
 }
 
-// BenchmarkInstrumentXTools instruments every function of x/tools: type
-// loading, rewriting and formatting, writing nothing. Compare with
-// BenchmarkLoadXTools, the type loading alone.
+// BenchmarkInstrumentXTools instruments every function of x/tools: listing,
+// type-checking, rewriting and formatting, writing nothing, as
+// overmind instrument -l ./... does. Compare with BenchmarkLoadXTools, the
+// listing and type-checking alone.
 //
+// files/s counts the tree's Go files (outside tests and testdata) per
+// second of wall-clock time; cpu-ms/file is the CPU time per file of this
+// process and the go commands it runs, which is steadier on a busy
+// machine; files is how many files hold directives and were rewritten.
+//
+// With GO_INSTRUMENT naming a go-instrument binary
+// (github.com/nikolaydubina/go-instrument, which instruments one file per
+// run from its syntax alone), each iteration also runs it over the same
+// files, one process per file as its README does, in turns with overmind.
+// ratio is then overmind's files/s over go-instrument's, cpu-ratio
+// go-instrument's CPU time over overmind's: above 1, overmind is faster.
+//
+//	go mod download golang.org/x/tools@v0.52.0
 //	go test ./instrument/generate -run '^$' -bench XTools -benchtime 3x
 func BenchmarkInstrumentXTools(b *testing.B) {
-	dir, annotated := annotatedCopy(b)
+	dir, tree, annotated := annotatedCopy(b)
 	defer debug.SetGCPercent(debug.SetGCPercent(GCPercent)) // as the command runs
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(MemoryLimit))
+	peer := os.Getenv("GO_INSTRUMENT")
 	opts := Options{Dir: dir, Patterns: []string{"./..."}}
-	// Warm the build cache: the first load compiles export data.
+	// Warm the build cache: the first run compiles export data.
 	if _, err := Run(opts); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	var files int
-	start, cpu := time.Now(), cpuTime()
+	var ours, theirs timing
 	for i := 0; i < b.N; i++ {
-		res, err := Run(opts)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if res.HasErrors() {
-			b.Fatalf("errors: %v", res.Diagnostics[:min(5, len(res.Diagnostics))])
-		}
-		files = res.Files
-		if len(res.Changes) < annotated/2 {
-			b.Fatalf("only %d of %d annotated files changed", len(res.Changes), annotated)
-		}
-	}
-	report(b, files, time.Since(start), cpuTime()-cpu)
-}
-
-// report records throughput in wall-clock time, and the CPU time per file
-// (this process and the go commands it ran), which is steadier on a busy
-// machine.
-func report(b *testing.B, files int, wall, cpu time.Duration) {
-	b.ReportMetric(float64(files*b.N)/wall.Seconds(), "files/s")
-	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(files*b.N), "cpu-ms/file")
-	b.ReportMetric(float64(files), "files")
-}
-
-// BenchmarkLoadXTools is the baseline of BenchmarkInstrumentXTools: the same
-// go/packages loads (listing, then syntax and types), without rewriting.
-func BenchmarkLoadXTools(b *testing.B) {
-	dir, _ := annotatedCopy(b)
-	defer debug.SetGCPercent(debug.SetGCPercent(GCPercent))
-	opts := Options{Dir: dir, Patterns: []string{"./..."}}
-	if _, err := Run(opts); err != nil {
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	var files int
-	start, cpu := time.Now(), cpuTime()
-	for i := 0; i < b.N; i++ {
-		cands, _, err := findCandidates(opts)
-		if err != nil {
-			b.Fatal(err)
-		}
-		pkgs, _, err := loadFull(opts, cands.patterns)
-		if err != nil {
-			b.Fatal(err)
-		}
-		files = 0
-		packages.Visit(pkgs, nil, func(p *packages.Package) {
-			for _, f := range p.Syntax {
-				if src := cands.files[p.Fset.File(f.FileStart).Name()]; src != nil && src.relevant {
-					files++
-				}
+		both(i, func() {
+			start, cpu := time.Now(), cpuTime()
+			res, err := Run(opts)
+			ours.add(timing{time.Since(start), cpuTime() - cpu})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if res.HasErrors() {
+				b.Fatalf("errors: %v", res.Diagnostics[:min(5, len(res.Diagnostics))])
+			}
+			files = res.Files
+			if len(res.Changes) < annotated/2 {
+				b.Fatalf("only %d of %d annotated files changed", len(res.Changes), annotated)
+			}
+		}, func() {
+			if peer != "" {
+				theirs.add(goInstrument(b, peer, tree))
 			}
 		})
 	}
-	report(b, files, time.Since(start), cpuTime()-cpu)
+	n := float64(len(tree) * b.N)
+	b.ReportMetric(n/ours.wall.Seconds(), "files/s")
+	b.ReportMetric(float64(ours.cpu.Microseconds())/1000/n, "cpu-ms/file")
+	b.ReportMetric(float64(files), "files")
+	if peer != "" {
+		b.ReportMetric(n/theirs.wall.Seconds(), "go-instrument-files/s")
+		b.ReportMetric(theirs.wall.Seconds()/ours.wall.Seconds(), "ratio")
+		b.ReportMetric(theirs.cpu.Seconds()/ours.cpu.Seconds(), "cpu-ratio")
+	}
+}
+
+// both runs f and g, in turns first f then first g, so that neither
+// always runs on a machine the other just warmed.
+func both(i int, f, g func()) {
+	if i%2 == 1 {
+		f, g = g, f
+	}
+	f()
+	g()
+}
+
+// timing is wall-clock and CPU time.
+type timing struct{ wall, cpu time.Duration }
+
+func (t *timing) add(u timing) {
+	t.wall += u.wall
+	t.cpu += u.cpu
+}
+
+// goInstrument runs the go-instrument binary over each file, one process
+// per file, its output thrown away, and returns the time it took.
+func goInstrument(b *testing.B, bin string, files []string) timing {
+	var t timing
+	start := time.Now()
+	for _, name := range files {
+		cmd := exec.Command(bin, "-filename", name) // stdout to the null device
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			b.Fatalf("%s -filename %s: %v\n%s", bin, name, err, stderr.Bytes())
+		}
+		t.cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	}
+	t.wall = time.Since(start)
+	return t
+}
+
+// BenchmarkLoadXTools is the baseline of BenchmarkInstrumentXTools: the
+// same listing, export data and type-checking, without rewriting.
+func BenchmarkLoadXTools(b *testing.B) {
+	dir, tree, _ := annotatedCopy(b)
+	defer debug.SetGCPercent(debug.SetGCPercent(GCPercent))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(MemoryLimit))
+	opts := Options{Dir: dir, Patterns: []string{"./..."}}
+	if _, err := Run(opts); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	var files int
+	start, cpu := time.Now(), cpuTime()
+	for i := 0; i < b.N; i++ {
+		cands, _, err := findCandidates(opts, graphMode)
+		if err != nil {
+			b.Fatal(err)
+		}
+		chk := newChecker(opts, cands.files)
+		if err := chk.loadExports(chk.plan(cands.roots)); err != nil {
+			b.Fatal(err)
+		}
+		var mu sync.Mutex
+		files = 0
+		chk.run(func(u *unit) {
+			n := 0
+			for _, f := range u.pkg.Syntax {
+				if src := cands.files[u.pkg.Fset.File(f.FileStart).Name()]; u.root && src != nil && src.relevant {
+					n++
+				}
+			}
+			u.pkg.Syntax, u.pkg.TypesInfo = nil, nil
+			mu.Lock()
+			files += n
+			mu.Unlock()
+		})
+	}
+	wall, used := time.Since(start), cpuTime()-cpu
+	n := float64(len(tree) * b.N)
+	b.ReportMetric(n/wall.Seconds(), "files/s")
+	b.ReportMetric(float64(used.Microseconds())/1000/n, "cpu-ms/file")
+	b.ReportMetric(float64(files), "files")
 }

@@ -17,7 +17,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
+	"runtime/debug"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,6 +34,21 @@ import (
 // short-lived syntax; a larger heap cuts the CPU time per file by about a
 // quarter, at a memory cost that stays small next to the loaded packages.
 const GCPercent = 400
+
+// MemoryLimit is the soft memory limit generate mode runs with (see
+// runtime/debug.SetMemoryLimit). The memory a run needs stays small, the
+// types of the packages checked so far and the few packages in flight, but
+// with GCPercent the heap would grow to five times that before the
+// collector runs: the limit makes it run sooner once the heap nears it.
+const MemoryLimit = 200 << 20
+
+// LimitMemory sets MemoryLimit, unless the GOMEMLIMIT environment
+// variable has set a limit of its own.
+func LimitMemory() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(MemoryLimit)
+	}
+}
 
 // Options says what to load and what to do with it.
 type Options struct {
@@ -76,13 +92,22 @@ func (r *Result) HasErrors() bool { return rewrite.HasErrors(r.Diagnostics) }
 // generated code. It returns an error when the packages cannot be loaded
 // at all; problems in the code are Result.Diagnostics.
 func Run(opts Options) (*Result, error) {
-	cands, diags, err := findCandidates(opts)
+	var rt runtimeInfo
+	rtDone := make(chan struct{})
+	go func() {
+		defer close(rtDone)
+		if !opts.Remove {
+			rt = loadRuntime(opts)
+		}
+	}()
+	cands, diags, err := findCandidates(opts, graphMode)
+	<-rtDone
 	if err != nil {
 		return nil, err
 	}
 	res := &Result{Diagnostics: diags}
-	if len(cands.patterns) > 0 {
-		if err := rewritePackages(opts, cands, res); err != nil {
+	if len(cands.roots) > 0 {
+		if err := rewritePackages(opts, cands, rt, res); err != nil {
 			return nil, err
 		}
 	}
@@ -94,26 +119,26 @@ func Run(opts Options) (*Result, error) {
 	return res, nil
 }
 
-// source is a Go file the loader listed, read once.
+// source is a Go file the loader listed.
 type source struct {
+	// data is the file's contents, kept for the files that may need a
+	// rewrite; the others are read again if their package is checked.
 	data []byte
 	mode fs.FileMode
 	// relevant: the file may hold directives or generated code
 	// (rewrite.MayNeedRewrite).
 	relevant bool
-	done     bool // rewritten, or found to need nothing
 }
 
 type candidates struct {
 	files map[string]*source
-	// patterns load the packages with relevant files, test variants
-	// included: import paths of the packages (of the package under test,
-	// for a test variant or an external test package), or the command
-	// line's file patterns.
-	patterns []string
+	// roots are the packages with relevant files, test variants included
+	// (all variants of a package that has one: the package under test, its
+	// test variant and its external test package).
+	roots []*packages.Package
 }
 
-// config is the go/packages configuration shared by both loads.
+// config is the go/packages configuration of every load.
 func config(opts Options, mode packages.LoadMode) *packages.Config {
 	cfg := &packages.Config{
 		Mode:  mode,
@@ -134,11 +159,21 @@ func patterns(opts Options) []string {
 	return opts.Patterns
 }
 
-// findCandidates lists the packages' files, cheaply (no parsing, no
-// types), and keeps the packages with a file that mentions overmind: only
+// listMode lists the packages and their files, cheaply: the go command
+// reads no more than the files' headers.
+const listMode = packages.NeedName | packages.NeedFiles | packages.NeedForTest
+
+// graphMode lists the packages with their files and the import graph
+// down to the standard library, all the type-checking needs, still
+// without building anything (cgo's output aside).
+const graphMode = listMode | packages.NeedCompiledGoFiles | packages.NeedImports | packages.NeedDeps |
+	packages.NeedModule | packages.NeedTypesSizes
+
+// findCandidates lists the packages (in the given mode) and reads their
+// files, and keeps the packages with a file that mentions overmind: only
 // those are type-checked.
-func findCandidates(opts Options) (*candidates, []rewrite.Diagnostic, error) {
-	pkgs, err := packages.Load(config(opts, packages.NeedName|packages.NeedFiles|packages.NeedForTest), patterns(opts)...)
+func findCandidates(opts Options, mode packages.LoadMode) (*candidates, []rewrite.Diagnostic, error) {
+	pkgs, err := packages.Load(config(opts, mode), patterns(opts)...)
 	if err != nil {
 		return nil, nil, explainLoadError(err)
 	}
@@ -150,7 +185,7 @@ func findCandidates(opts Options) (*candidates, []rewrite.Diagnostic, error) {
 	}
 	c := &candidates{files: map[string]*source{}}
 	var diags []rewrite.Diagnostic
-	seen := map[string]bool{}
+	relevant := map[string]bool{}
 	for _, pkg := range pkgs {
 		if len(pkg.GoFiles) == 0 {
 			for _, e := range pkg.Errors {
@@ -158,38 +193,45 @@ func findCandidates(opts Options) (*candidates, []rewrite.Diagnostic, error) {
 			}
 			continue
 		}
-		relevant := false
 		for _, name := range pkg.GoFiles {
 			if !strings.HasSuffix(name, ".go") {
 				continue // a test's generated main, in the build cache
 			}
 			src := c.files[name]
 			if src == nil {
-				data, err := os.ReadFile(name)
-				if err != nil {
+				if src, err = readSource(name); err != nil {
 					return nil, nil, err
 				}
-				info, err := os.Stat(name)
-				if err != nil {
-					return nil, nil, err
-				}
-				src = &source{data: data, mode: info.Mode().Perm(), relevant: rewrite.MayNeedRewrite(data)}
 				c.files[name] = src
 			}
-			relevant = relevant || src.relevant
+			relevant[loadPattern(pkg)] = relevant[loadPattern(pkg)] || src.relevant
 		}
 		diags = append(diags, excludedFiles(pkg, opts)...)
-		if p := loadPattern(pkg); relevant && !seen[p] {
-			seen[p] = true
-			c.patterns = append(c.patterns, p)
+	}
+	for _, pkg := range pkgs {
+		if len(pkg.GoFiles) > 0 && relevant[loadPattern(pkg)] {
+			c.roots = append(c.roots, pkg)
 		}
 	}
-	if len(c.patterns) > 0 && filePatterns(opts) {
-		// The files named on the command line make one package,
-		// command-line-arguments, which only they can load again.
-		c.patterns = patterns(opts)
-	}
 	return c, diags, nil
+}
+
+// readSource reads a listed file, keeping its contents if it may need a
+// rewrite.
+func readSource(name string) (*source, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	info, err := os.Stat(name)
+	if err != nil {
+		return nil, err
+	}
+	src := &source{mode: info.Mode().Perm(), relevant: rewrite.MayNeedRewrite(data)}
+	if src.relevant {
+		src.data = data
+	}
+	return src, nil
 }
 
 // loadPattern is what loads pkg again: its import path, or for a test
@@ -202,70 +244,80 @@ func loadPattern(pkg *packages.Package) string {
 	return pkg.PkgPath
 }
 
-// filePatterns reports whether the command line names .go files rather
-// than packages, as go build does.
-func filePatterns(opts Options) bool {
-	for _, p := range opts.Patterns {
-		if strings.HasSuffix(p, ".go") {
-			return true
-		}
-	}
-	return false
-}
-
 // rewritePackages type-checks the candidate packages and has the core
-// rewrite each, then prints the files that change.
-func rewritePackages(opts Options, c *candidates, res *Result) error {
-	var rt runtimeInfo
-	rtDone := make(chan struct{})
-	go func() {
-		defer close(rtDone)
-		if !opts.Remove {
-			rt = loadRuntime(opts)
-		}
-	}()
-	pkgs, broken, err := loadFull(opts, c.patterns)
-	<-rtDone
-	if err != nil {
+// rewrite each as soon as its types are known, then prints the files
+// that change. Each package's syntax and type information is dropped once
+// it is rewritten.
+func rewritePackages(opts Options, c *candidates, rt runtimeInfo, res *Result) error {
+	chk := newChecker(opts, c.files)
+	if err := chk.loadExports(chk.plan(c.roots)); err != nil {
 		return err
 	}
-	// A test variant holds all of a package's files; rewrite each file once,
-	// in the most complete package that has it.
-	sort.SliceStable(pkgs, func(i, j int) bool {
-		return strings.Contains(pkgs[i].ID, " [") && !strings.Contains(pkgs[j].ID, " [")
-	})
-	var jobs []*job
-	for _, pkg := range pkgs {
-		if j := newJob(pkg, c, broken, rt, opts); j != nil {
-			jobs = append(jobs, j)
+	owner := fileOwners(c)
+	jobs := map[*packages.Package]*job{}
+	var mu sync.Mutex
+	var stripped []posRange
+	chk.run(func(u *unit) {
+		if !u.root {
+			return
 		}
-	}
-	runJobs(jobs, opts)
+		j := newJob(u, c, owner, rt, opts)
+		if j != nil {
+			j.run(opts)
+		}
+		u.pkg.Syntax, u.pkg.TypesInfo = nil, nil
+		if j == nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		jobs[u.pkg] = j
+		for _, s := range j.res.Stripped {
+			stripped = append(stripped, posRange{chk.fset.Position(s.Pos), chk.fset.Position(s.End)})
+		}
+	})
 
 	// A file is rewritten in one package, but the other variants that hold
 	// it (the package and its test variant) report the same type errors
 	// in its stale generated code: filter them out of every package.
-	var stripped []posRange
-	for _, j := range jobs {
-		res.Files += j.res.Rewritten
-		for _, s := range j.res.Stripped {
-			stripped = append(stripped, posRange{j.pkg.Fset.Position(s.Pos), j.pkg.Fset.Position(s.End)})
+	for _, pkg := range c.roots {
+		j := jobs[pkg]
+		if j == nil {
+			continue
 		}
-	}
-	for _, j := range jobs {
+		res.Files += j.res.Rewritten
 		res.Diagnostics = append(res.Diagnostics, j.res.Diagnostics...)
 		if j.err != nil {
 			return j.err
 		}
 		res.Changes = append(res.Changes, j.changes...)
 	}
-	for _, pkg := range pkgs {
+	for _, pkg := range c.roots {
 		res.Diagnostics = append(res.Diagnostics, packageErrors(pkg, goDir(opts), stripped, opts.Remove)...)
 	}
 	if !opts.Remove && rt.missing != nil && len(res.Changes) > 0 {
 		res.Diagnostics = append(res.Diagnostics, *rt.missing)
 	}
 	return nil
+}
+
+// fileOwners chooses, for each relevant file, the one package that
+// rewrites it: a test variant holds all of a package's files, so the most
+// complete package that has the file.
+func fileOwners(c *candidates) map[string]*packages.Package {
+	roots := slices.Clone(c.roots)
+	sort.SliceStable(roots, func(i, j int) bool {
+		return isTestVariant(roots[i]) && !isTestVariant(roots[j])
+	})
+	owner := map[string]*packages.Package{}
+	for _, pkg := range roots {
+		for _, name := range pkg.GoFiles {
+			if src := c.files[name]; src != nil && src.relevant && owner[name] == nil {
+				owner[name] = pkg
+			}
+		}
+	}
+	return owner
 }
 
 // job is the rewrite of one package.
@@ -278,10 +330,11 @@ type job struct {
 	err     error
 }
 
-// newJob gathers what the core needs to rewrite pkg: its files that may
-// hold directives or generated code and that no other variant of the
-// package has taken, or nil when there are none.
-func newJob(pkg *packages.Package, c *candidates, broken map[string]bool, rt runtimeInfo, opts Options) *job {
+// newJob gathers what the core needs to rewrite the unit's package: its
+// files that may hold directives or generated code and that it owns, or
+// nil when there are none.
+func newJob(u *unit, c *candidates, owner map[string]*packages.Package, rt runtimeInfo, opts Options) *job {
+	pkg := u.pkg
 	files, types, info := pkg.Syntax, pkg.Types, pkg.TypesInfo
 	if usesCgo(pkg) {
 		files, types, info = checkCgoSource(pkg, opts.Remove)
@@ -304,12 +357,11 @@ func newJob(pkg *packages.Package, c *candidates, broken map[string]bool, rt run
 	for i, f := range files {
 		name := pkg.Fset.File(f.FileStart).Name()
 		src := c.files[name]
-		if src == nil || !src.relevant || src.done {
+		if src == nil || !src.relevant || owner[name] != pkg {
 			continue
 		}
-		src.done = true
 		in.Files[i], in.Filenames[i], j.srcs[i] = f, name, src
-		in.Broken[i] = broken[name]
+		in.Broken[i] = u.broken[name]
 	}
 	if len(j.srcs) == 0 {
 		return nil
@@ -317,27 +369,16 @@ func newJob(pkg *packages.Package, c *candidates, broken map[string]bool, rt run
 	return j
 }
 
-// runJobs rewrites the packages in parallel; type information is only read.
-func runJobs(jobs []*job, opts Options) {
+// run rewrites the package and prints the files that change, then drops
+// the syntax: only the results are kept.
+func (j *job) run(opts Options) {
 	mode := rewrite.Instrument
 	if opts.Remove {
 		mode = rewrite.Remove
 	}
-	var wg sync.WaitGroup
-	next := make(chan *job)
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Go(func() {
-			for j := range next {
-				j.res = rewrite.RewritePackage(j.in, rewrite.Options{Mode: mode, Tests: opts.Tests})
-				j.changes, j.err = j.print()
-			}
-		})
-	}
-	for _, j := range jobs {
-		next <- j
-	}
-	close(next)
-	wg.Wait()
+	j.res = rewrite.RewritePackage(j.in, rewrite.Options{Mode: mode, Tests: opts.Tests})
+	j.changes, j.err = j.print()
+	j.in, j.res.Files = nil, nil
 }
 
 // print formats the files the core changed, gofmt'd, and keeps those

@@ -30,7 +30,7 @@ type Listed struct {
 // List finds the directives in the packages, reading syntax only. Files
 // marked as generated are skipped, as [Run] skips them.
 func List(opts Options) ([]Listed, []rewrite.Diagnostic, error) {
-	cands, diags, err := findCandidates(opts)
+	cands, diags, err := findCandidates(opts, listMode)
 	if err != nil {
 		return nil, nil, err
 	}

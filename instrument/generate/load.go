@@ -9,41 +9,11 @@ import (
 	"go/types"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"golang.org/x/tools/go/packages"
 
 	"github.com/overmind-core/overmind-go/rewrite"
 )
-
-const fullMode = packages.NeedName | packages.NeedFiles | packages.NeedCompiledGoFiles |
-	packages.NeedImports | packages.NeedTypes | packages.NeedTypesInfo | packages.NeedSyntax
-
-// loadFull loads the packages with syntax and types. Dependencies come
-// from export data; the packages themselves are checked from source.
-//
-// The files that do not parse are returned apart: their syntax trees are
-// incomplete (the parser may even give up after the package clause), so
-// they must be reported, never rewritten.
-func loadFull(opts Options, pkgPatterns []string) ([]*packages.Package, map[string]bool, error) {
-	cfg := config(opts, fullMode)
-	var mu sync.Mutex
-	broken := map[string]bool{}
-	cfg.ParseFile = func(fset *token.FileSet, filename string, src []byte) (*ast.File, error) {
-		f, err := parser.ParseFile(fset, filename, src, parser.AllErrors|parser.ParseComments|parser.SkipObjectResolution)
-		if err != nil {
-			mu.Lock()
-			broken[filename] = true
-			mu.Unlock()
-		}
-		return f, err
-	}
-	pkgs, err := packages.Load(cfg, pkgPatterns...)
-	if err != nil {
-		return nil, nil, explainLoadError(err)
-	}
-	return pkgs, broken, nil
-}
 
 // explainLoadError makes the go command's failures to load packages say
 // what to do about them.

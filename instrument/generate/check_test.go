@@ -1,0 +1,104 @@
+package generate
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/overmind-core/overmind-go/internal/gentest"
+)
+
+// layered is a module where a package with directives (d) reaches
+// another (e) only through a package without any (plain): plain's export
+// data mentions e's types, so e must be checked before d.
+var layered = map[string][]byte{
+	"e/e.go":         []byte("package e\n\n// T is a value.\ntype T struct{ N int }\n\n//overmind:function\nfunc New(n int) T { return T{N: n} }\n"),
+	"plain/plain.go": []byte("package plain\n\nimport \"example.com/layered/e\"\n\n// Make makes a T.\nfunc Make() e.T { return e.New(1) }\n"),
+	"d/d.go":         []byte("package d\n\nimport \"example.com/layered/plain\"\n\n//overmind:function\nfunc D() int { t := plain.Make(); return t.N }\n"),
+	"d/d_test.go":    []byte("package d\n\nimport \"testing\"\n\nfunc TestD(t *testing.T) { _ = D() }\n"),
+}
+
+func layeredModule(t *testing.T) string {
+	dir := t.TempDir()
+	gentest.WriteModule(t, dir, "example.com/layered")
+	gentest.WriteFiles(t, dir, layered)
+	return dir
+}
+
+// TestCheckOrder checks that a package waits for the packages with
+// directives that it reaches through packages read from export data, and
+// that only the packages with directives are checked from source.
+func TestCheckOrder(t *testing.T) {
+	t.Parallel()
+	opts := Options{Dir: layeredModule(t), Patterns: []string{"./..."}, Env: gentest.Env()}
+	cands, _, err := findCandidates(opts, graphMode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chk := newChecker(opts, cands.files)
+	exports := chk.plan(cands.roots)
+	units := map[string]*unit{}
+	for p, u := range chk.units {
+		units[p.ID] = u
+	}
+	d, e := units["example.com/layered/d"], units["example.com/layered/e"]
+	if d == nil || e == nil || len(units) != 2 {
+		t.Fatalf("units %v, want d and e", keys(units))
+	}
+	if d.waiting != 1 || !slices.Contains(e.dependents, d) {
+		t.Errorf("d waits for %d units, e's dependents are %d: d must wait for e", d.waiting, len(e.dependents))
+	}
+	if !slices.Contains(exports, "example.com/layered/plain") || slices.Contains(exports, "example.com/layered/e") {
+		t.Errorf("export data asked for %v: want plain's, not e's", exports)
+	}
+}
+
+// TestLayeredModule instruments the module: d's check reads plain's export
+// data, which names e's types, checked from source; any mix-up between the
+// two would be a type error.
+func TestLayeredModule(t *testing.T) {
+	t.Parallel()
+	for _, tests := range []bool{false, true} {
+		res, err := Run(Options{Dir: layeredModule(t), Patterns: []string{"./..."}, Tests: tests, Env: gentest.Env()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Diagnostics) > 0 || len(res.Changes) != 2 {
+			t.Errorf("tests=%v: %d changes, diagnostics %v", tests, len(res.Changes), res.Diagnostics)
+		}
+	}
+}
+
+// TestImportErrorSaysWhy reports an import the go command cannot find with
+// the go command's reason, not a reader's complaint about export data.
+func TestImportErrorSaysWhy(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	gentest.WriteModule(t, dir, "example.com/missing")
+	gentest.WriteFiles(t, dir, map[string][]byte{
+		"a/a.go": []byte("package a\n\nimport \"example.com/missing/gone\"\n\n//overmind:function\nfunc A() int { return gone.X }\n"),
+	})
+	res, err := Run(Options{Dir: dir, Patterns: []string{"./..."}, Env: gentest.Env()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range res.Diagnostics {
+		got = append(got, d.String())
+	}
+	// (With -mod=mod and no proxy, as gentest.Env sets, the go command
+	// says it cannot look the module up.)
+	want := "a/a.go:3:8: could not import example.com/missing/gone (cannot find module providing package example.com/missing/gone"
+	if !res.HasErrors() || len(got) == 0 || !strings.Contains(got[0], want) {
+		t.Errorf("diagnostics:\n%s\nwant one containing:\n%s", strings.Join(got, "\n"), want)
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
