@@ -218,7 +218,7 @@ func BenchmarkLoadXTools(b *testing.B) {
 			b.Fatal(err)
 		}
 		chk := newChecker(opts, cands.files)
-		if err := chk.loadExports(chk.plan(cands.roots)); err != nil {
+		if err := chk.prepare(cands.roots); err != nil {
 			b.Fatal(err)
 		}
 		var mu sync.Mutex

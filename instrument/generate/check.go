@@ -10,6 +10,7 @@ import (
 	"go/types"
 	"os"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 
@@ -80,19 +81,56 @@ func newChecker(opts Options, files map[string]*source) *checker {
 // list, nor build export data for, on its own.
 func isTestVariant(pkg *packages.Package) bool { return strings.Contains(pkg.ID, " [") }
 
-// plan makes units of the roots and of the test variants they import,
-// orders them by their imports, and returns the IDs of the packages whose
-// export data the units need: those they import that are not units.
-func (c *checker) plan(roots []*packages.Package) []string {
+// prepare makes units of the roots and of the test variants they import,
+// has the go command build the export data of the packages the units
+// import from elsewhere, and orders the units by their imports. A package
+// whose export data cannot be built (it does not compile, or a package it
+// imports does not) is checked from source instead, as go/packages does,
+// and its own imports are then asked for in turn.
+func (c *checker) prepare(roots []*packages.Package) error {
 	for _, p := range roots {
 		c.addUnit(p, true)
 		if c.sizes == nil {
 			c.sizes = p.TypesSizes
 		}
 	}
+	asked := map[string]bool{}
+	for {
+		need := c.exportsNeeded(asked)
+		if len(need) == 0 {
+			break
+		}
+		failed, err := c.loadExports(need)
+		if err != nil {
+			return err
+		}
+		for _, p := range failed {
+			c.addUnit(p, false)
+		}
+	}
+	c.order()
+	return nil
+}
+
+// exportsNeeded returns, by ID, the packages the units import that are not
+// units and whose export data has not been asked for yet.
+func (c *checker) exportsNeeded(asked map[string]bool) map[string]*packages.Package {
+	need := map[string]*packages.Package{}
+	for _, u := range c.units {
+		for _, imp := range u.pkg.Imports {
+			if c.units[imp] == nil && hasExportData(imp) && !asked[imp.ID] {
+				asked[imp.ID] = true
+				need[imp.ID] = imp
+			}
+		}
+	}
+	return need
+}
+
+// order counts, for each unit, the units it waits for: those it imports,
+// directly or through packages read from export data.
+func (c *checker) order() {
 	reach := map[*packages.Package][]*unit{}
-	var exports []string
-	seen := map[string]bool{}
 	for _, u := range c.units {
 		deps := map[*unit]bool{}
 		for _, imp := range u.pkg.Imports {
@@ -101,17 +139,12 @@ func (c *checker) plan(roots []*packages.Package) []string {
 					deps[d] = true
 				}
 			}
-			if c.units[imp] == nil && hasExportData(imp) && !seen[imp.ID] {
-				seen[imp.ID] = true
-				exports = append(exports, imp.ID)
-			}
 		}
 		u.waiting = len(deps)
 		for d := range deps {
 			d.dependents = append(d.dependents, u)
 		}
 	}
-	return exports
 }
 
 // hasExportData reports whether the go command may build export data for
@@ -164,21 +197,30 @@ func (c *checker) unitsUnder(pkg *packages.Package, reach map[*packages.Package]
 }
 
 // loadExports asks the go command for the export data of the packages
-// (by ID; none is a test variant), building what its cache lacks.
-func (c *checker) loadExports(ids []string) error {
-	if len(ids) == 0 {
-		return nil
+// (none is a test variant), building what its cache lacks, and returns
+// those it could not build.
+func (c *checker) loadExports(need map[string]*packages.Package) ([]*packages.Package, error) {
+	ids := make([]string, 0, len(need))
+	for id := range need {
+		ids = append(ids, id)
 	}
+	sort.Strings(ids)
 	cfg := config(c.opts, packages.NeedName|packages.NeedExportFile)
 	cfg.Tests = false
 	pkgs, err := packages.Load(cfg, ids...)
 	if err != nil {
-		return explainLoadError(err)
+		return nil, explainLoadError(err)
 	}
 	for _, p := range pkgs {
 		c.exports[p.ID] = p.ExportFile
 	}
-	return nil
+	var failed []*packages.Package
+	for _, id := range ids {
+		if c.exports[id] == "" {
+			failed = append(failed, need[id])
+		}
+	}
+	return failed, nil
 }
 
 // run checks every unit, at most GOMAXPROCS at a time, each after the

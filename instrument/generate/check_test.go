@@ -36,7 +36,9 @@ func TestCheckOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	chk := newChecker(opts, cands.files)
-	exports := chk.plan(cands.roots)
+	if err := chk.prepare(cands.roots); err != nil {
+		t.Fatal(err)
+	}
 	units := map[string]*unit{}
 	for p, u := range chk.units {
 		units[p.ID] = u
@@ -48,8 +50,8 @@ func TestCheckOrder(t *testing.T) {
 	if d.waiting != 1 || !slices.Contains(e.dependents, d) {
 		t.Errorf("d waits for %d units, e's dependents are %d: d must wait for e", d.waiting, len(e.dependents))
 	}
-	if !slices.Contains(exports, "example.com/layered/plain") || slices.Contains(exports, "example.com/layered/e") {
-		t.Errorf("export data asked for %v: want plain's, not e's", exports)
+	if exports := keys(chk.exports); !slices.Equal(exports, []string{"example.com/layered/plain"}) {
+		t.Errorf("export data asked for %v: want plain's alone", exports)
 	}
 }
 
@@ -91,6 +93,28 @@ func TestImportErrorSaysWhy(t *testing.T) {
 	want := "a/a.go:3:8: could not import example.com/missing/gone (cannot find module providing package example.com/missing/gone"
 	if !res.HasErrors() || len(got) == 0 || !strings.Contains(got[0], want) {
 		t.Errorf("diagnostics:\n%s\nwant one containing:\n%s", strings.Join(got, "\n"), want)
+	}
+}
+
+// TestBrokenDependency instruments a package that imports one that does
+// not compile, whose export data the go command cannot build: like
+// go/packages, the generator checks that package from source instead, and
+// leaves its errors to the build.
+func TestBrokenDependency(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	gentest.WriteModule(t, dir, "example.com/broken")
+	gentest.WriteFiles(t, dir, map[string][]byte{
+		"bad/bad.go":       []byte("package bad\n\n// X is declared with a value of the wrong type.\nvar X int = \"no\"\n"),
+		"middle/middle.go": []byte("package middle\n\nimport \"example.com/broken/bad\"\n\n// Y is X.\nfunc Y() int { return bad.X }\n"),
+		"a/a.go":           []byte("package a\n\nimport (\n\t\"example.com/broken/bad\"\n\t\"example.com/broken/middle\"\n)\n\n//overmind:function\nfunc A() int { return bad.X + middle.Y() }\n"),
+	})
+	res, err := Run(Options{Dir: dir, Patterns: []string{"./a"}, Env: gentest.Env()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Diagnostics) > 0 || len(res.Changes) != 1 {
+		t.Errorf("%d changes, diagnostics %v; want a/a.go rewritten, no diagnostics", len(res.Changes), res.Diagnostics)
 	}
 }
 

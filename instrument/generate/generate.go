@@ -250,7 +250,7 @@ func loadPattern(pkg *packages.Package) string {
 // it is rewritten.
 func rewritePackages(opts Options, c *candidates, rt runtimeInfo, res *Result) error {
 	chk := newChecker(opts, c.files)
-	if err := chk.loadExports(chk.plan(c.roots)); err != nil {
+	if err := chk.prepare(c.roots); err != nil {
 		return err
 	}
 	owner := fileOwners(c)
@@ -259,6 +259,7 @@ func rewritePackages(opts Options, c *candidates, rt runtimeInfo, res *Result) e
 	var stripped []posRange
 	chk.run(func(u *unit) {
 		if !u.root {
+			u.pkg.Syntax = nil
 			return
 		}
 		j := newJob(u, c, owner, rt, opts)
