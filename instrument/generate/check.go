@@ -40,8 +40,11 @@ type checker struct {
 
 	// exportMu guards stubs, the packages read from export data (or only
 	// mentioned by it), and the reading itself: reading export data may
-	// add objects to the packages of indirect imports.
-	exportMu sync.Mutex
+	// add objects to the packages of indirect imports, and sets the
+	// imports of the package it reads. A type check sees only packages
+	// already read; a rewrite, which may walk the imports of imports,
+	// holds exportMu for reading (see readingTypes).
+	exportMu sync.RWMutex
 	stubs    map[*packages.Package]*types.Package
 	// exports are the export data files of the packages the units import
 	// from elsewhere, by package ID.
@@ -424,6 +427,15 @@ func (c *checker) readExport(pkg *packages.Package) (*types.Package, error) {
 		return nil, fmt.Errorf("reading %s: %w", file, err)
 	}
 	return tp, nil
+}
+
+// readingTypes runs f, which reads the types of packages done so far
+// beyond what a type check reads (the imports of their imports), while no
+// export data is being read.
+func (c *checker) readingTypes(f func()) {
+	c.exportMu.RLock()
+	defer c.exportMu.RUnlock()
+	f()
 }
 
 // stub is the types.Package that stands for pkg: its unit's, or one that

@@ -1,6 +1,7 @@
 package generate
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -125,4 +126,33 @@ func keys[V any](m map[string]V) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// TestRewriteWhileReadingExports rewrites packages while others are still
+// being checked: the rewrite of a walks the imports of the packages it
+// reaches through export data, among them q, which b's check then reads
+// in full. Run with -race, it fails if the rewrite and the reading of
+// export data are not kept apart.
+func TestRewriteWhileReadingExports(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	gentest.WriteModule(t, dir, "example.com/race")
+	files := map[string][]byte{
+		"q/q.go":   []byte("package q\n\n// Q is an interface.\ntype Q interface{ M() }\n\n// V is a Q.\nvar V Q\n"),
+		"p1/p1.go": []byte("package p1\n\nimport \"example.com/race/q\"\n\n// P returns a Q.\nfunc P() q.Q { return q.V }\n"),
+		"a/a.go":   []byte("package a\n\nimport \"example.com/race/p1\"\n\n//overmind:function\nfunc A(x interface{ M() }) { _ = p1.P() }\n"),
+	}
+	for i := range 4 {
+		files[fmt.Sprintf("b%d/b.go", i)] = []byte(fmt.Sprintf("package b%d\n\nimport \"example.com/race/q\"\n\n//overmind:function\nfunc B(x q.Q) {}\n", i))
+	}
+	gentest.WriteFiles(t, dir, files)
+	for range 8 {
+		res, err := Run(Options{Dir: dir, Patterns: []string{"./..."}, Env: gentest.Env()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Diagnostics) > 0 || len(res.Changes) != 5 {
+			t.Fatalf("%d changes, diagnostics %v", len(res.Changes), res.Diagnostics)
+		}
+	}
 }

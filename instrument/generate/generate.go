@@ -264,7 +264,7 @@ func rewritePackages(opts Options, c *candidates, rt runtimeInfo, res *Result) e
 		}
 		j := newJob(u, c, owner, rt, opts)
 		if j != nil {
-			j.run(opts)
+			j.run(chk, opts)
 		}
 		u.pkg.Syntax, u.pkg.TypesInfo = nil, nil
 		if j == nil {
@@ -370,14 +370,18 @@ func newJob(u *unit, c *candidates, owner map[string]*packages.Package, rt runti
 	return j
 }
 
-// run rewrites the package and prints the files that change, then drops
-// the syntax: only the results are kept.
-func (j *job) run(opts Options) {
+// run rewrites the package, while no export data is being read (the
+// rewrite reads the types of the packages it imports, and of theirs), and
+// prints the files that change, then drops the syntax: only the results
+// are kept.
+func (j *job) run(chk *checker, opts Options) {
 	mode := rewrite.Instrument
 	if opts.Remove {
 		mode = rewrite.Remove
 	}
-	j.res = rewrite.RewritePackage(j.in, rewrite.Options{Mode: mode, Tests: opts.Tests})
+	chk.readingTypes(func() {
+		j.res = rewrite.RewritePackage(j.in, rewrite.Options{Mode: mode, Tests: opts.Tests})
+	})
 	j.changes, j.err = j.print()
 	j.in, j.res.Files = nil, nil
 }
