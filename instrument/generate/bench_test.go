@@ -107,7 +107,10 @@ func annotateAll(src []byte) ([]byte, bool) {
 // files/s counts the tree's Go files (outside tests and testdata) per
 // second of wall-clock time; cpu-ms/file is the CPU time per file of this
 // process and the go commands it runs, which is steadier on a busy
-// machine; files is how many files hold directives and were rewritten.
+// machine; files is how many files hold directives and were rewritten;
+// peak-MiB is the most memory the test process held at once (its maximum
+// resident set size, the warm-up run and the copying of the tree
+// included), which is what overmind instrument ./... needs on this tree.
 //
 // With GO_INSTRUMENT naming a go-instrument binary
 // (github.com/nikolaydubina/go-instrument, which instruments one file per
@@ -156,6 +159,9 @@ func BenchmarkInstrumentXTools(b *testing.B) {
 	b.ReportMetric(n/ours.wall.Seconds(), "files/s")
 	b.ReportMetric(float64(ours.cpu.Microseconds())/1000/n, "cpu-ms/file")
 	b.ReportMetric(float64(files), "files")
+	if rss := peakRSS(); rss > 0 {
+		b.ReportMetric(float64(rss)/(1<<20), "peak-MiB")
+	}
 	if peer != "" {
 		b.ReportMetric(n/theirs.wall.Seconds(), "go-instrument-files/s")
 		b.ReportMetric(theirs.wall.Seconds()/ours.wall.Seconds(), "ratio")

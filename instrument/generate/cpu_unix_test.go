@@ -3,6 +3,7 @@
 package generate
 
 import (
+	"runtime"
 	"syscall"
 	"time"
 )
@@ -18,4 +19,17 @@ func cpuTime() time.Duration {
 		}
 	}
 	return total
+}
+
+// peakRSS is the most memory this process has held at once, in bytes
+// (getrusage's maximum resident set size).
+func peakRSS() int64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	if runtime.GOOS == "darwin" || runtime.GOOS == "ios" {
+		return int64(ru.Maxrss) // bytes there, kilobytes elsewhere
+	}
+	return int64(ru.Maxrss) << 10
 }
