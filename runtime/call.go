@@ -98,7 +98,7 @@ func currentCall() *Call {
 // becomes the goroutine's current one, for callees to nest under.
 func enter(ctx context.Context, typ SpanType, name, function string, inputs func(*Values)) (context.Context, *Call) {
 	st := active.Load()
-	if st == nil {
+	if st == nil || isRecording() {
 		return ctx, nil
 	}
 	spanCtx, c, usable := st.enter(ctx, typ, name, function, inputs, nil)
@@ -138,7 +138,7 @@ func (st *state) enter(ctx context.Context, typ SpanType, name, function string,
 	if inputs != nil && span.IsRecording() {
 		v := getValues()
 		inputs(v)
-		span.SetAttributes(attribute.String(attrInputs, jsonvalue.Object(v.names, v.values, st.jsonOpts)))
+		span.SetAttributes(attribute.String(attrInputs, encodeInputs(v, st.jsonOpts)))
 		putValues(v)
 	}
 	return spanCtx, c, usable
@@ -310,7 +310,7 @@ func (c *Call) exit(how ending, err error, outputs func(*Values)) {
 		if outputs != nil {
 			v := getValues()
 			outputs(v)
-			attrs = append(attrs, attribute.String(attrOutputs, encodeOutputs(v.values, c.st.jsonOpts)))
+			attrs = append(attrs, attribute.String(attrOutputs, encodeOutputs(v, c.st.jsonOpts)))
 			putValues(v)
 		}
 		if !hasFailed(span) && !wasCancelled(span) {
@@ -322,13 +322,33 @@ func (c *Call) exit(how ending, err error, outputs func(*Values)) {
 	span.End()
 }
 
-// encodeOutputs encodes results: one result as its own JSON value, several
-// as an array in order.
-func encodeOutputs(values []any, o jsonvalue.Options) string {
-	if len(values) == 1 {
-		return jsonvalue.Marshal(values[0], o)
+// encodeInputs encodes parameters as one JSON object, marked as
+// recording while the encoder may call the program's methods.
+func encodeInputs(v *Values, o jsonvalue.Options) (s string) {
+	if !anyMayRunCode(v.values) {
+		return jsonvalue.Object(v.names, v.values, o)
 	}
-	return jsonvalue.Array(values, o)
+	record(func() { s = jsonvalue.Object(v.names, v.values, o) })
+	return s
+}
+
+// encodeOutputs encodes results: one result as its own JSON value, several
+// as an array in order; marked as recording while the encoder may call
+// the program's methods.
+func encodeOutputs(v *Values, o jsonvalue.Options) (s string) {
+	encode := func() {
+		if len(v.values) == 1 {
+			s = jsonvalue.Marshal(v.values[0], o)
+		} else {
+			s = jsonvalue.Array(v.values, o)
+		}
+	}
+	if anyMayRunCode(v.values) {
+		record(encode)
+	} else {
+		encode()
+	}
+	return s
 }
 
 // hasFailed reports whether span's status was already set to Error, by
@@ -362,7 +382,8 @@ func notePanic(note *panicNote, how ending) *panicNote {
 	}
 	n := &panicNote{value: how.value, hasValue: how.hasValue, typ: "panic", stack: string(debug.Stack())}
 	if how.hasValue {
-		n.typ, n.msg = typeName(how.value), redact.Message(panicMessage(how.value))
+		n.typ = typeName(how.value)
+		record(func() { n.msg = redact.Message(panicMessage(how.value)) })
 	} else {
 		n.msg = panicValueUnknown
 	}
@@ -427,6 +448,8 @@ func recordGoexit(span trace.Span, attrs []attribute.KeyValue) []attribute.KeyVa
 // the OTel status and event itself (not for a cancellation, which is not a
 // failure of the span) and returns the attributes to set.
 func recordError(span trace.Span, err error, attrs []attribute.KeyValue) []attribute.KeyValue {
+	recording.Enter() // Error, Unwrap and Is may be the program's, and instrumented
+	defer recording.Leave()
 	msg := redact.Message(errorMessage(err))
 	typ := errorTypeName(err)
 	status := statusFailed
@@ -447,6 +470,8 @@ func recordError(span trace.Span, err error, attrs []attribute.KeyValue) []attri
 }
 
 func isCancellation(err error) (cancelled bool) {
+	recording.Enter()
+	defer recording.Leave()
 	defer func() {
 		if recover() != nil { // a broken Is or Unwrap method
 			cancelled = false
