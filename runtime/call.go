@@ -67,6 +67,10 @@ type callState struct {
 	// on its way up to this one, so that this one records the same panic
 	// without taking the stack again.
 	passing atomic.Pointer[panicNote]
+	// allowed is how many bytes the call may record, and inputBytes how
+	// many its inputs took (see budget.go). Written when the call starts,
+	// read by calls its goroutine starts while it is open.
+	allowed, inputBytes int
 }
 
 // calls holds every goroutine's stack of open calls: the top one is the
@@ -134,11 +138,14 @@ func (st *state) enter(ctx context.Context, typ SpanType, name, function string,
 	if below := calls.Push(&c.node, nil); below != nil {
 		c.below = below.Value
 	}
+	c.allowed = st.allowanceAfter(c.below)
 	c.start = time.Now()
 	if inputs != nil && span.IsRecording() {
 		v := getValues()
 		inputs(v)
-		span.SetAttributes(attribute.String(attrInputs, encodeInputs(v, st.jsonOpts)))
+		in := encodeInputs(v, st.encoding(c.allowed))
+		c.inputBytes = len(in)
+		span.SetAttributes(attribute.String(attrInputs, in))
 		putValues(v)
 	}
 	return spanCtx, c, usable
@@ -310,7 +317,7 @@ func (c *Call) exit(how ending, err error, outputs func(*Values)) {
 		if outputs != nil {
 			v := getValues()
 			outputs(v)
-			attrs = append(attrs, attribute.String(attrOutputs, encodeOutputs(v, c.st.jsonOpts)))
+			attrs = append(attrs, attribute.String(attrOutputs, encodeOutputs(v, c.st.encoding(c.allowed-c.inputBytes))))
 			putValues(v)
 		}
 		if !hasFailed(span) && !wasCancelled(span) {
