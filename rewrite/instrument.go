@@ -88,6 +88,9 @@ func (rw *fileRewriter) plan(d *Directive) *plan {
 		}
 	}
 	p.assignRoles(rw.ctx, d.Capture, errorIsValue(obj))
+	if p.ctx >= 0 && p.assign && storesParam(d.Decl.Body, sig.Params().At(p.ctx), rw.in.Info) {
+		p.assign = false // the function keeps its caller's context
+	}
 	if f := rw.funcs[fn]; f != nil && f.Stripped {
 		p.oneline = f.oneline
 	} else {

@@ -67,6 +67,9 @@ type callState struct {
 	// on its way up to this one, so that this one records the same panic
 	// without taking the stack again.
 	passing atomic.Pointer[panicNote]
+	// origin is the span, given by a context, that the goroutine's chain
+	// of calls leading to this one starts from (see parentAndOrigin).
+	origin trace.SpanID
 	// allowed is how many bytes the call may record, and inputBytes how
 	// many its inputs took (see budget.go). Written when the call starts,
 	// read by calls its goroutine starts while it is open.
@@ -119,7 +122,7 @@ func enter(ctx context.Context, typ SpanType, name, function string, inputs func
 // parentOf's: false when ctx is nil or unusable, and the returned context
 // then derives from the fallback parent instead of ctx.
 func (st *state) enter(ctx context.Context, typ SpanType, name, function string, inputs func(*Values), extra []attribute.KeyValue) (_ context.Context, _ *Call, usable bool) {
-	parent, usable := parentOf(ctx)
+	parent, usable, origin := parentAndOrigin(ctx)
 
 	var buf [4]attribute.KeyValue
 	attrs := append(buf[:0], attribute.String(attrSpanType, string(spanType(typ))))
@@ -133,7 +136,7 @@ func (st *state) enter(ctx context.Context, typ SpanType, name, function string,
 	attrs = append(attrs, extra...)
 
 	spanCtx, span := st.tracer.Start(parent, name, trace.WithAttributes(attrs...))
-	c := &Call{callState: callState{span: span, ctx: spanCtx, st: st}}
+	c := &Call{callState: callState{span: span, ctx: spanCtx, st: st, origin: origin}}
 	c.node.Value = c
 	if below := calls.Push(&c.node, nil); below != nil {
 		c.below = below.Value
@@ -157,22 +160,44 @@ func (st *state) enter(ctx context.Context, typ SpanType, name, function string,
 // method panics (a struct embedding a nil context.Context, a nil pointer
 // of a type implementing context.Context), the parent is the goroutine's
 // current call's context, or context.Background().
+//
+// One exception keeps nesting right for functions that keep their
+// caller's context (generated code does not give the span's context to a
+// function that stores its context parameter): when ctx's span is the
+// origin of the goroutine's current call (see parentAndOrigin), that is,
+// the current call descends, through calls on this goroutine, from a call
+// whose parent was ctx's span, the current call is the parent.
 func parentOf(ctx context.Context) (parent context.Context, usable bool) {
+	parent, usable, _ = parentAndOrigin(ctx)
+	return parent, usable
+}
+
+// parentAndOrigin is parentOf, which also returns the origin of a call
+// opened under that parent: the span, given by a context, that the
+// goroutine's chain of calls leading to the new one starts from. A call
+// whose parent comes from its context has that span as its origin; a
+// call whose parent is the goroutine's current call inherits that call's
+// origin.
+func parentAndOrigin(ctx context.Context) (parent context.Context, usable bool, origin trace.SpanID) {
 	if ctx != nil {
 		if sc, ok := spanContextOf(ctx); ok {
+			top := calls.Top(liveCall)
 			if sc.IsValid() {
-				return ctx, true
+				if top != nil && top.Value.origin == sc.SpanID() && top.Value.span.SpanContext().TraceID() == sc.TraceID() {
+					return trace.ContextWithSpan(ctx, top.Value.span), true, top.Value.origin
+				}
+				return ctx, true, sc.SpanID()
 			}
-			if below := calls.Top(liveCall); below != nil {
-				return trace.ContextWithSpan(ctx, below.Value.span), true
+			if top != nil {
+				return trace.ContextWithSpan(ctx, top.Value.span), true, top.Value.origin
 			}
-			return ctx, true
+			return ctx, true, trace.SpanID{}
 		}
 	}
 	if below := calls.Top(liveCall); below != nil {
-		return below.Value.ctx, false
+		return below.Value.ctx, false, below.Value.origin
 	}
-	return context.Background(), false
+	return context.Background(), false, trace.SpanID{}
 }
 
 // spanContextOf returns the span context ctx carries; ok is false when
