@@ -6,6 +6,49 @@ import (
 	"go/types"
 )
 
+// keepsCallerContext reports whether the function of p must keep the
+// context its caller gave it rather than receive the span's: when the
+// context outlives the call, so that it should not carry a span that ends
+// with the call. That is when the function stores its context parameter
+// (see storesParam), or when one of its results can carry a context (see
+// carriesContext): logrus's package-level WithContext(ctx) returns
+// std.WithContext(ctx), an entry holding ctx, without storing anything
+// itself.
+func keepsCallerContext(body *ast.BlockStmt, sig *types.Signature, ctxIndex int, info *types.Info, cc *contextChecker) bool {
+	for r := range sig.Results().Variables() {
+		if carriesContext(r.Type(), cc, 0) {
+			return true
+		}
+	}
+	return storesParam(body, sig.Params().At(ctxIndex), info)
+}
+
+// carriesContext reports whether a value of type t can hold a context: t
+// is one, or a struct, a pointer or an array whose fields or elements,
+// three levels deep, include one. Slices, maps and channels of contexts
+// are not looked into.
+func carriesContext(t types.Type, cc *contextChecker, depth int) bool {
+	if isCtx, _ := cc.kind(t); isCtx {
+		return true
+	}
+	if depth >= 3 {
+		return false
+	}
+	switch u := types.Unalias(t).Underlying().(type) {
+	case *types.Pointer:
+		return carriesContext(u.Elem(), cc, depth+1)
+	case *types.Array:
+		return carriesContext(u.Elem(), cc, depth+1)
+	case *types.Struct:
+		for f := range u.Fields() {
+			if carriesContext(f.Type(), cc, depth+1) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // storesParam reports whether body keeps param where it outlives the call
 // or reaches the caller: assigned to a field, an element, a pointee or a
 // package variable; put in a composite literal; returned; sent on a

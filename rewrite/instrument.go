@@ -88,7 +88,7 @@ func (rw *fileRewriter) plan(d *Directive) *plan {
 		}
 	}
 	p.assignRoles(rw.ctx, d.Capture, errorIsValue(obj))
-	if p.ctx >= 0 && p.assign && storesParam(d.Decl.Body, sig.Params().At(p.ctx), rw.in.Info) {
+	if p.ctx >= 0 && p.assign && keepsCallerContext(d.Decl.Body, sig, p.ctx, rw.in.Info, rw.ctx) {
 		p.assign = false // the function keeps its caller's context
 	}
 	if f := rw.funcs[fn]; f != nil && f.Stripped {
