@@ -117,6 +117,9 @@ func (d *Directive) SpanName() string {
 type ParseError struct {
 	Offset int
 	Msg    string
+	// Others are the further problems of the same directive, in order:
+	// every bad option is reported, not only the first.
+	Others []*ParseError
 }
 
 func (e *ParseError) Error() string { return e.Msg }
@@ -158,29 +161,36 @@ func ParseDirective(text string) (d Directive, ok bool, err error) {
 	if d.Kind == KindObserve {
 		d.Type = spanTypes[KindFunction]
 	}
+	var errs []*ParseError
+	fail := func(offset int, format string, args ...any) {
+		errs = append(errs, &ParseError{Offset: offset, Msg: fmt.Sprintf(format, args...)})
+	}
 	seen := map[string]bool{}
 	for _, w := range words[1:] {
 		if d.Kind == KindIgnore {
-			return Directive{}, true, &ParseError{Offset: w.offset, Msg: Prefix + "ignore takes no name or options"}
+			fail(w.offset, "%signore takes no name or options", Prefix)
+			break
 		}
 		key, value, isOption := w.option()
-		if !isOption {
-			if d.Name != "" || len(seen) > 0 {
-				return Directive{}, true, &ParseError{Offset: w.offset, Msg: fmt.Sprintf("unexpected %q: the name comes first, once, and options are key=value", w.raw)}
-			}
-			if w.text == "" {
-				return Directive{}, true, &ParseError{Offset: w.offset, Msg: "empty span name"}
-			}
+		switch {
+		case !isOption && (d.Name != "" || len(seen) > 0):
+			fail(w.offset, "unexpected %q: the name comes first, once, and options are key=value", w.raw)
+		case !isOption && w.text == "":
+			fail(w.offset, "empty span name")
+		case !isOption:
 			d.Name = w.text
-			continue
+		case seen[key]:
+			fail(w.offset, "option %s= given twice", key)
+		default:
+			seen[key] = true
+			if err := d.setOption(key, value, w.offset); err != nil {
+				errs = append(errs, err.(*ParseError))
+			}
 		}
-		if seen[key] {
-			return Directive{}, true, &ParseError{Offset: w.offset, Msg: fmt.Sprintf("option %s= given twice", key)}
-		}
-		seen[key] = true
-		if err := d.setOption(key, value, w.offset); err != nil {
-			return Directive{}, true, err
-		}
+	}
+	if len(errs) > 0 {
+		errs[0].Others = errs[1:]
+		return Directive{}, true, errs[0]
 	}
 	return d, true, nil
 }
@@ -447,7 +457,9 @@ func FindDirectives(fset *token.FileSet, file *ast.File) ([]*Directive, []Diagno
 			}
 			if err != nil {
 				pe := err.(*ParseError)
-				report(c.Pos()+token.Pos(min(pe.Offset, len(c.Text))), Error, "%s", pe.Msg)
+				for _, e := range append([]*ParseError{pe}, pe.Others...) {
+					report(c.Pos()+token.Pos(min(e.Offset, len(c.Text))), Error, "%s", e.Msg)
+				}
 				continue
 			}
 			fd := docs[group]
@@ -457,6 +469,10 @@ func FindDirectives(fset *token.FileSet, file *ast.File) ([]*Directive, []Diagno
 			}
 			if fd.Body == nil {
 				report(c.Pos(), Error, "%s%s on %s, which has no body", Prefix, d.Kind, fd.Name.Name)
+				continue
+			}
+			if why := neverRecorded(file, fd); why != "" {
+				report(c.Pos(), Warning, "%s%s on %s is ignored: %s", Prefix, d.Kind, fd.Name.Name, why)
 				continue
 			}
 			if first := byFn[fd]; first != nil {
@@ -469,6 +485,23 @@ func FindDirectives(fset *token.FileSet, file *ast.File) ([]*Directive, []Diagno
 		}
 	}
 	return dirs, diags
+}
+
+// neverRecorded says why a span of fd could never be recorded, or "".
+// Package initializers run before main, so before overmind.Init can be
+// called; main runs before it too, and its span could only end after
+// main's own deferred overmind.Shutdown has flushed the program's spans.
+func neverRecorded(file *ast.File, fd *ast.FuncDecl) string {
+	if fd.Recv != nil {
+		return ""
+	}
+	switch {
+	case fd.Name.Name == "init":
+		return "init functions run before main, before overmind.Init can start tracing; put the directive on a function init calls, and call that after Init"
+	case fd.Name.Name == "main" && file.Name.Name == "main":
+		return "main starts before it can call overmind.Init, and its span would end only after its deferred overmind.Shutdown; put the directive on a function main calls after Init"
+	}
+	return ""
 }
 
 // firstWords shortens a comment for a message.

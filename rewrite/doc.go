@@ -1,10 +1,24 @@
 // Package rewrite turns //overmind: directives into instrumentation. It is
-// a pure transformation of one file: syntax, type information and
-// directives in, a rewritten github.com/dave/dst tree out. It loads
-// nothing and writes nothing, so that both ways of running the generator
-// share it: package instrument rewrites source files in place (go generate
-// mode), and a compile-time driver can rewrite a copy of each file as it
-// is compiled.
+// the core both drivers share (package instrument/generate, which rewrites
+// source files in place, and package instrument/toolexec, which rewrites a
+// copy of each file as it is compiled): a pure transformation that loads
+// nothing and writes nothing.
+//
+// # Packages
+//
+// [RewritePackage] is the step both drivers call, once per package: a
+// [Package] (files parsed with comments, type information) and [Options]
+// in, a [PackageResult] out, with the rewritten files and the problems
+// found as [Diagnostic] values. It alone decides which files are looked at
+// (those [HasDirective] or [MayNeedRewrite] would pick by their bytes, and
+// their syntax confirms), what happens to files that did not parse, to
+// generated files and to _test.go files, and refuses packages the runtime
+// depends on. A driver prints each result with [Result.Format] (gofmt'd)
+// or [Result.FormatLines] (with /*line*/ directives) and writes it.
+//
+// To extend the rewrite (a new statement form, a new directive option),
+// change [File] and the directive grammar here: both drivers, and the
+// golden cases that run through both, follow.
 //
 // # Directives
 //
@@ -24,7 +38,7 @@
 //
 // # Rewriting
 //
-// [File] takes an [Input] (a file parsed with comments, its package's
+// [File], which RewritePackage calls for each file, takes an [Input] (a file parsed with comments, its package's
 // *types.Package and *types.Info) and a [Mode]. It first removes any
 // generated code it finds, which is what makes it idempotent and lets edits
 // of directives and functions take effect; in [Instrument] mode it then

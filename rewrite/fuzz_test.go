@@ -172,6 +172,7 @@ func FuzzRewrite(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
 		imp := importer(t)
+		rewriteAnything(t, imp, src)
 		in := annotate(src)
 		if in == nil {
 			t.Skip("not Go")
@@ -222,6 +223,41 @@ func FuzzRewrite(f *testing.F) {
 	})
 }
 
+// rewriteAnything rewrites src as it is, whatever the parser and the type
+// checker say of it, in both modes: the rewrite may refuse it with an
+// error or diagnostics, but must not panic, which File reports as an
+// internal error.
+func rewriteAnything(t *testing.T, imp types.Importer, src []byte) {
+	fset := token.NewFileSet()
+	f, _ := parser.ParseFile(fset, "fuzz.go", src, parser.AllErrors|parser.ParseComments|parser.SkipObjectResolution)
+	if f == nil {
+		return
+	}
+	info := &types.Info{
+		Types:     map[ast.Expr]types.TypeAndValue{},
+		Defs:      map[*ast.Ident]types.Object{},
+		Uses:      map[*ast.Ident]types.Object{},
+		Implicits: map[ast.Node]types.Object{},
+		Scopes:    map[ast.Node]*types.Scope{},
+	}
+	conf := types.Config{Importer: imp, GoVersion: "go1.26", Error: func(error) {}}
+	pkg, _ := conf.Check("example.com/fuzz", fset, []*ast.File{f}, info)
+	for _, mode := range []rewrite.Mode{rewrite.Instrument, rewrite.Remove} {
+		res, err := rewrite.File(rewrite.Input{Fset: fset, File: f, Pkg: pkg, Info: info}, mode)
+		if err != nil {
+			continue
+		}
+		for _, d := range res.Diagnostics {
+			if strings.Contains(d.Message, "internal error") {
+				t.Fatalf("mode %d: %v\n%q", mode, d, src)
+			}
+		}
+		if !rewrite.HasErrors(res.Diagnostics) {
+			res.Format() // may fail on input the parser rejected, must not panic
+		}
+	}
+}
+
 func diffText(want, got []byte) string {
 	return fmt.Sprintf("--- want\n%s\n--- got\n%s", want, got)
 }
@@ -244,6 +280,14 @@ func fuzzSeeds(t testing.TB) [][]byte {
 			}
 		}
 	}
+	// Input the parser rejects in different ways: a byte that is not UTF-8
+	// in a comment (the parser gives up after the package clause) and in a
+	// string (it goes on), and a syntax error before a directive.
+	seeds = append(seeds,
+		[]byte("package p\n\n// \xff\n\n//overmind:tool\nfunc A() {}\n"),
+		[]byte("package p\n\nvar s = \"\xff\"\n\n//overmind:tool\nfunc A() {}\n"),
+		[]byte("package p\n\nfunc B() {\n\tx :=\n}\n\n//overmind:tool\nfunc A(x int) int { return x }\n"),
+	)
 	for _, name := range []string{"container/list/list.go", "container/ring/ring.go", "container/heap/heap.go", "text/tabwriter/tabwriter.go"} {
 		data, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "src", filepath.FromSlash(name)))
 		if err == nil {

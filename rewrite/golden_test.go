@@ -6,13 +6,16 @@ import (
 	"go/format"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
 
+	"golang.org/x/tools/go/packages"
 	"golang.org/x/tools/txtar"
 
-	"github.com/overmind-core/overmind-go/instrument"
+	"github.com/overmind-core/overmind-go/instrument/generate"
+	"github.com/overmind-core/overmind-go/instrument/toolexec"
 	"github.com/overmind-core/overmind-go/internal/gentest"
 	"github.com/overmind-core/overmind-go/rewrite"
 )
@@ -81,9 +84,9 @@ func loadCases(t *testing.T) []*goldenCase {
 // run instruments (or removes) every package of the module in dir and
 // returns, per case and file, the new contents of the files that change,
 // and per case its diagnostics.
-func run(t *testing.T, dir string, remove bool) (map[string]map[string][]byte, map[string]string, *instrument.Result) {
+func run(t *testing.T, dir string, remove bool) (map[string]map[string][]byte, map[string]string, *generate.Result) {
 	t.Helper()
-	res, err := instrument.Run(instrument.Options{Dir: dir, Patterns: []string{"./..."}, Remove: remove, Env: gentest.Env()})
+	res, err := generate.Run(generate.Options{Dir: dir, Patterns: []string{"./..."}, Remove: remove, Env: gentest.Env()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,13 +182,39 @@ func TestGolden(t *testing.T) {
 		}
 		for _, name := range sortedKeys(c.inputs, got[c.name], c.outputs) {
 			if g, w := got[c.name][name], c.outputs[name]; !bytes.Equal(g, w) {
-				t.Errorf("%s: %s differs (-want +got):\n%s", c.name, name, instrument.Diff(instrument.Change{Path: name, Old: w, New: g}, ""))
+				t.Errorf("%s: %s differs (-want +got):\n%s", c.name, name, generate.Diff(generate.Change{Path: name, Old: w, New: g}, ""))
 			}
 		}
 	}
 	if *update {
 		for _, c := range append(okCases, errCases...) {
 			writeArchive(t, c)
+		}
+	}
+
+	// toolexec mode rewrites the same packages to the same code: its
+	// output with the /*line*/ directives it adds taken out is generate
+	// mode's, and it finds the same problems.
+	viaToolexec, toolexecDiags := runToolexec(t, dir)
+	for _, c := range okCases {
+		for _, name := range sortedKeys(got[c.name], viaToolexec[c.name]) {
+			if g, x := stripLineComments(got[c.name][name]), stripLineComments(viaToolexec[c.name][name]); !bytes.Equal(g, x) {
+				t.Errorf("%s: %s: toolexec mode's output differs from generate mode's (-generate +toolexec):\n%s", c.name, name, generate.Diff(generate.Change{Path: name, Old: g, New: x}, ""))
+			}
+		}
+		if toolexecDiags[c.name] != diags[c.name] {
+			t.Errorf("%s: toolexec mode's diagnostics differ:\n%s\ngenerate mode's:\n%s", c.name, toolexecDiags[c.name], diags[c.name])
+		}
+	}
+	_, errToolexecDiags := runToolexec(t, errDir)
+	for _, c := range errCases {
+		if !rewrite.HasErrors(parseSeverity(errToolexecDiags[c.name])) && !loaderError(c) {
+			t.Errorf("%s: toolexec mode reports no error; got:\n%s", c.name, errToolexecDiags[c.name])
+		}
+		for _, line := range strings.SplitAfter(errToolexecDiags[c.name], "\n") {
+			if !strings.Contains(errDiags[c.name], line) {
+				t.Errorf("%s: toolexec mode reports %q, generate mode does not", c.name, line)
+			}
 		}
 	}
 
@@ -221,11 +250,64 @@ func TestGolden(t *testing.T) {
 				have = r
 			}
 			if !bytes.Equal(have, want) {
-				t.Errorf("%s: %s: -remove on the output does not give back the input (-want +got):\n%s", c.name, name, instrument.Diff(instrument.Change{Path: name, Old: want, New: have}, ""))
+				t.Errorf("%s: %s: -remove on the output does not give back the input (-want +got):\n%s", c.name, name, generate.Diff(generate.Change{Path: name, Old: want, New: have}, ""))
 			}
 		}
 	}
 }
+
+// runToolexec loads the packages of the module in dir, with types, and
+// instruments each through toolexec mode's rewriter, as a compile would.
+// It returns per case and file the changed files, and per case the
+// diagnostics, as run does.
+func runToolexec(t *testing.T, dir string) (map[string]map[string][]byte, map[string]string) {
+	t.Helper()
+	cfg := &packages.Config{
+		Mode: packages.NeedName | packages.NeedFiles | packages.NeedCompiledGoFiles | packages.NeedImports |
+			packages.NeedTypes | packages.NeedTypesInfo | packages.NeedSyntax,
+		Dir: dir,
+		Env: gentest.Env(),
+	}
+	pkgs, err := packages.Load(cfg, "./...")
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes := map[string]map[string][]byte{}
+	diags := map[string]string{}
+	for _, pkg := range pkgs {
+		if len(pkg.Syntax) == 0 || pkg.TypesInfo == nil {
+			continue
+		}
+		tp := &toolexec.Package{ImportPath: pkg.PkgPath, Fset: pkg.Fset, Files: pkg.Syntax, Filenames: pkg.CompiledGoFiles, Types: pkg.Types, Info: pkg.TypesInfo}
+		res, err := toolexec.Rewrite(tp)
+		if err != nil {
+			t.Fatalf("%s: %v", pkg.PkgPath, err)
+		}
+		for _, d := range res.Diagnostics {
+			caseName, file := splitCasePath(t, dir, d.Pos.Filename)
+			d.Pos.Filename = file
+			diags[caseName] += d.String() + "\n"
+		}
+		for _, f := range res.Files {
+			caseName, file := splitCasePath(t, dir, tp.Filenames[f.Index])
+			if changes[caseName] == nil {
+				changes[caseName] = map[string][]byte{}
+			}
+			changes[caseName][file] = f.Source
+		}
+	}
+	return changes, diags
+}
+
+// lineComment matches the /*line file:line:col*/ directives toolexec mode
+// inserts (and any the input has, taken out of both sides alike).
+var lineComment = regexp.MustCompile(`/\*line [^*]*\*/`)
+
+func stripLineComments(src []byte) []byte { return lineComment.ReplaceAll(src, nil) }
+
+// loaderError reports whether an error case's errors are the loader's
+// (type errors), which toolexec mode leaves to the compiler.
+func loaderError(c *goldenCase) bool { return strings.Contains(c.name, "typecheck") }
 
 func parseSeverity(diags string) []rewrite.Diagnostic {
 	var out []rewrite.Diagnostic

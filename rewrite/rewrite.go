@@ -91,7 +91,23 @@ type Func struct {
 // Instrument mode, instruments the functions that have directives. It
 // returns an error only when the input cannot be converted at all; problems
 // with the input are Result.Diagnostics.
-func File(in Input, mode Mode) (*Result, error) {
+func File(in Input, mode Mode) (res *Result, err error) {
+	if !in.File.Package.IsValid() || in.Fset.File(in.File.Package) == nil {
+		// go/parser returns such a file when it gives up after the package
+		// clause: there is nothing to rewrite, and it has reported why.
+		return nil, fmt.Errorf("rewrite: the file has no package clause; it did not parse")
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			// A bug in the rewrite or a library it uses: say where, without
+			// taking the whole run down, and write nothing.
+			res, err = &Result{Diagnostics: []Diagnostic{{
+				Pos:      in.Fset.Position(in.File.Package),
+				Severity: Error,
+				Message:  fmt.Sprintf("internal error while rewriting this file (a bug in overmind, please report it): %v", r),
+			}}}, nil
+		}
+	}()
 	fset, err := withoutLineDirectives(in.Fset, in.File)
 	if err != nil {
 		return nil, err

@@ -74,6 +74,9 @@ type callState struct {
 	// many its inputs took (see budget.go). Written when the call starts,
 	// read by calls its goroutine starts while it is open.
 	allowed, inputBytes int
+	// adopted marks the entry Forked.Adopt pushes for another goroutine's
+	// span: it is never exited, and lives as adoptedLive says.
+	adopted bool
 }
 
 // calls holds every goroutine's stack of open calls: the top one is the
@@ -86,6 +89,9 @@ var calls gls.Stacks[*Call]
 func liveCall(c *Call) bool {
 	if c.ended.Load() {
 		return false
+	}
+	if c.adopted {
+		return adoptedLive(c)
 	}
 	return !c.span.SpanContext().IsSampled() || c.span.IsRecording()
 }
@@ -122,7 +128,10 @@ func enter(ctx context.Context, typ SpanType, name, function string, inputs func
 // parentOf's: false when ctx is nil or unusable, and the returned context
 // then derives from the fallback parent instead of ctx.
 func (st *state) enter(ctx context.Context, typ SpanType, name, function string, inputs func(*Values), extra []attribute.KeyValue) (_ context.Context, _ *Call, usable bool) {
-	parent, usable, origin := parentAndOrigin(ctx)
+	parent, psc, usable, origin := parentAndOrigin(ctx)
+	if psc.SpanID() == disabledSpanID {
+		return ctx, nil, usable // StartTrace's Disabled: nothing below it records
+	}
 
 	var buf [4]attribute.KeyValue
 	attrs := append(buf[:0], attribute.String(attrSpanType, string(spanType(typ))))
@@ -138,12 +147,10 @@ func (st *state) enter(ctx context.Context, typ SpanType, name, function string,
 	spanCtx, span := st.tracer.Start(parent, name, trace.WithAttributes(attrs...))
 	c := &Call{callState: callState{span: span, ctx: spanCtx, st: st, origin: origin}}
 	c.node.Value = c
-	if below := calls.Push(&c.node, nil); below != nil {
-		c.below = below.Value
-	}
+	c.below = panicTarget(calls.Push(&c.node, nil))
 	c.allowed = st.allowanceAfter(c.below)
 	c.start = time.Now()
-	if inputs != nil && span.IsRecording() {
+	if inputs != nil && span.IsRecording() && recordsData() {
 		v := getValues()
 		inputs(v)
 		in := encodeInputs(v, st.encoding(c.allowed))
@@ -155,21 +162,22 @@ func (st *state) enter(ctx context.Context, typ SpanType, name, function string,
 }
 
 // parentOf returns the context a new span's parent is taken from: ctx if it
-// carries a span, else the goroutine's current call on top of ctx. usable
-// reports whether ctx could be used at all: when ctx is nil, or its Value
-// method panics (a struct embedding a nil context.Context, a nil pointer
-// of a type implementing context.Context), the parent is the goroutine's
-// current call's context, or context.Background().
+// carries a span, else the goroutine's current call on top of ctx; and the
+// parent's span context. usable reports whether ctx could be used at all:
+// when ctx is nil, or its Value method panics (a struct embedding a nil
+// context.Context, a nil pointer of a type implementing context.Context),
+// the parent is the goroutine's current call's context, or
+// context.Background().
 //
 // One exception keeps nesting right for functions that keep their
 // caller's context (generated code does not give the span's context to a
-// function that stores its context parameter): when ctx's span is the
+// function whose context outlives the call): when ctx's span is the
 // origin of the goroutine's current call (see parentAndOrigin), that is,
 // the current call descends, through calls on this goroutine, from a call
 // whose parent was ctx's span, the current call is the parent.
-func parentOf(ctx context.Context) (parent context.Context, usable bool) {
-	parent, usable, _ = parentAndOrigin(ctx)
-	return parent, usable
+func parentOf(ctx context.Context) (parent context.Context, psc trace.SpanContext, usable bool) {
+	parent, psc, usable, _ = parentAndOrigin(ctx)
+	return parent, psc, usable
 }
 
 // parentAndOrigin is parentOf, which also returns the origin of a call
@@ -178,26 +186,26 @@ func parentOf(ctx context.Context) (parent context.Context, usable bool) {
 // whose parent comes from its context has that span as its origin; a
 // call whose parent is the goroutine's current call inherits that call's
 // origin.
-func parentAndOrigin(ctx context.Context) (parent context.Context, usable bool, origin trace.SpanID) {
+func parentAndOrigin(ctx context.Context) (parent context.Context, psc trace.SpanContext, usable bool, origin trace.SpanID) {
 	if ctx != nil {
 		if sc, ok := spanContextOf(ctx); ok {
 			top := calls.Top(liveCall)
 			if sc.IsValid() {
 				if top != nil && top.Value.origin == sc.SpanID() && top.Value.span.SpanContext().TraceID() == sc.TraceID() {
-					return trace.ContextWithSpan(ctx, top.Value.span), true, top.Value.origin
+					return trace.ContextWithSpan(ctx, top.Value.span), top.Value.span.SpanContext(), true, top.Value.origin
 				}
-				return ctx, true, sc.SpanID()
+				return ctx, sc, true, sc.SpanID()
 			}
 			if top != nil {
-				return trace.ContextWithSpan(ctx, top.Value.span), true, top.Value.origin
+				return trace.ContextWithSpan(ctx, top.Value.span), top.Value.span.SpanContext(), true, top.Value.origin
 			}
-			return ctx, true, trace.SpanID{}
+			return ctx, sc, true, trace.SpanID{}
 		}
 	}
 	if below := calls.Top(liveCall); below != nil {
-		return below.Value.ctx, false, below.Value.origin
+		return below.Value.ctx, below.Value.span.SpanContext(), false, below.Value.origin
 	}
-	return context.Background(), false, trace.SpanID{}
+	return context.Background(), trace.SpanContext{}, false, trace.SpanID{}
 }
 
 // spanContextOf returns the span context ctx carries; ok is false when
@@ -309,6 +317,7 @@ func endingOf(o unwind.Outcome) ending {
 // SetAttributes call: each call takes the span's lock and may grow its
 // attribute slice.
 func (c *Call) exit(how ending, err error, outputs func(*Values)) {
+	c.releaseRequest() // request.go: the caller's request gets its context back
 	if c.ended.Swap(true) {
 		return // ended already
 	}
@@ -339,7 +348,7 @@ func (c *Call) exit(how ending, err error, outputs func(*Values)) {
 	case err != nil:
 		attrs = recordError(span, err, attrs)
 	default:
-		if outputs != nil {
+		if outputs != nil && recordsData() {
 			v := getValues()
 			outputs(v)
 			attrs = append(attrs, attribute.String(attrOutputs, encodeOutputs(v, c.st.encoding(c.allowed-c.inputBytes))))

@@ -6,7 +6,11 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/overmind-core/overmind-go/runtime/internal/jsonvalue"
 	"github.com/overmind-core/overmind-go/runtime/internal/llmcapture"
@@ -49,18 +53,21 @@ import (
 // Middleware or WrapTransport instead.
 
 // ProviderBaseURL names a server whose LLM calls are captured besides the
-// providers' own hosts: Azure OpenAI, an OpenAI-compatible local server
-// (Ollama, vLLM, LM Studio), or a proxy.
+// providers' own hosts: Azure OpenAI under a domain of its own, an
+// OpenAI-compatible server the table of docs/providers.md does not know
+// (or one on a port other than its default), or a proxy. A base URL wins
+// over the table, so it also renames a server the table knows.
 type ProviderBaseURL struct {
 	// URL is the base URL the client is configured with, such as
 	// "http://localhost:11434/v1" or "https://my-resource.openai.azure.com/openai".
 	// A request is captured when its scheme and host match and its path
 	// starts with URL's path and ends with one of the protocol's
 	// endpoints (/chat/completions, /responses, /embeddings; /messages;
-	// :generateContent, :streamGenerateContent).
+	// :generateContent, :streamGenerateContent; /model/{id}/converse,
+	// /model/{id}/converse-stream).
 	URL string
 	// Protocol is the API the server speaks: "openai" (the default),
-	// "anthropic" or "google".
+	// "anthropic", "google" or "bedrock".
 	Protocol string
 	// Name is recorded as gen_ai.provider.name, such as "azure.ai.openai"
 	// or "ollama". It defaults to the protocol's provider name.
@@ -124,12 +131,14 @@ var captureEngine = mustEngine()
 
 func mustEngine() *llmcapture.Engine {
 	e, err := llmcapture.New(llmcapture.Deps{
-		Tracer:       activeTracer,
-		Parent:       spanParent,
-		Encode:       serialize,
-		Truncate:     truncateAttribute,
-		Prompt:       capturePrompt,
-		ErrorMessage: redact.Message,
+		Tracer:          activeTracer,
+		Parent:          spanParent,
+		Encode:          captureSerialize,
+		Truncate:        truncateAttribute,
+		Prompt:          capturePrompt,
+		ErrorMessage:    redact.Message,
+		DeferAttributes: true, // every span processor that reads spans is wrapped by captureProcessor
+		Cost:            llmCost,
 	}, llmcapture.Options{})
 	if err != nil {
 		panic(err) // the options are empty: New cannot fail
@@ -146,11 +155,36 @@ func capturePrompt(text string) (llmcapture.Prompt, bool) {
 	return llmcapture.Prompt{ID: p.ID, Hash: p.Hash, Kwargs: p.Kwargs, Template: p.Template}, true
 }
 
+// captureProcessor wraps a span processor of the tracer provider so that
+// the LLM spans whose attributes the capture computes late (when they are
+// first read, off the caller's path) reach it with them.
+func captureProcessor(p sdktrace.SpanProcessor) sdktrace.SpanProcessor {
+	return captureEngine.Processor(p)
+}
+
+// captureJSON holds the serializer options of the last Init, for the
+// attributes the capture computes late: a span ended before Shutdown may
+// be exported during it, when the options in force are gone.
+var captureJSON atomic.Pointer[jsonvalue.Options]
+
+// captureOptions returns the serializer options of the capture's
+// attributes.
+func captureOptions() jsonvalue.Options {
+	if o := captureJSON.Load(); o != nil {
+		return *o
+	}
+	return jsonOptions()
+}
+
+// captureSerialize encodes the application's data found in a provider call
+// as inputs and outputs are encoded.
+func captureSerialize(v any) string { return marshalRecording(v, captureOptions()) }
+
 // truncateAttribute caps a content attribute as the serializer caps
 // inputs and outputs: at Config.MaxAttributeBytes, cut on a character
 // boundary and marked.
 func truncateAttribute(s string) string {
-	max := jsonOptions().MaxBytes
+	max := captureOptions().MaxBytes
 	if max <= 0 {
 		max = jsonvalue.DefaultMaxBytes
 	}
@@ -224,13 +258,10 @@ func init() { onProvidersEnabled(configureCapture) }
 func configureCapture(set providerSet) {
 	captureMu.Lock()
 	defer captureMu.Unlock()
-	var names []string
-	for name, p := range map[string]providerSet{"openai": providerOpenAI, "anthropic": providerAnthropic, "google": providerGoogle} {
-		if set.Has(p) {
-			names = append(names, name)
-		}
-	}
-	opts := llmcapture.Options{Providers: names, BaseURLs: captured.baseURLs, NoContent: captured.noContent}
+	names := set.names()
+	jsonOpts := jsonOptions()
+	captureJSON.Store(&jsonOpts)
+	opts := llmcapture.Options{Providers: names, BaseURLs: captured.baseURLs, NoContent: captured.noContent || !recordsData()}
 	if err := captureEngine.Configure(opts); err != nil {
 		logf("provider capture: %v", err) // resolveCapture validated the options
 		return
@@ -242,6 +273,18 @@ func configureCapture(set providerSet) {
 		http.DefaultTransport = &captureTransport{base: http.DefaultTransport}
 	}
 	defaultWrapped = true
+}
+
+// globalProvider is the tracer provider Init installs as OpenTelemetry's
+// global one: the runtime's, except that the tracer of a provider SDK's own
+// instrumentation starts no span for the calls the capture records (see
+// llmcapture.Engine.Tracer), so that anthropic-sdk-go's calls give one
+// span, not two.
+type globalProvider struct{ *sdktrace.TracerProvider }
+
+// Tracer returns the tracer of the instrumentation scope name.
+func (p globalProvider) Tracer(name string, opts ...trace.TracerOption) trace.Tracer {
+	return captureEngine.Tracer(name, p.TracerProvider.Tracer(name, opts...))
 }
 
 // flushCapture ends the spans of calls parked for a retry, before the

@@ -28,9 +28,14 @@
 //	}
 //
 // That small API is meant for generated code. People call the rest:
-// [StartSpan] for blocks, [SetTag], [SetUser], [CaptureException],
-// [SetWorkflowName], [SetAgentName], [SetConversationID], [PromptString],
-// and [Tracer] for raw OpenTelemetry spans.
+// [StartTrace] for a trace with its identity, [StartSpan] for blocks,
+// [StartLLMSpan] and [StartToolSpan], [RecordInput], [RecordOutput],
+// [RecordMessage], [SetModel], [SetUsage] (with [UsageFrom]), [SetTag],
+// [SetUser], [CaptureException], [SetWorkflowName], [SetAgentName],
+// [SetConversationID], [PromptString], [Tracer] for raw OpenTelemetry
+// spans; [Go], [Wrap] and [Fork] for goroutines that keep their trace;
+// and the switches [SetTracingDisabled], [SetIncludeSensitiveData],
+// [AddSpanProcessor] and [SetSpanProcessors].
 //
 // Each helper acts on the span its context carries or, when the context
 // carries none, on the calling goroutine's current span: the innermost

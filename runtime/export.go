@@ -2,20 +2,19 @@ package overmind
 
 import (
 	"context"
-	"crypto/tls"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
-	"path"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
-	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/overmind-core/overmind-go/runtime/internal/otlp"
 	"github.com/overmind-core/overmind-go/runtime/internal/redact"
 )
 
@@ -39,7 +38,7 @@ type sinkPlan struct {
 	// kind is the destination's kind; dest is where it sends spans, for
 	// messages only (see displayURL).
 	kind, dest  string
-	newExporter func(settings) (sdktrace.SpanExporter, error)
+	newExporter func() (sdktrace.SpanExporter, error)
 }
 
 // planExport decides the export destinations:
@@ -49,7 +48,7 @@ type sinkPlan struct {
 //     OTEL_EXPORTER_OTLP_* variables apply to it (they describe the user's
 //     collector): not the endpoint or headers (the key is never sent
 //     elsewhere), nor the protocol, compression, timeout, certificates or
-//     client certificate; see newOvermindExporter.
+//     client certificate; see overmindExporterConfig.
 //   - the standard OTLP endpoint, when OTEL_EXPORTER_OTLP_ENDPOINT or
 //     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set, configured entirely by the
 //     OTEL_EXPORTER_OTLP_* variables as in any OpenTelemetry SDK.
@@ -78,13 +77,11 @@ func planExport(s settings) exportPlan {
 		return p.withDebugNote(s)
 	}
 	if selected["otlp"] && s.apiKey != "" {
-		p.sinks = append(p.sinks, sinkPlan{kind: sinkOvermind, dest: displayURL(s.baseURL + s.tracesPath), newExporter: newOvermindExporter})
+		cfg := overmindExporterConfig(s)
+		p.sinks = append(p.sinks, sinkPlan{kind: sinkOvermind, dest: displayURL(cfg.URL), newExporter: otlpExporter(cfg)})
 	}
-	if endpoint := standardEndpoint(); selected["otlp"] && endpoint != "" {
-		if proto := firstNonEmpty(os.Getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"), os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL")); proto == "grpc" {
-			p.warnings = append(p.warnings, "OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported; exporting with http/protobuf (point the endpoint at the collector's HTTP port, usually 4318)")
-		}
-		p.sinks = append(p.sinks, sinkPlan{kind: sinkOTLP, dest: displayURL(endpoint), newExporter: newStandardExporter})
+	if selected["otlp"] {
+		p.planStandard()
 	}
 	if selected["console"] {
 		p.sinks = append(p.sinks, sinkPlan{kind: sinkConsole, dest: "stdout", newExporter: newConsoleExporter})
@@ -98,30 +95,31 @@ func planExport(s settings) exportPlan {
 	return p.withDebugNote(s)
 }
 
+// planStandard adds the destination the OTEL_EXPORTER_OTLP_* variables
+// configure, if they name an endpoint; what is wrong with them is a
+// warning, not a failure.
+func (p *exportPlan) planStandard() {
+	env := otlp.Env(os.Getenv)
+	if endpoint, err := env.Endpoint(); endpoint == "" && err == nil {
+		return
+	}
+	cfg, warnings, err := env.Config()
+	for _, w := range warnings {
+		p.warnings = append(p.warnings, redact.Message(w))
+	}
+	if err != nil {
+		p.warnings = append(p.warnings, fmt.Sprintf("%v: spans are not sent there", err))
+		return
+	}
+	cfg.UserAgent = userAgent()
+	p.sinks = append(p.sinks, sinkPlan{kind: sinkOTLP, dest: displayURL(cfg.URL), newExporter: otlpExporter(cfg)})
+}
+
 func (p exportPlan) withDebugNote(s settings) exportPlan {
 	if p.reason != "" && s.debug {
 		p.reason += " (OVERMIND_DEBUG prints them to stderr)"
 	}
 	return p
-}
-
-// standardEndpoint is the traces URL the OTEL_EXPORTER_OTLP_* variables
-// select, or "" when neither endpoint variable is set. A per-signal
-// endpoint is used as is; a base endpoint gets /v1/traces appended.
-func standardEndpoint() string {
-	if e := strings.TrimSpace(os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")); e != "" {
-		return e
-	}
-	base := strings.TrimSpace(os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"))
-	if base == "" {
-		return ""
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		return base
-	}
-	u.Path = path.Join(u.Path, "/v1/traces")
-	return u.String()
 }
 
 // displayURL is an endpoint URL as messages show it: scheme, host and path,
@@ -138,48 +136,45 @@ func displayURL(raw string) string {
 	return redact.Message(u.String())
 }
 
-// overmindExportTimeout bounds one export request to Overmind.
+// overmindExportTimeout bounds one export to Overmind, retries included.
 const overmindExportTimeout = 10 * time.Second
 
-// newOvermindExporter builds the exporter to Overmind. otlptracehttp reads
-// every OTEL_EXPORTER_OTLP_* variable, which describe the user's own
-// collector; each setting they could change is given explicitly here, so
-// that none of them applies: protobuf encoding, gzip, its own timeout, the
-// X-Api-Key header alone, and TLS verified against the system's roots with
-// no client certificate (or no TLS at all for an http:// URL, which the
-// exporter requires).
-func newOvermindExporter(s settings) (sdktrace.SpanExporter, error) {
-	endpoint := s.baseURL + s.tracesPath
-	var tlsConfig *tls.Config
-	if strings.HasPrefix(endpoint, "https://") {
-		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+// overmindExporterConfig is how spans reach Overmind: protobuf, gzipped,
+// with the X-Api-Key header alone, each export bounded to 10 seconds, and
+// TLS verified against the system's roots with no client certificate (or
+// no TLS for an http:// URL). No OTEL_EXPORTER_OTLP_* variable changes
+// it: they describe the user's own collector.
+func overmindExporterConfig(s settings) otlp.Config {
+	return otlp.Config{
+		URL:       s.baseURL + s.tracesPath,
+		Headers:   map[string]string{"X-Api-Key": s.apiKey},
+		Gzip:      true,
+		Timeout:   overmindExportTimeout,
+		UserAgent: userAgent(),
 	}
-	return otlptracehttp.New(context.Background(),
-		otlptracehttp.WithEndpointURL(endpoint),
-		otlptracehttp.WithHeaders(map[string]string{"X-Api-Key": s.apiKey}),
-		otlptracehttp.WithEncoding(otlptracehttp.EncodingProtobuf),
-		otlptracehttp.WithCompression(otlptracehttp.GzipCompression),
-		otlptracehttp.WithTimeout(overmindExportTimeout),
-		otlptracehttp.WithTLSClientConfig(tlsConfig),
-	)
 }
 
-func newStandardExporter(settings) (sdktrace.SpanExporter, error) {
-	return otlptracehttp.New(context.Background())
+// userAgent identifies the exporter, as the OTLP specification asks.
+func userAgent() string { return "overmind-go/" + sdkVersion() + " (OTLP/HTTP exporter)" }
+
+// otlpExporter returns the constructor of an OTLP/HTTP exporter for cfg.
+func otlpExporter(cfg otlp.Config) func() (sdktrace.SpanExporter, error) {
+	return func() (sdktrace.SpanExporter, error) { return otlp.New(cfg) }
 }
 
-func newConsoleExporter(settings) (sdktrace.SpanExporter, error) {
-	return stdouttrace.New(stdouttrace.WithWriter(os.Stdout), stdouttrace.WithPrettyPrint())
+// newConsoleExporter writes spans to stdout as OTLP/JSON lines.
+func newConsoleExporter() (sdktrace.SpanExporter, error) {
+	return otlp.NewLineExporter(os.Stdout), nil
 }
 
 // build creates the destination: its exporter behind a batching processor
 // with a bounded queue, both wrapped to count what is delivered.
 func (p sinkPlan) build(s settings) (*sink, error) {
-	exp, err := p.newExporter(s)
+	exp, err := p.newExporter()
 	if err != nil {
 		return nil, fmt.Errorf("overmind: %s exporter for %s: %w", p.kind, p.dest, err)
 	}
-	sk := &sink{kind: p.kind, dest: p.dest}
+	sk := &sink{kind: p.kind, dest: p.dest, exporter: exp}
 	var opts []sdktrace.BatchSpanProcessorOption
 	if s.maxQueueSize > 0 {
 		opts = append(opts, sdktrace.WithMaxQueueSize(s.maxQueueSize))
@@ -206,11 +201,14 @@ func (p sinkPlan) build(s settings) (*sink, error) {
 type sink struct {
 	kind, dest string
 	bsp        sdktrace.SpanProcessor
+	exporter   sdktrace.SpanExporter
 
 	ended, exported, failed atomic.Int64
-	warned                  atomic.Bool
-	errMu                   sync.Mutex
-	lastErr                 string
+	// warned and partialWarned record that the first failure, and the
+	// first warning of an accepted export, were printed.
+	warned, partialWarned atomic.Bool
+	errMu                 sync.Mutex
+	lastErr               string
 }
 
 func (sk *sink) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
@@ -222,7 +220,17 @@ func (sk *sink) OnEnd(s sdktrace.ReadOnlySpan) {
 	sk.bsp.OnEnd(s)
 }
 
-func (sk *sink) Shutdown(ctx context.Context) error   { return sk.bsp.Shutdown(ctx) }
+// Shutdown flushes the sink and shuts its exporter down. When ctx ends
+// first, the exports still in flight are ended too, so that nothing goes
+// on after Shutdown returns.
+func (sk *sink) Shutdown(ctx context.Context) error {
+	err := sk.bsp.Shutdown(ctx)
+	if err != nil && sk.exporter != nil {
+		sk.exporter.Shutdown(context.Background())
+	}
+	return err
+}
+
 func (sk *sink) ForceFlush(ctx context.Context) error { return sk.bsp.ForceFlush(ctx) }
 
 // report is the line Shutdown prints about sk, or "" when every span was
@@ -238,12 +246,16 @@ func (sk *sink) report() string {
 		line += fmt.Sprintf("; %d dropped (export queue full, or still queued at the Shutdown deadline)", dropped)
 	}
 	if failed > 0 {
-		sk.errMu.Lock()
-		last := sk.lastErr
-		sk.errMu.Unlock()
-		line += fmt.Sprintf("; %d rejected or unreachable (last error: %s)", failed, last)
+		line += fmt.Sprintf("; %d rejected or unreachable (last error: %s)", failed, sk.lastError())
 	}
 	return line
+}
+
+// lastError is the message of the sink's last failed export.
+func (sk *sink) lastError() string {
+	sk.errMu.Lock()
+	defer sk.errMu.Unlock()
+	return sk.lastErr
 }
 
 // stats returns the sink's counters, for tests.
@@ -267,7 +279,20 @@ func (e countingExporter) ExportSpans(ctx context.Context, spans []sdktrace.Read
 		e.sink.exported.Add(int64(len(spans)))
 		return nil
 	}
-	e.sink.failed.Add(int64(len(spans)))
+	failed := int64(len(spans))
+	var partial *otlp.PartialSuccess
+	if errors.As(err, &partial) {
+		// Accepted, but for the spans the server says it rejected.
+		failed = min(max(partial.Rejected, 0), failed)
+		e.sink.exported.Add(int64(len(spans)) - failed)
+		if failed == 0 {
+			if !e.sink.partialWarned.Swap(true) {
+				logf("%s export to %s: the server accepted the spans with a warning: %s", e.sink.kind, e.sink.dest, redact.Message(partial.Message))
+			}
+			return nil
+		}
+	}
+	e.sink.failed.Add(failed)
 	msg := redact.Message(err.Error())
 	e.sink.errMu.Lock()
 	e.sink.lastErr = msg
@@ -276,4 +301,101 @@ func (e countingExporter) ExportSpans(ctx context.Context, spans []sdktrace.Read
 		logf("%s export to %s failed: %s (later failures are counted and reported at Shutdown)", e.sink.kind, e.sink.dest, msg)
 	}
 	return nil
+}
+
+// addSink adds a destination built by a later Init.
+func (st *state) addSink(sk *sink) {
+	st.sinksMu.Lock()
+	defer st.sinksMu.Unlock()
+	st.sinks = append(st.sinks, sk)
+}
+
+// flush is ForceFlush once ctx is bounded: it flushes every processor and
+// reports what was not delivered, naming each destination whose exports
+// failed while it waited, with their last error, and wrapping ctx's error
+// when it gave up first.
+func (st *state) flush(ctx context.Context) error {
+	sinks := st.sinkList()
+	failedBefore := make([]int64, len(sinks))
+	for i, sk := range sinks {
+		failedBefore[i] = sk.failed.Load()
+	}
+	// Each destination has the whole bound: one that hangs does not keep
+	// spans from the others. The provider's own flush then reaches the
+	// other processors, and is quick for the sinks, whose queues are empty.
+	err := eachSink(sinks, func(sk *sink) error { return sk.ForceFlush(ctx) })
+	if err == nil {
+		err = st.tp.ForceFlush(ctx)
+	}
+	var problems []string
+	for i, sk := range sinks {
+		if n := sk.failed.Load() - failedBefore[i]; n > 0 {
+			problems = append(problems, fmt.Sprintf("%s export to %s: %s not delivered (last error: %s)", sk.kind, sk.dest, countOf(n, "span"), sk.lastError()))
+		}
+	}
+	msg := "overmind: flush: " + strings.Join(problems, "; ")
+	switch {
+	case err != nil:
+		if len(problems) > 0 {
+			msg += "; "
+		}
+		return fmt.Errorf("%s%w", msg, gaveUp(ctx, err))
+	case len(problems) > 0:
+		return errors.New(msg)
+	}
+	return nil
+}
+
+// gaveUp is err, the error of a flush or shutdown, said plainly when ctx
+// ended before it was done: then it is ctx's error (once, however many
+// destinations returned it), with the bound when boundedContext set it.
+func gaveUp(ctx context.Context, err error) error {
+	if ctx.Err() == nil {
+		return err
+	}
+	var bound boundPassed
+	if errors.As(context.Cause(ctx), &bound) {
+		return fmt.Errorf("not every span was delivered within %v: %w", time.Duration(bound), ctx.Err())
+	}
+	return fmt.Errorf("not every span was delivered: %w", ctx.Err())
+}
+
+// shutdownSinks shuts every destination down at once, each with the whole
+// of ctx's time, before the provider shuts down the other processors.
+func (st *state) shutdownSinks(ctx context.Context) error {
+	return eachSink(st.sinkList(), func(sk *sink) error { return sk.Shutdown(ctx) })
+}
+
+// sinkList is a copy of the destinations, which a later Init may extend.
+func (st *state) sinkList() []*sink {
+	st.sinksMu.Lock()
+	defer st.sinksMu.Unlock()
+	return slices.Clone(st.sinks)
+}
+
+// eachSink calls f on every sink concurrently and joins their errors.
+func eachSink(sinks []*sink, f func(*sink) error) error {
+	errs := make([]error, len(sinks))
+	var wg sync.WaitGroup
+	for i, sk := range sinks {
+		wg.Go(func() { errs[i] = f(sk) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// boundPassed is the cause of a context that boundedContext ended: the
+// bound, which messages give.
+type boundPassed time.Duration
+
+func (b boundPassed) Error() string {
+	return fmt.Sprintf("waited %v, the most Shutdown and ForceFlush wait when their context has no deadline", time.Duration(b))
+}
+
+// countOf is n followed by noun, plural unless n is 1.
+func countOf(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -20,7 +21,9 @@ import (
 	"testing"
 	"time"
 
+	collectorpb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/overmind-core/overmind-go/internal/otlptest"
 )
@@ -254,8 +257,12 @@ func TestFailedExportsCountedAndReportedOnce(t *testing.T) {
 	for range 5 {
 		webSearch("x")
 	}
-	if err := ForceFlush(context.Background()); err != nil {
-		t.Fatal(err)
+	err := ForceFlush(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "5 spans not delivered") || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("ForceFlush = %v, want the 5 refused spans reported", err)
+	}
+	if strings.Contains(err.Error(), "bad-key") {
+		t.Fatal("the API key appears in ForceFlush's error")
 	}
 	if got := strings.Count(logs.String(), "failed:"); got != 1 {
 		t.Fatalf("failure reported %d times:\n%s", got, logs.String())
@@ -287,8 +294,18 @@ func TestConsoleExporter(t *testing.T) {
 	shutdownForTest(t)
 	w.Close()
 	out, _ := io.ReadAll(r)
-	if !strings.Contains(string(out), `"Name": "web_search"`) {
-		t.Fatalf("stdout:\n%s", out)
+	// One OTLP/JSON export request per line, as the Collector's file
+	// exporter writes them.
+	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("%d lines on stdout, want 1:\n%s", len(lines), out)
+	}
+	var req collectorpb.ExportTraceServiceRequest
+	if err := otlptest.UnmarshalJSON([]byte(lines[0]), &req); err != nil {
+		t.Fatalf("stdout is not OTLP/JSON: %v\n%s", err, out)
+	}
+	if name := req.GetResourceSpans()[0].GetScopeSpans()[0].GetSpans()[0].GetName(); name != "web_search" {
+		t.Fatalf("span %q on stdout:\n%s", name, out)
 	}
 }
 
@@ -300,11 +317,12 @@ func TestEndpointCredentialsNeverPrinted(t *testing.T) {
 	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://alice:collector-pw@"+host+"/v1/traces?sig=query-secret&tenant=t1")
 	logs := initForTest(t, Config{APIKey: "k", BaseURL: "http://bob:base-pw@" + host, MaxExportBatchSize: 1, FlushInterval: time.Millisecond})
 	webSearch("x")
-	if err := ForceFlush(context.Background()); err != nil {
-		t.Fatal(err)
+	flushErr := ForceFlush(context.Background())
+	if flushErr == nil {
+		t.Fatal("ForceFlush = nil, though both destinations refused the span")
 	}
 	shutdownForTest(t)
-	out := logs.String()
+	out := logs.String() + "\n" + flushErr.Error()
 	for _, secret := range []string{"collector-pw", "base-pw", "query-secret", "alice", "bob"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("stderr shows %q:\n%s", secret, out)
@@ -401,8 +419,8 @@ func TestOvermindExportUsesSystemRoots(t *testing.T) {
 	t.Setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", certFile)
 	logs := initForTest(t, Config{APIKey: "k", BaseURL: srv.URL, MaxExportBatchSize: 1})
 	webSearch("x")
-	if err := ForceFlush(context.Background()); err != nil {
-		t.Fatal(err)
+	if err := ForceFlush(context.Background()); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("ForceFlush = %v, want the certificate problem reported", err)
 	}
 	if _, exported, failed := sinkStats(t, sinkOvermind); exported != 0 || failed != 1 {
 		t.Fatalf("exported %d, failed %d: the collector's certificate was trusted for Overmind", exported, failed)
@@ -411,4 +429,103 @@ func TestOvermindExportUsesSystemRoots(t *testing.T) {
 		t.Errorf("stderr does not name the certificate problem:\n%s", logs.String())
 	}
 	shutdownForTest(t)
+}
+
+// The collector's TLS, client certificate, JSON encoding, compression and
+// headers all come from the standard variables.
+func TestOTLPStandardTLSJSONGzip(t *testing.T) {
+	recv := otlptest.NewReceiver()
+	defer recv.Close()
+	srv := httptest.NewUnstartedServer(recv.Server.Config.Handler)
+	clientCert, clientKey := writeSelfSignedCert(t)
+	clientPEM, err := os.ReadFile(clientCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientCAs := x509.NewCertPool()
+	clientCAs.AppendCertsFromPEM(clientPEM)
+	srv.TLS = &tls.Config{ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: clientCAs}
+	srv.StartTLS()
+	defer srv.Close()
+	serverCert := filepath.Join(t.TempDir(), "server.pem")
+	if err := os.WriteFile(serverCert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", srv.URL+"/v1/traces")
+	t.Setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", serverCert)
+	t.Setenv("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", clientCert)
+	t.Setenv("OTEL_EXPORTER_OTLP_CLIENT_KEY", clientKey)
+	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
+	t.Setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
+	t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-tenant=t1")
+	logs := initForTest(t, Config{})
+	handleRequest("x")
+	if err := ForceFlush(context.Background()); err != nil {
+		t.Fatalf("ForceFlush: %v\n%s", err, logs.String())
+	}
+	shutdownForTest(t)
+	if got := otlptest.Tree(recv.Spans()); got != "handle_request [entry_point]\n  research [workflow]\n    web_search [tool_call]\n" {
+		t.Fatalf("tree:\n%s", got)
+	}
+	for _, r := range recv.Requests() {
+		if r.Header.Get("Content-Type") != "application/json" || r.Header.Get("Content-Encoding") != "gzip" || r.Header.Get("X-Tenant") != "t1" {
+			t.Errorf("headers %v", r.Header)
+		}
+		if ua := r.Header.Get("User-Agent"); !strings.HasPrefix(ua, "overmind-go/") {
+			t.Errorf("User-Agent %q", ua)
+		}
+	}
+}
+
+// OTEL_EXPORTER_OTLP_TIMEOUT bounds each export to the collector.
+func TestOTLPStandardTimeout(t *testing.T) {
+	backend := newBlockingBackend()
+	defer backend.Close()
+	defer close(backend.release)
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", backend.URL)
+	t.Setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "50")
+	initForTest(t, Config{})
+	webSearch("x")
+	err := ForceFlush(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "export timeout (50ms) reached") {
+		t.Fatalf("ForceFlush = %v, want the export timeout", err)
+	}
+}
+
+// A partial success counts the rejected spans as not delivered and the
+// others as delivered.
+func TestOTLPPartialSuccessCounted(t *testing.T) {
+	body, err := proto.Marshal(&collectorpb.ExportTraceServiceResponse{PartialSuccess: &collectorpb.ExportTracePartialSuccess{RejectedSpans: 1, ErrorMessage: "attribute too long"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		w.Write(body)
+	}))
+	defer srv.Close()
+	logs := initForTest(t, Config{APIKey: "k", BaseURL: srv.URL})
+	handleRequest("x")
+	err = ForceFlush(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "1 span not delivered") || !strings.Contains(err.Error(), "attribute too long") {
+		t.Fatalf("ForceFlush = %v", err)
+	}
+	if ended, exported, failed := sinkStats(t, sinkOvermind); ended != 3 || exported != 2 || failed != 1 {
+		t.Fatalf("ended %d, exported %d, failed %d", ended, exported, failed)
+	}
+	shutdownForTest(t)
+	if !strings.Contains(logs.String(), "1 of 3 spans not delivered") {
+		t.Errorf("report:\n%s", logs.String())
+	}
+}
+
+// Problems with the standard variables are warnings: the program runs,
+// and what can be used is.
+func TestOTLPStandardBadVariablesWarn(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318")
+	logs := initForTest(t, Config{})
+	if !strings.Contains(logs.String(), "OTEL_EXPORTER_OTLP_ENDPOINT is not an http or https URL: spans are not sent there") {
+		t.Fatalf("stderr:\n%s", logs.String())
+	}
 }

@@ -23,7 +23,10 @@ func resetForTest() {
 	_ = Shutdown(ctx)
 	initMu.Lock()
 	noExportNoted = false
+	paused.Store(false)
+	pendingProcessors = nil
 	initMu.Unlock()
+	excludeData.Store(false)
 	enabled.Store(0)
 	prompts.reset()
 	labelsUsed.Store(false)
@@ -103,6 +106,9 @@ func checkNoLeaks(t testing.TB) {
 	}
 	if n := cancelledCount.Load(); n != 0 {
 		t.Errorf("%d cancelled-span entries left behind", n)
+	}
+	if n := spanDataCount.Load(); n != 0 {
+		t.Errorf("%d span data entries left behind", n)
 	}
 }
 

@@ -2,7 +2,6 @@ package overmind
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/overmind-core/overmind-go/runtime/internal/unwind"
 )
@@ -59,6 +58,9 @@ func (v *Values) Add(name string, value any) {
 // valid: [Call.Leave] does nothing, and [Call.Exit] only panics again.
 type Call struct {
 	callState // see call.go
+	// request is what the call did with its *http.Request, if it has one
+	// (see request.go).
+	request usedRequest
 }
 
 // EnterContext opens the span of an instrumented function whose parameters
@@ -91,26 +93,6 @@ func EnterContext(ctx context.Context, typ SpanType, name, function string, inpu
 func Enter(typ SpanType, name, function string, inputs func(*Values)) *Call {
 	_, c := enter(nil, typ, name, function, inputs)
 	return c
-}
-
-// EnterRequest opens the span of an instrumented HTTP handler. The parent is
-// the span in r's context, else the goroutine's current span. When tracing
-// is off it returns r itself and a nil *Call; otherwise it returns a
-// shallow copy of r whose context is the one [EnterContext] would return
-// for r's context (a sampled-out span is carried too, so that callees
-// share the sampling decision), and generated code assigns it back to the
-// handler's request parameter. A nil r stays nil, and the span is then
-// parented as for [Enter].
-func EnterRequest(r *http.Request, typ SpanType, name, function string, inputs func(*Values)) (*http.Request, *Call) {
-	if r == nil { // a handler called directly with no request: nothing to carry the span
-		_, c := enter(nil, typ, name, function, inputs)
-		return nil, c
-	}
-	ctx, c := enter(r.Context(), typ, name, function, inputs)
-	if c == nil {
-		return r, nil
-	}
-	return r.WithContext(ctx), c
 }
 
 // Leave ends the span of an instrumented function. Generated code defers

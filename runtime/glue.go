@@ -37,14 +37,14 @@ import (
 // spanParent returns the context to start a span from so that it nests
 // under the current span: ctx's if ctx carries one, else the goroutine's.
 func spanParent(ctx context.Context) context.Context {
-	parent, _ := parentOf(ctx)
+	parent, _, _ := parentOf(ctx)
 	return parent
 }
 
 // activeTracer returns the runtime's tracer, or nil when tracing is off.
 func activeTracer() trace.Tracer {
 	if st := active.Load(); st != nil {
-		return st.tracer
+		return st.gated
 	}
 	return nil
 }

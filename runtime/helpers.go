@@ -27,7 +27,7 @@ func targetSpan(ctx context.Context) trace.Span {
 		}
 	}
 	if c := currentCall(); c != nil {
-		return c.span
+		return unwrapAdopted(c.span)
 	}
 	return nil
 }
@@ -211,5 +211,5 @@ func (runtimeTracer) Start(ctx context.Context, name string, opts ...trace.SpanS
 	if st == nil {
 		return ctx, noopSpan
 	}
-	return st.tracer.Start(spanParent(ctx), name, opts...)
+	return st.gated.Start(spanParent(ctx), name, opts...)
 }

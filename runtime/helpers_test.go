@@ -335,16 +335,17 @@ func TestProviders(t *testing.T) {
 	if err := Init(Config{Providers: []string{"gemini"}}); err != nil {
 		t.Fatal(err)
 	}
-	if got := enabledProviders(); got != providerOpenAI|providerGoogle {
+	openAI, google := providerNamed(t, "openai"), providerNamed(t, "google")
+	if got := enabledProviders(); got != openAI|google {
 		t.Fatalf("enabled = %v", got)
 	}
-	if len(seen) != 2 || seen[0] != providerOpenAI || seen[1] != providerOpenAI|providerGoogle {
+	if len(seen) != 2 || seen[0] != openAI || seen[1] != openAI|google {
 		t.Fatalf("hook saw %v", seen)
 	}
 	if err := Init(Config{Providers: []string{"agno", "cohere"}}); err == nil || !strings.Contains(err.Error(), `"agno", "cohere"`) {
 		t.Fatalf("unknown providers: err = %v", err)
 	}
-	if got := enabledProviders(); got != providerOpenAI|providerGoogle {
+	if got := enabledProviders(); got != openAI|google {
 		t.Fatalf("a failed Init changed providers: %v", got)
 	}
 	resetForTest()
@@ -352,6 +353,16 @@ func TestProviders(t *testing.T) {
 	if enabledProviders() != allProviders {
 		t.Fatal("empty Providers should enable all")
 	}
+}
+
+// providerNamed is the set of the one provider name stands for.
+func providerNamed(t *testing.T, name string) providerSet {
+	t.Helper()
+	set, err := parseProviders([]string{name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
 }
 
 // helperCallingProcessor calls the helpers from inside span processing, as

@@ -2,10 +2,12 @@ package overmind
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/overmind-core/overmind-go/runtime/internal/jsonvalue"
+	"github.com/overmind-core/overmind-go/runtime/internal/pricing"
 	"github.com/overmind-core/overmind-go/runtime/internal/unwind"
 )
 
@@ -27,16 +30,24 @@ const scopeName = "github.com/overmind-core/overmind-go/runtime"
 // state is the tracing set up by Init. The fields the hot path reads
 // (tracer, jsonOpts) never change; the rest is guarded by initMu.
 type state struct {
-	tp       *sdktrace.TracerProvider
-	tracer   trace.Tracer
+	tp     *sdktrace.TracerProvider
+	tracer trace.Tracer
+	// gated is tracer for spans the runtime does not start itself (the
+	// provider capture, Tracer()): it starts none in a disabled trace.
+	gated    trace.Tracer
 	jsonOpts jsonvalue.Options
+	// prices is the price table of every Init so far.
+	prices atomic.Pointer[pricing.Table]
 	// recoverPanics makes the deferred end of a call recover a panic to
 	// record it, and panic again (see Config.RecoverPanics).
 	recoverPanics bool
 
 	settings settings
-	sinks    []*sink
-	debug    *debugTree
+	// sinks are the export destinations; Init appends under sinksMu too,
+	// since ForceFlush reads them without initMu.
+	sinks   []*sink
+	sinksMu sync.Mutex
+	debug   *debugTree
 	// processors are the Config.SpanProcessors registered so far, so that
 	// a later Init registers each processor once.
 	processors []sdktrace.SpanProcessor
@@ -90,8 +101,9 @@ func Init(cfg Config) error {
 		return nil
 	}
 	addCaptureSettings(s.capture)
+	s.processors = append(slices.Clone(pendingProcessors), s.processors...) // install forgets them
 	plan := planExport(s)
-	if st := active.Load(); st != nil {
+	if st := installed.Load(); st != nil {
 		if err := st.extend(s, plan); err != nil {
 			return err
 		}
@@ -106,6 +118,7 @@ func Init(cfg Config) error {
 		noExportNoted = true
 	}
 	if len(plan.sinks) == 0 && !s.debug && len(s.processors) == 0 {
+		idle = &s // until a span processor is added
 		enableProviders(s.providers)
 		return nil // nothing would see a span: leave tracing off
 	}
@@ -113,7 +126,7 @@ func Init(cfg Config) error {
 	if err != nil {
 		return err
 	}
-	active.Store(st)
+	install(st)
 	enableProviders(s.providers)
 	return nil
 }
@@ -136,6 +149,7 @@ func newState(s settings, plan exportPlan) (*state, error) {
 	opts := []sdktrace.TracerProviderOption{
 		sdktrace.WithResource(res),
 		sdktrace.WithSpanProcessor(labelProcessor{}),
+		sdktrace.WithIDGenerator(idGenerator{}), // honours StartTrace's TraceID
 	}
 	if s.sampler != nil {
 		opts = append(opts, sdktrace.WithSampler(s.sampler))
@@ -149,19 +163,21 @@ func newState(s settings, plan exportPlan) (*state, error) {
 			return nil, err
 		}
 		st.sinks = append(st.sinks, sk)
-		opts = append(opts, sdktrace.WithSpanProcessor(sk))
+		opts = append(opts, sdktrace.WithSpanProcessor(captureProcessor(sk)))
 	}
 	if s.debug {
 		st.debug = newDebugTree(stderrWriter())
-		opts = append(opts, sdktrace.WithSpanProcessor(st.debug))
+		opts = append(opts, sdktrace.WithSpanProcessor(captureProcessor(st.debug)))
 	}
 	for _, p := range s.processors {
 		if st.addProcessor(p) {
-			opts = append(opts, sdktrace.WithSpanProcessor(p))
+			opts = append(opts, sdktrace.WithSpanProcessor(captureProcessor(p)))
 		}
 	}
 	st.tp = sdktrace.NewTracerProvider(opts...)
 	st.tracer = st.tp.Tracer(scopeName, trace.WithInstrumentationVersion(sdkVersion()))
+	st.gated = gatedTracer{st.tracer}
+	st.prices.Store(s.prices)
 	if !s.skipGlobal {
 		installGlobal(st.tp)
 	}
@@ -184,18 +200,19 @@ func (st *state) extend(s settings, plan exportPlan) error {
 		if err != nil {
 			return err
 		}
-		st.sinks = append(st.sinks, sk)
-		st.tp.RegisterSpanProcessor(sk)
+		st.addSink(sk)
+		st.tp.RegisterSpanProcessor(captureProcessor(sk))
 	}
 	if s.debug && st.debug == nil {
 		st.debug = newDebugTree(stderrWriter())
-		st.tp.RegisterSpanProcessor(st.debug)
+		st.tp.RegisterSpanProcessor(captureProcessor(st.debug))
 	}
 	for _, p := range s.processors {
 		if st.addProcessor(p) {
-			st.tp.RegisterSpanProcessor(p)
+			st.tp.RegisterSpanProcessor(captureProcessor(p))
 		}
 	}
+	st.prices.Store(st.prices.Load().Merge(s.prices))
 	return nil
 }
 
@@ -257,42 +274,50 @@ func installGlobal(tp *sdktrace.TracerProvider) {
 	if !globalSet && fmt.Sprintf("%T", otel.GetTracerProvider()) != "*global.tracerProvider" {
 		return
 	}
-	otel.SetTracerProvider(tp)
+	otel.SetTracerProvider(globalProvider{tp})
 	if fmt.Sprintf("%T", otel.GetTextMapPropagator()) == "*global.textMapPropagator" {
 		otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 	}
 	globalSet = true
 }
 
-// shutdownTimeout bounds Shutdown when its context has no deadline, so a
-// dead backend cannot hold a process at exit for the exporter's full retry
-// schedule.
-const shutdownTimeout = 10 * time.Second
+// flushTimeout bounds Shutdown and ForceFlush when their context has no
+// deadline, so that a slow, throttling or dead backend cannot hold a
+// process at exit, or a serverless handler, for the exporter's retries.
+// Tests shorten it.
+var flushTimeout = 10 * time.Second
+
+// boundedContext is ctx (context.Background() when nil), bounded by
+// flushTimeout when it has no deadline of its own.
+func boundedContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeoutCause(ctx, flushTimeout, boundPassed(flushTimeout))
+}
 
 // Shutdown flushes every ended span to its destinations and stops tracing;
 // call it before the program exits (defer it in main). It waits until the
 // spans are delivered or ctx is done, and at most 10 seconds when ctx has
-// no deadline (a nil ctx is taken as context.Background()). Spans dropped because a queue was full, or that could not be
-// delivered, are counted and reported on stderr. After Shutdown every
+// no deadline (a nil ctx is taken as context.Background()). Spans dropped
+// because a queue was full, or that could not be delivered, are counted
+// and reported on stderr. After Shutdown every
 // function of the package is a no-op again until the next Init.
 func Shutdown(ctx context.Context) error {
 	initMu.Lock()
 	defer initMu.Unlock()
 	flushCapture()
 	noExportNoted = false
-	st := active.Swap(nil)
+	st := uninstall()
 	if st == nil {
 		return nil
 	}
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, shutdownTimeout)
-		defer cancel()
-	}
-	err := st.tp.Shutdown(ctx)
+	ctx, cancel := boundedContext(ctx)
+	defer cancel()
+	err := errors.Join(st.shutdownSinks(ctx), st.tp.Shutdown(ctx))
 	// Spans still open will end on a provider without processors, so
 	// their labels would never be deleted: forget them all. Forget the
 	// goroutines' stacks of open spans too, so that a span never ended
@@ -302,6 +327,8 @@ func Shutdown(ctx context.Context) error {
 	spanLabelsCount.Store(0)
 	cancelledSpans.Clear()
 	cancelledCount.Store(0)
+	spanDatas.Clear()
+	spanDataCount.Store(0)
 	if st.debug != nil {
 		st.debug.flushPending()
 	}
@@ -311,28 +338,27 @@ func Shutdown(ctx context.Context) error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("overmind: shutdown: %w", err)
+		return fmt.Errorf("overmind: shutdown: %w", gaveUp(ctx, err))
 	}
 	return nil
 }
 
 // ForceFlush exports every span ended so far, waiting until they are
-// delivered or ctx is done (a nil ctx never is). Call it at the end of a
-// short-lived job (a serverless handler, a script) that does not call
-// Shutdown.
+// delivered or ctx is done, and at most 10 seconds when ctx has no
+// deadline (a nil ctx is taken as context.Background()). Call it at the
+// end of a short-lived job (a serverless handler, a script) that does not
+// call Shutdown. It returns an error when it gave up before every span
+// was delivered (wrapping ctx's error), or when a destination refused or
+// could not be reached during the flush; tracing goes on either way.
 func ForceFlush(ctx context.Context) error {
-	st := active.Load()
+	st := installed.Load()
 	if st == nil {
 		return nil
 	}
-	if ctx == nil {
-		ctx = context.Background()
-	}
+	ctx, cancel := boundedContext(ctx)
+	defer cancel()
 	flushCapture()
-	if err := st.tp.ForceFlush(ctx); err != nil {
-		return fmt.Errorf("overmind: flush: %w", err)
-	}
-	return nil
+	return st.flush(ctx)
 }
 
 var (

@@ -246,7 +246,7 @@ func TestInitAfterShutdownStartsAgain(t *testing.T) {
 
 func TestGlobalProviderInstalled(t *testing.T) {
 	recordForTest(t, Config{})
-	if otel.GetTracerProvider() != active.Load().tp {
+	if gp, ok := otel.GetTracerProvider().(globalProvider); !ok || gp.TracerProvider != active.Load().tp {
 		t.Fatal("the global tracer provider is not the runtime's")
 	}
 	// Raw OpenTelemetry instrumentation nests with the runtime's spans.

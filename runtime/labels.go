@@ -10,62 +10,135 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// Attribute keys of the values the context helpers stamp on spans.
+// Attribute keys of the values the context helpers stamp on spans. Where
+// Overmind reads a key of its own (or of an older convention), the
+// OpenTelemetry semantic conventions' key (semconv v1.41.0) is written
+// beside it with the same value. They are spelled out rather than taken
+// from the semconv package, which would add a 690 KB package to the
+// runtime's build for six strings; TestLabelKeysMatchSemconv checks them.
 const (
 	// attrWorkflowName is the key the Python SDK stamps for
-	// set_workflow_name, so both SDKs' traces group the same way.
-	attrWorkflowName = "traceloop.workflow.name"
+	// set_workflow_name, so both SDKs' traces group the same way;
+	// attrGenAIWorkflowName is the conventions' key.
+	attrWorkflowName      = "traceloop.workflow.name"
+	attrGenAIWorkflowName = "gen_ai.workflow.name"
 	// attrAgentName is the OpenTelemetry GenAI convention's agent name.
-	attrAgentName      = "gen_ai.agent.name"
-	attrConversationID = "conversation.id"
-	attrUserID         = "user.id"
-	attrUserEmail      = "user.email"
-	attrUserName       = "user.username"
+	attrAgentName             = "gen_ai.agent.name"
+	attrConversationID        = "conversation.id"
+	attrGenAIConversationID   = "gen_ai.conversation.id"
+	attrUserID                = "user.id"
+	attrUserEmail             = "user.email"
+	attrUserName              = "user.username"
+	attrSemconvUserName       = "user.name"
+	attrSessionID             = "session.id"
+	attrTraceExternalID       = "overmind.trace.external_id"
+	attrTraceInvalidRequested = "overmind.trace.invalid_id"
 )
 
 // labels are the values stamped on a span and every span started below
-// it: workflow, agent and conversation from the Set helpers, and the user
-// from SetUser. A labels value is immutable once shared.
+// it: workflow, agent and conversation from the Set helpers, the user
+// from SetUser, and the identity of a trace StartTrace opened. A labels
+// value is immutable once shared.
 type labels struct {
 	workflow, agent, conversation string
 	userID, userEmail, userName   string
+	session, externalID           string
+	// extra are StartTrace's TraceOptions.Attributes.
+	extra []attribute.KeyValue
+	// root is the span StartTrace opened, which RecordTraceMessage
+	// records on.
+	root trace.Span
+	// attrs caches attributes(); set before the labels are shared.
+	attrs []attribute.KeyValue
 }
 
-// merge returns l with the non-empty fields of over on top. Either may be
-// nil.
+// stringFields lists the string fields of l and of over, pairwise.
+func (l *labels) stringFields(over *labels) [8][2]*string {
+	return [8][2]*string{
+		{&l.workflow, &over.workflow}, {&l.agent, &over.agent}, {&l.conversation, &over.conversation},
+		{&l.userID, &over.userID}, {&l.userEmail, &over.userEmail}, {&l.userName, &over.userName},
+		{&l.session, &over.session}, {&l.externalID, &over.externalID},
+	}
+}
+
+// adds reports whether merging over into l would change l.
+func (l *labels) adds(over *labels) bool {
+	for _, f := range l.stringFields(over) {
+		if *f[1] != "" && *f[1] != *f[0] {
+			return true
+		}
+	}
+	if over.root != nil && over.root != l.root {
+		return true
+	}
+	return len(over.extra) > 0 && !sameAttributes(l.extra, over.extra)
+}
+
+// sameAttributes reports whether a and b are the same slice.
+func sameAttributes(a, b []attribute.KeyValue) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// merge returns l with the non-empty fields of over on top (over's extra
+// attributes replace l's), ready to share. Either may be nil. It returns
+// l itself when over changes nothing, so that spans below a labelled
+// context share one value.
 func (l *labels) merge(over *labels) *labels {
 	switch {
 	case over == nil:
 		return l
+	case l == nil && over.attrs != nil:
+		return over // shared already
 	case l == nil:
-		return over
+		m := *over
+		m.attrs = m.build()
+		return &m
+	case !l.adds(over):
+		return l
 	}
 	m := *l
-	for _, f := range []struct{ dst, src *string }{
-		{&m.workflow, &over.workflow}, {&m.agent, &over.agent}, {&m.conversation, &over.conversation},
-		{&m.userID, &over.userID}, {&m.userEmail, &over.userEmail}, {&m.userName, &over.userName},
-	} {
-		if *f.src != "" {
-			*f.dst = *f.src
+	for _, f := range m.stringFields(over) {
+		if *f[1] != "" {
+			*f[0] = *f[1]
 		}
 	}
+	if over.root != nil {
+		m.root = over.root
+	}
+	if len(over.extra) > 0 {
+		m.extra = over.extra
+	}
+	m.attrs = m.build()
 	return &m
 }
 
+// attributes are the attributes l stamps on a span.
 func (l *labels) attributes() []attribute.KeyValue {
-	var attrs []attribute.KeyValue
-	add := func(key, value string) {
-		if value != "" {
+	if l.attrs != nil {
+		return l.attrs
+	}
+	return l.build()
+}
+
+func (l *labels) build() []attribute.KeyValue {
+	attrs := make([]attribute.KeyValue, 0, 12+len(l.extra))
+	add := func(value string, keys ...string) {
+		if value == "" {
+			return
+		}
+		for _, key := range keys {
 			attrs = append(attrs, attribute.String(key, value))
 		}
 	}
-	add(attrWorkflowName, l.workflow)
-	add(attrAgentName, l.agent)
-	add(attrConversationID, l.conversation)
-	add(attrUserID, l.userID)
-	add(attrUserEmail, l.userEmail)
-	add(attrUserName, l.userName)
-	return attrs
+	add(l.workflow, attrWorkflowName, attrGenAIWorkflowName)
+	add(l.agent, attrAgentName)
+	add(l.conversation, attrConversationID, attrGenAIConversationID)
+	add(l.userID, attrUserID)
+	add(l.userEmail, attrUserEmail)
+	add(l.userName, attrUserName, attrSemconvUserName)
+	add(l.session, attrSessionID)
+	add(l.externalID, attrTraceExternalID)
+	return append(attrs, l.extra...)
 }
 
 type labelsKey struct{}
@@ -109,7 +182,8 @@ func deleteSpanLabels(id trace.SpanID) {
 // it (generated code, StartSpan, Tracer(), or the provider capture): the
 // labels of its parent span, overlaid with those its parent context
 // carries. It runs first among the tracer provider's processors. When a
-// span ends it forgets the span's labels and CaptureException's mark.
+// span ends it forgets the span's labels, CaptureException's mark and
+// what the verbs kept about it.
 type labelProcessor struct{}
 
 func (labelProcessor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
@@ -119,6 +193,15 @@ func (labelProcessor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) 
 	var l *labels
 	if psc := trace.SpanContextFromContext(parent); psc.IsValid() {
 		l = labelsOfSpan(psc.SpanID())
+	}
+	if l == nil {
+		// The parent may be another goroutine's span, adopted, which has
+		// ended since: its labels were kept for its adopters.
+		if span, ok := spanOf(parent); ok {
+			if a, ok := span.(adoptedSpan); ok {
+				l = a.labels
+			}
+		}
 	}
 	if cl, _ := carriedLabels(parent); cl != nil {
 		l = l.merge(cl)
@@ -133,6 +216,7 @@ func (labelProcessor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) 
 func (labelProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 	deleteSpanLabels(s.SpanContext().SpanID())
 	forgetCancelled(s.SpanContext().SpanID())
+	forgetSpanData(s.SpanContext().SpanID())
 }
 
 func (labelProcessor) Shutdown(context.Context) error   { return nil }
@@ -185,7 +269,7 @@ func carriedLabels(ctx context.Context) (l *labels, ok bool) {
 
 // SetWorkflowName labels the current span, and every span started below
 // it, with a workflow name (the traceloop.workflow.name attribute, as the
-// Python SDK records it). The current span is ctx's if it carries one,
+// Python SDK records it, and the conventions' gen_ai.workflow.name). The current span is ctx's if it carries one,
 // else the goroutine's current span. The returned context carries the name
 // to spans started from it, even with no span open yet: use it in
 // middleware that runs before the first span.
@@ -201,8 +285,9 @@ func SetAgentName(ctx context.Context, name string) context.Context {
 }
 
 // SetConversationID groups traces into one conversation: it labels the
-// current span, and every span started below it, with conversation.id. It
-// works like [SetWorkflowName].
+// current span, and every span started below it, with conversation.id and
+// the conventions' gen_ai.conversation.id. It works like
+// [SetWorkflowName].
 func SetConversationID(ctx context.Context, id string) context.Context {
 	return setLabels(ctx, labels{conversation: id})
 }
@@ -215,7 +300,8 @@ type User struct {
 }
 
 // SetUser tags the current span, and every span started below it, with the
-// user's identity (user.id, user.email, user.username). Call it once per
+// user's identity (user.id, user.email, and the username as user.username
+// and the conventions' user.name). Call it once per
 // request, in middleware, and pass the returned context on:
 //
 //	ctx := overmind.SetUser(r.Context(), overmind.User{ID: session.UserID})

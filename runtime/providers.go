@@ -3,52 +3,41 @@ package overmind
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/overmind-core/overmind-go/runtime/internal/llmcapture"
 )
 
-// providerSet is a set of LLM providers whose calls are captured.
-type providerSet uint32
+// providerSet is a set of the LLM providers whose calls are captured:
+// bit i stands for llmcapture.ProviderNames()[i], so that the providers,
+// their names and aliases are those of the capture's one table.
+type providerSet uint64
 
-const (
-	providerOpenAI providerSet = 1 << iota
-	providerAnthropic
-	providerGoogle
-
-	allProviders = providerOpenAI | providerAnthropic | providerGoogle
-)
-
-// providerNames maps the names Config.Providers accepts to providers. The
-// Python SDK's names are accepted; "agno" is a Python framework with no Go
-// counterpart.
-var providerNames = map[string]providerSet{
-	"openai":       providerOpenAI,
-	"anthropic":    providerAnthropic,
-	"google":       providerGoogle,
-	"gemini":       providerGoogle,
-	"genai":        providerGoogle,
-	"google-genai": providerGoogle,
-}
+// allProviders is every provider.
+var allProviders = providerSet(1)<<len(llmcapture.ProviderNames()) - 1
 
 // Has reports whether p is in s.
 func (s providerSet) Has(p providerSet) bool { return s&p == p }
 
-// String lists the providers in s, for messages.
-func (s providerSet) String() string {
+// names lists the names of the providers in s, in the table's order.
+func (s providerSet) names() []string {
 	var names []string
-	for name, p := range map[string]providerSet{"openai": providerOpenAI, "anthropic": providerAnthropic, "google": providerGoogle} {
-		if s.Has(p) {
+	for i, name := range llmcapture.ProviderNames() {
+		if s.Has(1 << i) {
 			names = append(names, name)
 		}
 	}
-	sort.Strings(names)
-	return strings.Join(names, ",")
+	return names
 }
 
+// String lists the providers in s, for messages.
+func (s providerSet) String() string { return strings.Join(s.names(), ",") }
+
 // parseProviders parses Config.Providers; an empty list means every
-// provider, as in the Python SDK.
+// provider, as in the Python SDK, whose names are accepted ("agno" is a
+// Python framework with no Go counterpart).
 func parseProviders(names []string) (providerSet, error) {
 	if len(names) == 0 {
 		return allProviders, nil
@@ -56,22 +45,22 @@ func parseProviders(names []string) (providerSet, error) {
 	var set providerSet
 	var unknown []string
 	for _, n := range names {
-		p, ok := providerNames[strings.ToLower(strings.TrimSpace(n))]
+		i, ok := llmcapture.ProviderIndex(n)
 		if !ok {
 			unknown = append(unknown, fmt.Sprintf("%q", n))
 			continue
 		}
-		set |= p
+		set |= 1 << i
 	}
 	if len(unknown) > 0 {
-		return set, fmt.Errorf("overmind: unknown provider %s in Config.Providers (known: openai, anthropic, google)", strings.Join(unknown, ", "))
+		return set, fmt.Errorf("overmind: unknown provider %s in Config.Providers (known: %s)", strings.Join(unknown, ", "), strings.Join(llmcapture.ProviderNames(), ", "))
 	}
 	return set, nil
 }
 
 // enabled holds the providers enabled by every Init so far: a later Init
 // adds to them, never removes.
-var enabled atomic.Uint32
+var enabled atomic.Uint64
 
 // enabledProviders returns the providers whose calls are to be captured.
 // It is empty before Init.
@@ -97,7 +86,7 @@ func onProvidersEnabled(fn func(providerSet)) {
 
 // enableProviders adds set to the enabled providers and runs the hooks.
 func enableProviders(set providerSet) {
-	all := providerSet(enabled.Or(uint32(set))) | set
+	all := providerSet(enabled.Or(uint64(set))) | set
 	providerHooksMu.Lock()
 	hooks := slices.Clone(providerHooks)
 	providerHooksMu.Unlock()

@@ -1,6 +1,9 @@
 package overmind
 
-import "github.com/overmind-core/overmind-go/runtime/internal/gls"
+import (
+	"github.com/overmind-core/overmind-go/runtime/internal/gls"
+	"github.com/overmind-core/overmind-go/runtime/internal/jsonvalue"
+)
 
 // recording holds the goroutines on which the runtime is running the
 // program's own code to record a span: the Error, Unwrap and Is methods
@@ -46,4 +49,14 @@ func anyMayRunCode(values []any) bool {
 		}
 	}
 	return false
+}
+
+// marshalRecording encodes v as jsonvalue.Marshal does, marked as
+// recording while the encoder may call the program's methods.
+func marshalRecording(v any, o jsonvalue.Options) (s string) {
+	if !mayRunCode(v) {
+		return jsonvalue.Marshal(v, o)
+	}
+	record(func() { s = jsonvalue.Marshal(v, o) })
+	return s
 }

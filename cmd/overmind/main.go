@@ -34,7 +34,7 @@ import (
 	"os"
 	"runtime/debug"
 
-	"github.com/overmind-core/overmind-go/instrument"
+	"github.com/overmind-core/overmind-go/instrument/generate"
 	"github.com/overmind-core/overmind-go/instrument/toolexec"
 	"github.com/overmind-core/overmind-go/rewrite"
 )
@@ -61,7 +61,7 @@ func main() {
 		// this process with the tool.
 		os.Exit(toolexecCmd(args, true, os.Stdout, os.Stderr))
 	}
-	debug.SetGCPercent(instrument.GCPercent)
+	debug.SetGCPercent(generate.GCPercent)
 	os.Exit(run(args, os.Stdout, os.Stderr))
 }
 
@@ -123,7 +123,7 @@ func instrumentCmd(args []string, stdout, stderr io.Writer) int {
 	opts.Patterns, opts.Remove = fs.Args(), *remove
 	cwd, _ := os.Getwd()
 
-	res, err := instrument.Run(*opts)
+	res, err := generate.Run(*opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "overmind: %v\n", err)
 		return 1
@@ -134,12 +134,12 @@ func instrumentCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	if *diff {
 		for _, c := range res.Changes {
-			fmt.Fprint(stdout, instrument.Diff(c, cwd))
+			fmt.Fprint(stdout, generate.Diff(c, cwd))
 		}
 	}
 	if *list {
 		for _, c := range res.Changes {
-			fmt.Fprintln(stdout, instrument.RelPath(cwd, c.Path))
+			fmt.Fprintln(stdout, generate.RelPath(cwd, c.Path))
 		}
 		if len(res.Changes) > 0 {
 			return 1
@@ -148,7 +148,7 @@ func instrumentCmd(args []string, stdout, stderr io.Writer) int {
 	if *diff || *list {
 		return 0
 	}
-	if err := instrument.Write(res.Changes); err != nil {
+	if err := generate.Write(res.Changes); err != nil {
 		fmt.Fprintf(stderr, "overmind: %v\n", err)
 		return 1
 	}
@@ -165,14 +165,14 @@ func listCmd(args []string, stdout, stderr io.Writer) int {
 	opts.Patterns = fs.Args()
 	cwd, _ := os.Getwd()
 
-	dirs, diags, err := instrument.List(*opts)
+	dirs, diags, err := generate.List(*opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "overmind: %v\n", err)
 		return 1
 	}
 	printDiagnostics(stderr, cwd, diags)
 	for _, d := range dirs {
-		d.Pos.Filename = instrument.RelPath(cwd, d.Pos.Filename)
+		d.Pos.Filename = generate.RelPath(cwd, d.Pos.Filename)
 		fmt.Fprintln(stdout, d)
 	}
 	if rewrite.HasErrors(diags) {
@@ -182,8 +182,8 @@ func listCmd(args []string, stdout, stderr io.Writer) int {
 }
 
 // commonFlags registers the flags that choose packages.
-func commonFlags(fs *flag.FlagSet) *instrument.Options {
-	opts := &instrument.Options{}
+func commonFlags(fs *flag.FlagSet) *generate.Options {
+	opts := &generate.Options{}
 	fs.StringVar(&opts.Tags, "tags", "", "comma-separated list of build tags, as for go build")
 	fs.BoolVar(&opts.Tests, "test", false, "include _test.go files")
 	return opts
@@ -191,7 +191,7 @@ func commonFlags(fs *flag.FlagSet) *instrument.Options {
 
 func printDiagnostics(w io.Writer, cwd string, diags []rewrite.Diagnostic) {
 	for _, d := range diags {
-		d.Pos.Filename = instrument.RelPath(cwd, d.Pos.Filename)
+		d.Pos.Filename = generate.RelPath(cwd, d.Pos.Filename)
 		fmt.Fprintln(w, d)
 	}
 }

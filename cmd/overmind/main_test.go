@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -467,11 +469,167 @@ func TestInstallFlow(t *testing.T) {
 	if got := read(t, filepath.Join(dir, "main.go")); !strings.Contains(got, "overmind.EnterContext(") {
 		t.Fatalf("go generate did not instrument:\n%s", got)
 	}
-	gentest.Go(t, dir, "mod", "tidy")
+	if out, err := gentest.GoEnvErr(dir, gentest.OnlineEnv(), "mod", "tidy"); err != nil {
+		t.Fatalf("go mod tidy: %v\n%s", err, out)
+	}
 	if mod := read(t, filepath.Join(dir, "go.mod")); !strings.Contains(mod, "tool github.com/overmind-core/overmind-go/cmd/overmind\n") {
 		t.Fatalf("go.mod lost the tool:\n%s", mod)
 	}
 	if out := gentest.Go(t, dir, "run", "."); out != "hello ada <nil>\n" {
 		t.Fatalf("the instrumented program prints %q", out)
+	}
+}
+
+// TestMalformedSource gives the command files the Go parser rejects: a
+// byte that is not UTF-8 in a comment (where the parser gives up on the
+// file) and in a string literal (where it goes on), and a syntax error
+// before a valid directive. Each is a positioned diagnostic, exit status
+// 2, nothing written, and no diagnostic about directives the parser could
+// not place.
+func TestMalformedSource(t *testing.T) {
+	for _, tc := range []struct{ name, src, want string }{
+		{"comment", "package p\n\n// \xff\n\n//overmind:tool\nfunc A() {}\n", "p/a.go:3:4: illegal UTF-8 encoding\n"},
+		{"string", "package p\n\nvar s = \"\xff\"\n\n//overmind:tool\nfunc A() {}\n", "p/a.go:3:10: illegal UTF-8 encoding\n"},
+		{"syntax", "package p\n\nfunc B() {\n\tx :=\n}\n\n//overmind:tool\nfunc A() {}\n", "p/a.go:5:1: expected operand, found '}'\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := module(t, map[string]string{"p/a.go": tc.src})
+			for _, args := range [][]string{{"instrument", "./..."}, {"instrument", "-remove", "./..."}, {"list", "./..."}} {
+				code, out, errOut := runCLI(t, args...)
+				if code != 2 || out != "" || !strings.HasPrefix(errOut, tc.want) || strings.Contains(errOut, "misplaced") {
+					t.Errorf("%v: code %d, stdout %q, stderr:\n%s\nwant:\n%s", args, code, out, errOut, tc.want)
+				}
+			}
+			if read(t, filepath.Join(dir, "p", "a.go")) != tc.src {
+				t.Error("a file that does not parse was written")
+			}
+		})
+	}
+}
+
+// TestNeverRecordedFunctions warns about directives on init and on main,
+// whose spans could never be recorded, and leaves them uninstrumented.
+func TestNeverRecordedFunctions(t *testing.T) {
+	src := "package main\n\n//overmind:function\nfunc init() {}\n\n//overmind:entry_point\nfunc main() {}\n\n//overmind:tool\nfunc helper() {}\n"
+	dir := module(t, map[string]string{"cmd/app/main.go": src})
+	code, _, errOut := runCLI(t, "instrument", "./...")
+	if code != 0 || !strings.Contains(errOut, "cmd/app/main.go:3:1: warning: //overmind:function on init is ignored: init functions run before main") ||
+		!strings.Contains(errOut, "cmd/app/main.go:6:1: warning: //overmind:entry_point on main is ignored: main starts before it can call overmind.Init") {
+		t.Fatalf("code %d, stderr:\n%s", code, errOut)
+	}
+	got := read(t, filepath.Join(dir, "cmd", "app", "main.go"))
+	if strings.Count(got, "overmind.Enter(") != 1 || !strings.Contains(got, "func init() {}") || !strings.Contains(got, "func main() {}") {
+		t.Fatalf("want only helper instrumented:\n%s", got)
+	}
+}
+
+// TestAllBadOptionsReported reports every bad option of one directive.
+func TestAllBadOptionsReported(t *testing.T) {
+	module(t, map[string]string{"p/p.go": "package p\n\n//overmind:tool capture=some colour=red\nfunc A() {}\n"})
+	code, _, errOut := runCLI(t, "instrument", "./...")
+	want := "p/p.go:3:17: unknown capture=some (want all, none, inputs or outputs)\n" +
+		"p/p.go:3:30: unknown option colour= (want type= or capture=)\n"
+	if code != 2 || errOut != want {
+		t.Fatalf("code %d, stderr:\n%s\nwant:\n%s", code, errOut, want)
+	}
+}
+
+// TestExcludedByBuildConstraints warns about a file with directives that
+// the build leaves out, naming the command that would rewrite it, and
+// rewrites it when run that way.
+func TestExcludedByBuildConstraints(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the test leaves out a windows file")
+	}
+	win := "package shop\n\n//overmind:function\nfunc Console() int {\n\treturn 1\n}\n"
+	tagged := "//go:build special && !nothing\n\npackage shop\n\n//overmind:function\nfunc Special() int {\n\treturn 2\n}\n"
+	dir := module(t, map[string]string{"shop/shop.go": shopSrc, "shop/term_windows.go": win, "shop/tagged.go": tagged})
+	code, _, errOut := runCLI(t, "instrument", "./...")
+	wantTag := "shop/tagged.go:3:1: warning: not instrumented: this build leaves the file out (//go:build special && !nothing); to rewrite it, run again as: overmind instrument -tags=special\n"
+	wantWin := "shop/term_windows.go:1:1: warning: not instrumented: this build leaves the file out (its name, term_windows.go); to rewrite it, run again as: GOOS=windows overmind instrument\n"
+	if code != 0 || errOut != wantTag+wantWin {
+		t.Fatalf("code %d, stderr:\n%s\nwant:\n%s%s", code, errOut, wantTag, wantWin)
+	}
+	// (Running as the windows warning says would build the runtime's
+	// dependencies for windows: the tags are as telling, and cheap.)
+	if code, _, errOut := runCLI(t, "instrument", "-tags=special", "./..."); code != 0 || errOut != strings.Replace(wantWin, "\n", " -tags=special\n", 1) {
+		t.Fatalf("-tags=special: code %d, stderr:\n%s", code, errOut)
+	}
+	if got := read(t, filepath.Join(dir, "shop", "tagged.go")); !strings.Contains(got, "overmind.Enter(") {
+		t.Fatalf("tagged.go not instrumented with -tags=special:\n%s", got)
+	}
+}
+
+// TestCgoFile instruments a file that uses cgo, and removes the code again.
+func TestCgoFile(t *testing.T) {
+	if out, _ := gentest.GoErr(".", "env", "CGO_ENABLED"); strings.TrimSpace(out) != "1" {
+		t.Skip("cgo is disabled")
+	}
+	src := "package c\n\n// static int twice(int x) { return 2*x; }\nimport \"C\"\n\n//overmind:tool\nfunc Twice(x int) int {\n\treturn int(C.twice(C.int(x)))\n}\n"
+	dir := module(t, map[string]string{"c/c.go": src})
+	if code, _, errOut := runCLI(t, "instrument", "./..."); code != 0 || errOut != "" {
+		t.Fatalf("instrument: code %d\n%s", code, errOut)
+	}
+	if got := read(t, filepath.Join(dir, "c", "c.go")); !strings.Contains(got, `overmind.Enter(overmind.SpanTypeTool, "Twice"`) {
+		t.Fatalf("not instrumented:\n%s", got)
+	}
+	gentest.Go(t, dir, "build", "./...")
+	if code, _, errOut := runCLI(t, "instrument", "-remove", "./..."); code != 0 || read(t, filepath.Join(dir, "c", "c.go")) != src {
+		t.Fatalf("-remove: code %d\n%s", code, errOut)
+	}
+}
+
+// TestRuntimeDependency refuses to instrument a package the runtime itself
+// imports (here a copy of github.com/google/uuid, as its own module):
+// generated code there would make an import cycle.
+func TestRuntimeDependency(t *testing.T) {
+	modDir := strings.TrimSpace(gentest.Go(t, ".", "list", "-m", "-f={{.Dir}}", "github.com/google/uuid"))
+	src, err := os.ReadFile(filepath.Join(modDir, "version4.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{"version4.go": strings.Replace(string(src), "\nfunc NewString()", "\n//overmind:function\nfunc NewString()", 1)}
+	for _, name := range []string{"uuid.go", "version1.go", "hash.go", "marshal.go", "node.go", "node_net.go", "sql.go", "time.go", "util.go", "dce.go", "null.go", "version6.go", "version7.go"} {
+		data, err := os.ReadFile(filepath.Join(modDir, name))
+		if err == nil {
+			files[name] = string(data)
+		}
+	}
+	dir := moduleAt(t, "github.com/google/uuid", files)
+	gentest.Go(t, dir, "mod", "edit", "-droprequire", "github.com/google/uuid")
+	code, _, errOut := runCLI(t, "instrument", "./...")
+	want := "cannot instrument NewString: the runtime package (github.com/overmind-core/overmind-go/runtime) depends on github.com/google/uuid, so generated code would make an import cycle"
+	if code != 2 || !strings.HasPrefix(errOut, "version4.go:") || !strings.Contains(errOut, want) {
+		t.Fatalf("code %d, stderr:\n%s", code, errOut)
+	}
+	if read(t, filepath.Join(dir, "version4.go")) != files["version4.go"] {
+		t.Fatal("version4.go was written")
+	}
+}
+
+// TestToolexecLibrarySurvivesTidy follows the README's toolexec setup for
+// a library that imports the runtime nowhere: the command as a tool, then
+// go mod tidy, then a build through overmind go. Tidy must keep in go.sum
+// what the runtime the build adds needs.
+func TestToolexecLibrarySurvivesTidy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command and a module")
+	}
+	bin := filepath.Join(t.TempDir(), "overmind")
+	gentest.Go(t, ".", "build", "-o", bin, ".")
+	root := gentest.RepoRoot(t)
+	dir := t.TempDir()
+	gentest.Go(t, dir, "mod", "init", "example.com/lib")
+	gentest.Go(t, dir, "mod", "edit", "-replace", gentest.RuntimeModule+"="+root)
+	gentest.Go(t, dir, "get", "-tool", gentest.RuntimeModule+"/cmd/overmind")
+	lib := "package lib\n\n// Greet greets.\n//\n//overmind:tool\nfunc Greet(name string) string {\n\treturn \"hello \" + name\n}\n"
+	gentest.WriteFiles(t, dir, map[string][]byte{"lib.go": []byte(lib)})
+	if out, err := gentest.GoEnvErr(dir, gentest.OnlineEnv(), "mod", "tidy"); err != nil {
+		t.Fatalf("go mod tidy: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "go", "build", "./...")
+	cmd.Dir, cmd.Env = dir, append(gentest.Env(), "GOFLAGS=-mod=readonly")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("overmind go build after go mod tidy: %v\n%s", err, out)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/overmind-core/overmind-go/rewrite"
 )
 
 // fakeArchive writes an ar archive with members of the given sizes.
@@ -34,7 +36,7 @@ func TestDepsMember(t *testing.T) {
 		if deps, err := readDepsMember(name); err != nil || deps != nil {
 			t.Fatalf("%v: before appending: %v, %v", sizes, deps, err)
 		}
-		want := &linkDeps{Imports: []string{RuntimePath}, Archives: map[string]string{RuntimePath: "/c/rt-d", "context": "/c/ctx-d"}, Flags: []string{"-race"}, Profile: true}
+		want := &linkDeps{Imports: []string{rewrite.RuntimePath}, Archives: map[string]string{rewrite.RuntimePath: "/c/rt-d", "context": "/c/ctx-d"}, Flags: []string{"-race"}, Profile: true}
 		if err := appendDepsMember(name, want); err != nil {
 			t.Fatal(err)
 		}
@@ -90,12 +92,12 @@ func TestArchiveFingerprint(t *testing.T) {
 	}
 	// Real archives: each package has one, and two packages differ.
 	exp := mustExports(t)
-	rt, ctx := archiveFingerprint(exp[RuntimePath]), archiveFingerprint(exp["context"])
+	rt, ctx := archiveFingerprint(exp[rewrite.RuntimePath]), archiveFingerprint(exp["context"])
 	if len(rt) != fingerprintSize || len(ctx) != fingerprintSize || string(rt) == string(ctx) {
 		t.Errorf("fingerprints of the runtime and context: %x, %x", rt, ctx)
 	}
 	fps := fingerprints{}
-	if fps.differ(exp[RuntimePath], exp[RuntimePath]) || !fps.differ(exp[RuntimePath], exp["context"]) || fps.differ(exp[RuntimePath], fakeArchive(t, 2)) {
+	if fps.differ(exp[rewrite.RuntimePath], exp[rewrite.RuntimePath]) || !fps.differ(exp[rewrite.RuntimePath], exp["context"]) || fps.differ(exp[rewrite.RuntimePath], fakeArchive(t, 2)) {
 		t.Error("fingerprints.differ is wrong")
 	}
 }

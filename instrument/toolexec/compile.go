@@ -21,6 +21,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/overmind-core/overmind-go/rewrite"
 )
 
 // childEnv is set in the environment of the go command the driver runs to
@@ -49,6 +51,20 @@ func (d *driver) compile(ctx context.Context, inv *Invocation) int {
 	return d.instrument(ctx, inv, pkgPath)
 }
 
+// anyHasDirective reports whether one of the files has a directive.
+func anyHasDirective(files []string) (bool, error) {
+	for _, name := range files {
+		src, err := os.ReadFile(name)
+		if err != nil {
+			return false, fmt.Errorf("scanning for directives: %w", err)
+		}
+		if rewrite.HasDirective(src) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // importPath is the import path of the package compiled as pkgPath (the
 // compiler's -p flag): the same, except for commands, which are compiled
 // as "main"; cmd/go names them in $TOOLEXEC_IMPORTPATH ("example.com/cmd",
@@ -68,7 +84,7 @@ func importPath(pkgPath string) string {
 // subpackages, which are never instrumented: they are what instrumented
 // code calls.
 func isRuntimePackage(path string) bool {
-	return path == RuntimePath || strings.HasPrefix(path, RuntimePath+"/")
+	return path == rewrite.RuntimePath || strings.HasPrefix(path, rewrite.RuntimePath+"/")
 }
 
 // passThroughCompile runs a compile that needs no instrumenting. While
@@ -89,10 +105,6 @@ func (d *driver) passThroughCompile(ctx context.Context, inv *Invocation) int {
 // they import to the importcfg, compile, and record for the link what was
 // added.
 func (d *driver) instrument(ctx context.Context, inv *Invocation, pkgPath string) int {
-	if os.Getenv(childEnv) != "" {
-		fmt.Fprintf(d.stderr, "overmind: %s has //overmind: directives but the runtime package (%s) depends on it; it cannot be instrumented\n", pkgPath, RuntimePath)
-		return 2
-	}
 	cfgPath, ok := inv.Flag("importcfg")
 	out, ok2 := inv.Flag("o")
 	if !ok || cfgPath == "" || !ok2 || out == "" {
@@ -144,11 +156,14 @@ func (d *driver) fail(pkgPath string, err error) int {
 // have been printed.
 func (d *driver) rewritePackage(pkg *Package) ([]RewrittenFile, int) {
 	result, err := d.safeRewrite(pkg)
-	for _, w := range result.Warnings {
-		fmt.Fprintln(d.stderr, w)
+	for _, diag := range result.Diagnostics {
+		fmt.Fprintln(d.stderr, diag)
 	}
 	if err != nil {
 		fmt.Fprintln(d.stderr, strings.TrimRight(err.Error(), "\n"))
+		return nil, 2
+	}
+	if rewrite.HasErrors(result.Diagnostics) {
 		return nil, 2
 	}
 	return result.Files, 0

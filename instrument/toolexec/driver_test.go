@@ -21,6 +21,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/overmind-core/overmind-go/rewrite"
 )
 
 // repoRoot is the module's root directory.
@@ -133,13 +135,13 @@ func (m *markRewrite) rewrite(pkg *Package) (Instrumented, error) {
 		for _, off := range offs {
 			ins := ` println("marked", om.SpanTypeTool);`
 			if off == tf.Offset(f.Name.End()) {
-				ins = `; import om "` + RuntimePath + `"`
+				ins = `; import om "` + rewrite.RuntimePath + `"`
 			}
 			src = append(src[:off], append([]byte(ins), src[off:]...)...)
 		}
 		out = append(out, RewrittenFile{Index: i, Source: src})
 	}
-	return Instrumented{Files: out, Warnings: []string{"a.go:1:1: warning: from the test rewriter"}}, nil
+	return Instrumented{Files: out, Diagnostics: []rewrite.Diagnostic{{Pos: token.Position{Filename: "a.go", Line: 1, Column: 1}, Severity: rewrite.Warning, Message: "from the test rewriter"}}}, nil
 }
 
 type runResult struct {
@@ -234,7 +236,7 @@ func TestCompileInstruments(t *testing.T) {
 	if pkg.Types == nil || pkg.Types.Scope().Lookup("Hello") == nil || len(pkg.Info.Defs) == 0 || len(pkg.Info.Uses) == 0 {
 		t.Error("Package is not type-checked")
 	}
-	if !reflect.DeepEqual(fr.asked, [][]string{{RuntimePath}}) {
+	if !reflect.DeepEqual(fr.asked, [][]string{{rewrite.RuntimePath}}) {
 		t.Errorf("resolved %q, want the runtime", fr.asked)
 	}
 	rewritten, err := os.ReadFile(filepath.Join(s.obj, rewrittenDir, "a.go"))
@@ -251,14 +253,14 @@ func TestCompileInstruments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.PackageFile[RuntimePath] != mustExports(t)[RuntimePath] || cfg.PackageFile["fmt"] == "" {
+	if cfg.PackageFile[rewrite.RuntimePath] != mustExports(t)[rewrite.RuntimePath] || cfg.PackageFile["fmt"] == "" {
 		t.Errorf("extended importcfg = %v", cfg.PackageFile)
 	}
-	if orig, _ := os.ReadFile(filepath.Join(s.obj, "importcfg")); strings.Contains(string(orig), RuntimePath) {
+	if orig, _ := os.ReadFile(filepath.Join(s.obj, "importcfg")); strings.Contains(string(orig), rewrite.RuntimePath) {
 		t.Error("cmd/go's own importcfg was modified")
 	}
 	deps, err := readDepsMember(filepath.Join(s.obj, "_pkg_.a"))
-	if err != nil || deps == nil || !reflect.DeepEqual(deps.Imports, []string{RuntimePath}) || !reflect.DeepEqual(deps.Archives, fr.archives()) {
+	if err != nil || deps == nil || !reflect.DeepEqual(deps.Imports, []string{rewrite.RuntimePath}) || !reflect.DeepEqual(deps.Archives, fr.archives()) {
 		t.Errorf("archive records %+v, %v; want the runtime and the archives resolved", deps, err)
 	}
 	// Its export data still reads: downstream compiles and vet need it.
@@ -297,8 +299,8 @@ func TestCompileTrimpath(t *testing.T) {
 }
 
 func TestCompileRuntimeAlreadyImported(t *testing.T) {
-	s := newCompile(t, "example.com/lib", []string{"fmt", RuntimePath}, map[string]string{
-		"a.go": strings.Replace(markedLib, `import "fmt"`, "import (\n\t\"fmt\"\n\n\tovermind \""+RuntimePath+"\"\n)\n\nvar _ = overmind.SpanTypeLLM", 1),
+	s := newCompile(t, "example.com/lib", []string{"fmt", rewrite.RuntimePath}, map[string]string{
+		"a.go": strings.Replace(markedLib, `import "fmt"`, "import (\n\t\"fmt\"\n\n\tovermind \""+rewrite.RuntimePath+"\"\n)\n\nvar _ = overmind.SpanTypeLLM", 1),
 	})
 	rw := &markRewrite{}
 	fr := &fakeResolve{t: t}
@@ -397,8 +399,12 @@ func TestCompileCommandImportPath(t *testing.T) {
 
 func TestCompileRewriteError(t *testing.T) {
 	s := newCompile(t, "example.com/lib", []string{"fmt"}, map[string]string{"a.go": markedLib})
-	diag := s.files[0] + ":7:1: unknown directive //overmind:tols\n" + s.files[0] + ":9:1: another problem"
-	res := runDriver(t, Config{Rewrite: func(*Package) (Instrumented, error) { return Instrumented{}, errors.New(diag) }},
+	diags := []rewrite.Diagnostic{
+		{Pos: token.Position{Filename: s.files[0], Line: 7, Column: 1}, Message: "unknown directive //overmind:tols"},
+		{Pos: token.Position{Filename: s.files[0], Line: 9, Column: 1}, Message: "another problem"},
+	}
+	diag := diags[0].String() + "\n" + diags[1].String()
+	res := runDriver(t, Config{Rewrite: func(*Package) (Instrumented, error) { return Instrumented{Diagnostics: diags}, nil }},
 		append([]string{filepath.Join(toolDir(), "compile")}, s.args...)...)
 	if res.code != 2 || res.stderr != diag+"\n" {
 		t.Errorf("exit %d, stderr %q; want 2 and the diagnostics", res.code, res.stderr)
@@ -429,7 +435,7 @@ func TestCompileResolveError(t *testing.T) {
 
 func TestCompileSkipsStdAndRuntime(t *testing.T) {
 	tool := fakeTool(t, "compile", `for a in "$@"; do echo "$a"; done`+"\n")
-	for _, extra := range [][]string{{"-std"}, {"-p", RuntimePath}, {"-p", RuntimePath + "/internal/x"}} {
+	for _, extra := range [][]string{{"-std"}, {"-p", rewrite.RuntimePath}, {"-p", rewrite.RuntimePath + "/internal/x"}} {
 		s := newCompile(t, "example.com/lib", nil, map[string]string{"a.go": markedLib})
 		args := append(append([]string{}, extra...), s.args...)
 		rw := &markRewrite{}
@@ -526,7 +532,7 @@ func linkSetup(t *testing.T, packages map[string]string) string {
 func TestLinkAddsRuntime(t *testing.T) {
 	exp := mustExports(t)
 	closure := runtimeClosure(t)
-	lib := instrumentedArchive(t, &linkDeps{Imports: []string{RuntimePath}, Archives: closure})
+	lib := instrumentedArchive(t, &linkDeps{Imports: []string{rewrite.RuntimePath}, Archives: closure})
 	cfgPath := linkSetup(t, map[string]string{"example.com/lib": lib, "fmt": exp["fmt"]})
 	fr := &fakeResolve{t: t}
 	res := runDriver(t, Config{Rewrite: noRewrite, Resolve: fr.resolve}, fakeLink(t), "-o", filepath.Join(filepath.Dir(cfgPath), "exe", "a.out"), "-importcfg", cfgPath, "-buildmode=exe", fakeArchive(t, 4))
@@ -540,7 +546,7 @@ func TestLinkAddsRuntime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{RuntimePath, "go.opentelemetry.io/otel/trace", "context"} {
+	for _, p := range []string{rewrite.RuntimePath, "go.opentelemetry.io/otel/trace", "context"} {
 		if cfg.PackageFile[p] != closure[p] {
 			t.Errorf("link importcfg has %s=%q, want the recorded %q", p, cfg.PackageFile[p], closure[p])
 		}
@@ -554,15 +560,15 @@ func TestLinkAddsRuntime(t *testing.T) {
 // cache has trimmed since is resolved again.
 func TestLinkRecordedArchiveGone(t *testing.T) {
 	closure := runtimeClosure(t)
-	closure[RuntimePath] = filepath.Join(t.TempDir(), "trimmed-d")
-	lib := instrumentedArchive(t, &linkDeps{Imports: []string{RuntimePath}, Archives: closure})
+	closure[rewrite.RuntimePath] = filepath.Join(t.TempDir(), "trimmed-d")
+	lib := instrumentedArchive(t, &linkDeps{Imports: []string{rewrite.RuntimePath}, Archives: closure})
 	cfgPath := linkSetup(t, map[string]string{"example.com/lib": lib})
 	fr := &fakeResolve{t: t}
 	res := runDriver(t, Config{Rewrite: noRewrite, Resolve: fr.resolve}, fakeLink(t), "-importcfg", cfgPath, fakeArchive(t, 4))
-	if res.code != 0 || !reflect.DeepEqual(fr.asked, [][]string{{RuntimePath}}) {
+	if res.code != 0 || !reflect.DeepEqual(fr.asked, [][]string{{rewrite.RuntimePath}}) {
 		t.Fatalf("exit %d, resolved %q: %s", res.code, fr.asked, res.stderr)
 	}
-	if !strings.Contains(res.stdout, "packagefile "+RuntimePath+"="+mustExports(t)[RuntimePath]+"\n") {
+	if !strings.Contains(res.stdout, "packagefile "+rewrite.RuntimePath+"="+mustExports(t)[rewrite.RuntimePath]+"\n") {
 		t.Errorf("link importcfg:\n%s", res.stdout)
 	}
 }
@@ -578,12 +584,12 @@ func TestLinkRuntimeMismatch(t *testing.T) {
 		have    string
 		want    []string
 	}{
-		{"flags", false, otherRT, []string{"example.com/lib was instrumented against a build of " + RuntimePath + " (" + recordedRT + ") other than the one this program links (" + otherRT + ")", "fingerprint mismatch", "resolved it with -race", "overmind go"}},
+		{"flags", false, otherRT, []string{"example.com/lib was instrumented against a build of " + rewrite.RuntimePath + " (" + recordedRT + ") other than the one this program links (" + otherRT + ")", "fingerprint mismatch", "resolved it with -race", "overmind go"}},
 		{"profile", true, otherRT, []string{"fingerprint mismatch", "PGO profile", "-pgo=path/to/default.pgo"}},
 		{"same build elsewhere", false, sameRT, nil},
 	} {
-		lib := instrumentedArchive(t, &linkDeps{Imports: []string{RuntimePath}, Archives: map[string]string{RuntimePath: recordedRT}, Flags: []string{"-race"}, Profile: tc.profile})
-		cfgPath := linkSetup(t, map[string]string{"example.com/lib": lib, RuntimePath: tc.have})
+		lib := instrumentedArchive(t, &linkDeps{Imports: []string{rewrite.RuntimePath}, Archives: map[string]string{rewrite.RuntimePath: recordedRT}, Flags: []string{"-race"}, Profile: tc.profile})
+		cfgPath := linkSetup(t, map[string]string{"example.com/lib": lib, rewrite.RuntimePath: tc.have})
 		res := runDriver(t, Config{Rewrite: noRewrite, Resolve: (&fakeResolve{t: t}).resolve}, fakeLink(t), "-importcfg", cfgPath, fakeArchive(t, 4))
 		if tc.want == nil {
 			if res.code != 0 || !strings.HasPrefix(res.stdout, "cfg="+cfgPath+"\n") {
@@ -601,11 +607,11 @@ func TestLinkRuntimeMismatch(t *testing.T) {
 		}
 	}
 	// Two instrumented packages compiled against different runtimes.
-	a := instrumentedArchive(t, &linkDeps{Imports: []string{RuntimePath}, Archives: map[string]string{RuntimePath: recordedRT}})
-	b := instrumentedArchive(t, &linkDeps{Imports: []string{RuntimePath}, Archives: map[string]string{RuntimePath: otherRT}})
+	a := instrumentedArchive(t, &linkDeps{Imports: []string{rewrite.RuntimePath}, Archives: map[string]string{rewrite.RuntimePath: recordedRT}})
+	b := instrumentedArchive(t, &linkDeps{Imports: []string{rewrite.RuntimePath}, Archives: map[string]string{rewrite.RuntimePath: otherRT}})
 	cfgPath := linkSetup(t, map[string]string{"example.com/a": a, "example.com/b": b})
 	res := runDriver(t, Config{Rewrite: noRewrite}, fakeLink(t), "-importcfg", cfgPath, fakeArchive(t, 4))
-	if res.code != 2 || !strings.Contains(res.stderr, "example.com/a and example.com/b were compiled against different builds of "+RuntimePath) {
+	if res.code != 2 || !strings.Contains(res.stderr, "example.com/a and example.com/b were compiled against different builds of "+rewrite.RuntimePath) {
 		t.Errorf("two runtimes: exit %d, %s", res.code, res.stderr)
 	}
 }
@@ -641,7 +647,7 @@ func TestResolveWithGoList(t *testing.T) {
 	results := make([]map[string]string, 4)
 	errs := make([]error, 4)
 	for i := range results {
-		wg.Go(func() { results[i], errs[i] = d.resolve(context.Background(), inv, []string{RuntimePath}) })
+		wg.Go(func() { results[i], errs[i] = d.resolve(context.Background(), inv, []string{rewrite.RuntimePath}) })
 	}
 	wg.Wait()
 	for i := range results {
@@ -655,7 +661,7 @@ func TestResolveWithGoList(t *testing.T) {
 	if runs != 1 {
 		t.Errorf("go list ran %d times for one build, want 1", runs)
 	}
-	for _, p := range []string{RuntimePath, "context", "go.opentelemetry.io/otel/trace"} {
+	for _, p := range []string{rewrite.RuntimePath, "context", "go.opentelemetry.io/otel/trace"} {
 		if _, err := os.Stat(results[0][p]); err != nil {
 			t.Errorf("archive of %s: %v", p, err)
 		}
@@ -664,18 +670,18 @@ func TestResolveWithGoList(t *testing.T) {
 		t.Error("unsafe has no archive but was given one")
 	}
 	// A second request in the same build reads the cache.
-	if _, err := d.resolve(context.Background(), inv, []string{RuntimePath}); err != nil || runs != 1 {
+	if _, err := d.resolve(context.Background(), inv, []string{rewrite.RuntimePath}); err != nil || runs != 1 {
 		t.Errorf("second resolution: %v, go list runs %d", err, runs)
 	}
 	// So does one of the runtime's dependencies.
 	dep, err := d.resolve(context.Background(), inv, []string{"go.opentelemetry.io/otel/trace"})
-	if err != nil || runs != 1 || dep["context"] == "" || dep[RuntimePath] != "" {
-		t.Errorf("resolving a dependency: %v, runs %d, runtime given: %v", err, runs, dep[RuntimePath] != "")
+	if err != nil || runs != 1 || dep["context"] == "" || dep[rewrite.RuntimePath] != "" {
+		t.Errorf("resolving a dependency: %v, runs %d, runtime given: %v", err, runs, dep[rewrite.RuntimePath] != "")
 	}
 	// A new package is resolved in addition.
 	more, err := d.resolve(context.Background(), inv, []string{"go/ast"})
-	if err != nil || runs != 2 || more["go/ast"] == "" || more[RuntimePath] != "" {
-		t.Errorf("resolving go/ast: %v, runs %d, runtime given: %v", err, runs, more[RuntimePath] != "")
+	if err != nil || runs != 2 || more["go/ast"] == "" || more[rewrite.RuntimePath] != "" {
+		t.Errorf("resolving go/ast: %v, runs %d, runtime given: %v", err, runs, more[rewrite.RuntimePath] != "")
 	}
 	if _, err := os.Stat(filepath.Join(work, rewrittenDir, resolvingMarker)); err == nil {
 		t.Error("the resolving marker was left behind")
@@ -697,30 +703,30 @@ func TestResolveKeptAcrossBuilds(t *testing.T) {
 		return d, inv, runs
 	}
 	d, inv, runs := newBuild("build", "./...")
-	first, err := d.resolve(context.Background(), inv, []string{RuntimePath})
+	first, err := d.resolve(context.Background(), inv, []string{rewrite.RuntimePath})
 	if err != nil || *runs != 1 {
 		t.Fatalf("first build: %v, go list runs %d", err, *runs)
 	}
 	d, inv, runs = newBuild("build", "-o", "x", "./...")
-	second, err := d.resolve(context.Background(), inv, []string{RuntimePath})
+	second, err := d.resolve(context.Background(), inv, []string{rewrite.RuntimePath})
 	if err != nil || *runs != 0 || !reflect.DeepEqual(first, second) {
 		t.Errorf("second build: %v, go list runs %d, same result %v", err, *runs, reflect.DeepEqual(first, second))
 	}
 	// Different code-changing flags resolve again.
 	d, inv, runs = newBuild("build", "-tags=overmind_test_tag", "./...")
-	if _, err := d.resolve(context.Background(), inv, []string{RuntimePath}); err != nil || *runs != 1 {
+	if _, err := d.resolve(context.Background(), inv, []string{rewrite.RuntimePath}); err != nil || *runs != 1 {
 		t.Errorf("build with other flags: %v, go list runs %d", err, *runs)
 	}
 	// A kept resolution naming an archive that is gone is not used.
 	d, inv, runs = newBuild("build", "./...")
 	key := d.persistKey(inv, d.parent(), d.resolveFlags(inv))
-	rec, ok := loadPersisted(key, RuntimePath)
+	rec, ok := loadPersisted(key, rewrite.RuntimePath)
 	if !ok {
 		t.Fatal("no kept resolution")
 	}
 	rec.Export["context"] = filepath.Join(t.TempDir(), "gone")
-	storePersisted(key, RuntimePath, rec)
-	if _, err := d.resolve(context.Background(), inv, []string{RuntimePath}); err != nil || *runs != 1 {
+	storePersisted(key, rewrite.RuntimePath, rec)
+	if _, err := d.resolve(context.Background(), inv, []string{rewrite.RuntimePath}); err != nil || *runs != 1 {
 		t.Errorf("after the cache lost an archive: %v, go list runs %d", err, *runs)
 	}
 }
@@ -788,7 +794,7 @@ func TestResolveNotRequired(t *testing.T) {
 	for version, want := range map[string]string{"devel": "go get " + ModulePath + "@latest", "v0.3.1": "go get " + ModulePath + "@v0.3.1"} {
 		d := newDriver(Config{Rewrite: noRewrite, Version: version})
 		d.parent = func() goInvocation { return goInvocation{Dir: dir} }
-		_, err := d.resolve(context.Background(), inv, []string{RuntimePath})
+		_, err := d.resolve(context.Background(), inv, []string{rewrite.RuntimePath})
 		if err == nil || !strings.Contains(err.Error(), "does not require "+ModulePath) || !strings.Contains(err.Error(), "\n\t"+want+"\n") {
 			t.Errorf("version %s: err = %v, want the line %q", version, err, want)
 		}
@@ -797,7 +803,7 @@ func TestResolveNotRequired(t *testing.T) {
 			t.Error("go list ran again after failing in the same build")
 			return nil, nil
 		}
-		if _, err2 := d.resolve(context.Background(), inv, []string{RuntimePath}); err2 == nil || err2.Error() != err.Error() {
+		if _, err2 := d.resolve(context.Background(), inv, []string{rewrite.RuntimePath}); err2 == nil || err2.Error() != err.Error() {
 			t.Errorf("second resolution: %v", err2)
 		}
 		inv = &Invocation{Path: inv.Path, Args: []string{"-importcfg", filepath.Join(t.TempDir(), "b002", "importcfg")}}
@@ -818,7 +824,7 @@ func TestResolveVersionedPackage(t *testing.T) {
 		t.Error("go list ran for go install pkg@version")
 		return nil, nil
 	}
-	_, err := d.resolve(context.Background(), inv, []string{RuntimePath})
+	_, err := d.resolve(context.Background(), inv, []string{rewrite.RuntimePath})
 	if err == nil || !strings.Contains(err.Error(), "cannot add to go install example.com/tool@v1.2.3: ") || !strings.Contains(err.Error(), "in a checkout of the module") {
 		t.Errorf("err = %v", err)
 	}
@@ -949,7 +955,7 @@ func TestResponseFiles(t *testing.T) {
 	if cfg, _ := inv.Flag("importcfg"); cfg != filepath.Join(s.obj, rewrittenDir, "importcfg") || inv.GoFiles()[0] != filepath.Join(s.obj, rewrittenDir, "a.go") {
 		t.Errorf("the compiler's response file holds %q", inv.Args)
 	}
-	if deps, _ := readDepsMember(filepath.Join(s.obj, "_pkg_.a")); deps == nil || !reflect.DeepEqual(deps.Imports, []string{RuntimePath}) {
+	if deps, _ := readDepsMember(filepath.Join(s.obj, "_pkg_.a")); deps == nil || !reflect.DeepEqual(deps.Imports, []string{rewrite.RuntimePath}) {
 		t.Errorf("archive records %+v", deps)
 	}
 	// A link that needs the runtime gets a new response file too.
@@ -1025,14 +1031,14 @@ func TestLinkMismatchAsTheLinkerSees(t *testing.T) {
 	exp := mustExports(t)
 	// Another build of the runtime: without inlining, its export data
 	// differ.
-	cmd := exec.Command("go", "list", "-export", "-f={{.Export}}", "-gcflags="+RuntimePath+"=-l", "./runtime")
+	cmd := exec.Command("go", "list", "-export", "-f={{.Export}}", "-gcflags="+rewrite.RuntimePath+"=-l", "./runtime")
 	cmd.Dir = repoRoot
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatal(err)
 	}
 	otherRT := strings.TrimSpace(string(out))
-	if otherRT == exp[RuntimePath] {
+	if otherRT == exp[rewrite.RuntimePath] {
 		t.Fatal("the runtime built with -l is the same archive")
 	}
 
@@ -1050,11 +1056,11 @@ func TestLinkMismatchAsTheLinkerSees(t *testing.T) {
 	link := func(runtimeArchive string, viaDriver bool) (string, int) {
 		packages := map[string]string{"example.com/lib": libArchive}
 		for p, a := range exp {
-			if a != "" && p != RuntimePath {
+			if a != "" && p != rewrite.RuntimePath {
 				packages[p] = a
 			}
 		}
-		packages[RuntimePath] = runtimeArchive
+		packages[rewrite.RuntimePath] = runtimeArchive
 		cfgPath := linkSetup(t, packages)
 		args := []string{"-o", filepath.Join(filepath.Dir(cfgPath), "a.out"), "-importcfg", cfgPath, "-buildmode=exe", filepath.Join(main.obj, "_pkg_.a")}
 		if !viaDriver {
@@ -1073,7 +1079,7 @@ func TestLinkMismatchAsTheLinkerSees(t *testing.T) {
 	if out, code := link(otherRT, true); code != 2 || !strings.Contains(out, "so the linker would reject it with a fingerprint mismatch") {
 		t.Errorf("driver with another runtime build: exit %d: %s", code, out)
 	}
-	if out, code := link(exp[RuntimePath], true); code != 0 {
+	if out, code := link(exp[rewrite.RuntimePath], true); code != 0 {
 		t.Errorf("driver with the same runtime build: exit %d: %s", code, out)
 	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/overmind-core/overmind-go/instrument/toolexec"
 	"github.com/overmind-core/overmind-go/internal/otlptest"
+	"github.com/overmind-core/overmind-go/rewrite"
 )
 
 // These tests run real go commands through the overmind command, built
@@ -387,12 +388,12 @@ func TestEndToEndBuildAndRun(t *testing.T) {
 	if r.stdout != wantAppOutput || r.stderr != "" {
 		t.Errorf("instrumented app: stdout %q, stderr %q", r.stdout, r.stderr)
 	}
-	if nm := mustRun(t, dir, nil, "go", "tool", "nm", filepath.Join(out, "app")); !strings.Contains(nm.stdout, " "+toolexec.RuntimePath+".") {
+	if nm := mustRun(t, dir, nil, "go", "tool", "nm", filepath.Join(out, "app")); !strings.Contains(nm.stdout, " "+rewrite.RuntimePath+".") {
 		t.Error("the runtime is not linked into the instrumented app")
 	}
 	logged, _ := os.ReadFile(log)
-	if !regexp.MustCompile(`compile example.com/sample/lib instrumented 2 file\(s\) added imports \[`+regexp.QuoteMeta(toolexec.RuntimePath)+`\]`).Match(logged) ||
-		!regexp.MustCompile(`link \S+ added \d+ package\(s\) for `+regexp.QuoteMeta(toolexec.RuntimePath)).Match(logged) {
+	if !regexp.MustCompile(`compile example.com/sample/lib instrumented 2 file\(s\) added imports \[`+regexp.QuoteMeta(rewrite.RuntimePath)+`\]`).Match(logged) ||
+		!regexp.MustCompile(`link \S+ added \d+ package\(s\) for `+regexp.QuoteMeta(rewrite.RuntimePath)).Match(logged) {
 		t.Errorf("driver log:\n%s", logged)
 	}
 	plain := filepath.Join(t.TempDir(), "plain")
@@ -400,7 +401,7 @@ func TestEndToEndBuildAndRun(t *testing.T) {
 	if r := mustRun(t, dir, nil, plain); r.stdout != wantAppOutput {
 		t.Errorf("plain app: stdout %q", r.stdout)
 	}
-	if nm := mustRun(t, dir, nil, "go", "tool", "nm", plain); strings.Contains(nm.stdout, " "+toolexec.RuntimePath+".") {
+	if nm := mustRun(t, dir, nil, "go", "tool", "nm", plain); strings.Contains(nm.stdout, " "+rewrite.RuntimePath+".") {
 		t.Error("the plain build links the runtime: the test proves nothing")
 	}
 }
@@ -582,7 +583,7 @@ func TestEndToEndVendor(t *testing.T) {
 	bin := e2e(t)
 	dir := newSample(t, sampleOptions{})
 	mustRun(t, dir, nil, "go", "mod", "vendor")
-	if _, err := os.Stat(filepath.Join(dir, "vendor", filepath.FromSlash(toolexec.RuntimePath))); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "vendor", filepath.FromSlash(rewrite.RuntimePath))); err != nil {
 		t.Fatal("the runtime was not vendored")
 	}
 	app := filepath.Join(t.TempDir(), "withinit")
@@ -593,7 +594,7 @@ func TestEndToEndVendor(t *testing.T) {
 	dir = newSample(t, sampleOptions{drop: []string{"cmd/withinit/main.go"}})
 	mustRun(t, dir, nil, "go", "mod", "vendor")
 	r := run(t, dir, nil, "go", "build", toolexecFlag(bin), "./cmd/app")
-	if r.err == nil || !strings.Contains(r.stderr, toolexec.RuntimePath+", which is not vendored") || !strings.Contains(r.stderr, "go mod vendor") {
+	if r.err == nil || !strings.Contains(r.stderr, rewrite.RuntimePath+", which is not vendored") || !strings.Contains(r.stderr, "go mod vendor") {
 		t.Errorf("vendored build without the runtime: %v\n%s", r.err, r)
 	}
 }
@@ -603,7 +604,7 @@ func TestEndToEndRuntimeNotRequired(t *testing.T) {
 	dir := newSample(t, sampleOptions{noRequire: true, drop: []string{"cmd/withinit/main.go"}})
 	r := run(t, dir, nil, "go", "build", toolexecFlag(bin), "./...")
 	want := "\n\tgo get " + toolexec.ModulePath + "@latest\n"
-	if r.err == nil || !strings.Contains(r.stderr, "example.com/sample/lib: instrumented code imports "+toolexec.RuntimePath+", but the main module does not require") || !strings.Contains(r.stderr, want) {
+	if r.err == nil || !strings.Contains(r.stderr, "example.com/sample/lib: instrumented code imports "+rewrite.RuntimePath+", but the main module does not require") || !strings.Contains(r.stderr, want) {
 		t.Errorf("build without the runtime module: %v\n%s", r.err, r)
 	}
 }

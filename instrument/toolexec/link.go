@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/overmind-core/overmind-go/rewrite"
 )
 
 // hostGOARCH is the architecture overmind runs on, the default target.
@@ -246,7 +248,7 @@ func mismatchError(r recorded, pkg, have string) error {
 		}
 		cause = fmt.Sprintf("the go command builds it with code-changing flags that overmind could not see (it resolved it with %s). Where overmind cannot read the go command's arguments (systems other than Linux), it sees only -race, -msan, -asan and -trimpath: run the build through overmind go, or put the other flags (-tags, -gcflags=all=..., ...) in GOFLAGS", flags)
 	}
-	return fmt.Errorf("%s was instrumented against a build of %s (%s) other than the one this program links (%s), so the linker would reject it with a fingerprint mismatch. Cause: %s. Importing %s in %s also avoids this", r.pkg, pkg, r.deps.Archives[pkg], have, cause, RuntimePath, r.pkg)
+	return fmt.Errorf("%s was instrumented against a build of %s (%s) other than the one this program links (%s), so the linker would reject it with a fingerprint mismatch. Cause: %s. Importing %s in %s also avoids this", r.pkg, pkg, r.deps.Archives[pkg], have, cause, rewrite.RuntimePath, r.pkg)
 }
 
 // fingerprints caches the fingerprints of archives.

@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/overmind-core/overmind-go/rewrite"
 )
 
 // Files in $WORK/overmind, shared by the compiles and links of one build.
@@ -299,7 +301,7 @@ func (d *driver) goListExport(ctx context.Context, inv *Invocation, parent goInv
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return nil, d.explainGoListFailure(roots, stderr.String(), err)
+		return nil, d.explainGoListFailure(roots, stderr.String()+listedErrors(stdout.Bytes()), err)
 	}
 	var pkgs []listedPackage
 	dec := json.NewDecoder(&stdout)
@@ -318,6 +320,23 @@ func (d *driver) goListExport(ctx context.Context, inv *Invocation, parent goInv
 	return pkgs, nil
 }
 
+// listedErrors are the errors go list reported in its JSON output, where
+// it puts those of the packages it could list: a missing go.sum entry, for
+// one, is there and not on its stderr.
+func listedErrors(out []byte) string {
+	var b strings.Builder
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var p listedPackage
+		if dec.Decode(&p) != nil {
+			return b.String()
+		}
+		if p.Error != nil {
+			fmt.Fprintf(&b, "%s: %s\n", p.ImportPath, p.Error.Err)
+		}
+	}
+}
+
 // explainGoListFailure turns a failed "go list" into an error that says
 // what to do about it.
 func (d *driver) explainGoListFailure(roots []string, stderr string, err error) error {
@@ -333,9 +352,9 @@ func (d *driver) explainGoListFailure(roots []string, stderr string, err error) 
 	switch {
 	case needsRuntime && (strings.Contains(stderr, "no required module provides package") ||
 		!vendored && strings.Contains(stderr, "cannot find module providing package")):
-		return fmt.Errorf("instrumented code imports %s, but the main module does not require %s. Add it with:\n\t%s\nand import the runtime from your code (overmind.Init in main), so that go mod tidy keeps it", RuntimePath, ModulePath, getLine)
+		return fmt.Errorf("instrumented code imports %s, but the main module does not require %s. Add it with:\n\t%s\nand import the runtime from your code (overmind.Init in main), so that go mod tidy keeps it", rewrite.RuntimePath, ModulePath, getLine)
 	case needsRuntime && vendored:
-		return fmt.Errorf("instrumented code imports %s, which is not vendored. Require it (%s), import it from your code (overmind.Init in main), and run go mod vendor", RuntimePath, getLine)
+		return fmt.Errorf("instrumented code imports %s, which is not vendored. Require it (%s), import it from your code (overmind.Init in main), and run go mod vendor", rewrite.RuntimePath, getLine)
 	case strings.Contains(stderr, "go.mod file not found"):
 		return fmt.Errorf("toolexec mode needs a Go module: %s", strings.TrimSpace(stderr))
 	}

@@ -1,65 +1,35 @@
 package toolexec
 
 import (
-	"errors"
-	"go/ast"
-	"strings"
+	"fmt"
+	"os"
 
 	"github.com/overmind-core/overmind-go/rewrite"
 )
 
-// Rewrite is the [Rewriter] of the overmind command: the rewrite package's
-// instrumentation, the same as generate mode's, of each file that has a
-// directive, printed with /*line*/ directives (see
-// [rewrite.Result.FormatLines]) so that every statement of the user's keeps
-// its file:line. Problems with directives come back all at once, as
-// file:line:col diagnostics, like generate mode's.
+// Rewrite is the [Rewriter] of the overmind command: the core both modes
+// share ([rewrite.RewritePackage], with the same file policy and
+// diagnostics as generate mode), test files included since a test build
+// compiles them, each changed file printed with /*line*/ directives (see
+// [rewrite.Result.FormatLines]) so that every statement of the user's
+// keeps its file:line.
 func Rewrite(pkg *Package) (Instrumented, error) {
-	var out Instrumented
-	var errs []string
-	for i, f := range pkg.Files {
-		if !hasDirectiveComment(f.Comments) {
-			continue
-		}
-		res, err := rewrite.File(rewrite.Input{Fset: pkg.Fset, File: f, Pkg: pkg.Types, Info: pkg.Info}, rewrite.Instrument)
-		if err != nil {
-			return Instrumented{}, err
-		}
-		for _, d := range res.Diagnostics {
-			if d.Severity == rewrite.Error {
-				errs = append(errs, d.String())
-			} else {
-				out.Warnings = append(out.Warnings, d.String())
-			}
-		}
-		if rewrite.HasErrors(res.Diagnostics) || !res.Changed {
-			continue
-		}
-		src, err := res.FormatLines(pkg.Fset)
-		if err != nil {
-			return Instrumented{}, err
-		}
-		out.Files = append(out.Files, RewrittenFile{Index: i, Source: src})
+	in := &rewrite.Package{
+		Fset:              pkg.Fset,
+		Files:             pkg.Files,
+		Filenames:         pkg.Filenames,
+		Types:             pkg.Types,
+		Info:              pkg.Info,
+		RuntimeDependency: os.Getenv(childEnv) != "",
 	}
-	if len(errs) > 0 {
-		return Instrumented{Warnings: out.Warnings}, errors.New(strings.Join(errs, "\n"))
+	res := rewrite.RewritePackage(in, rewrite.Options{Mode: rewrite.Instrument, Tests: true})
+	out := Instrumented{Diagnostics: res.Diagnostics}
+	for _, fr := range res.Files {
+		src, err := fr.Result.FormatLines(pkg.Fset)
+		if err != nil {
+			return Instrumented{}, fmt.Errorf("%s: %w", pkg.Filenames[fr.Index], err)
+		}
+		out.Files = append(out.Files, RewrittenFile{Index: fr.Index, Source: src})
 	}
 	return out, nil
-}
-
-// hasDirectiveComment reports whether a comment is a directive, or looks
-// like one written with a space after the slashes ("// overmind:tool"),
-// which the rewrite warns is ignored, as generate mode does.
-func hasDirectiveComment(groups []*ast.CommentGroup) bool {
-	for _, g := range groups {
-		for _, c := range g.List {
-			if strings.HasPrefix(c.Text, rewrite.Prefix) {
-				return true
-			}
-			if rest, ok := strings.CutPrefix(c.Text, "//"); ok && strings.HasPrefix(strings.TrimLeft(rest, " \t"), "overmind:") {
-				return true
-			}
-		}
-	}
-	return false
 }

@@ -16,9 +16,6 @@ import (
 // code imports.
 const ModulePath = "github.com/overmind-core/overmind-go"
 
-// RuntimePath is the import path of the runtime package.
-const RuntimePath = ModulePath + "/runtime"
-
 // Version is the version of the running overmind binary: the module
 // version it was built from, or "devel" for a build from a work tree.
 func Version() string {

@@ -1,4 +1,8 @@
-// Package toolexec instruments Go code at compile time, for
+// Package toolexec is the compile-time driver of the overmind code
+// generator, the sibling of package
+// github.com/overmind-core/overmind-go/instrument/generate over the same
+// core, [rewrite.RewritePackage]. It instruments Go code at compile time,
+// for
 //
 //	go build -toolexec="overmind toolexec" ./...
 //
@@ -39,6 +43,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/overmind-core/overmind-go/rewrite"
 )
 
 // Package is one compile the driver instruments: its parsed and
@@ -85,14 +91,15 @@ type RewrittenFile struct {
 type Instrumented struct {
 	// Files are the files it changed; none if there was nothing to do.
 	Files []RewrittenFile
-	// Warnings are file:line:col diagnostics that do not stop the build,
-	// such as a malformed directive that is ignored.
-	Warnings []string
+	// Diagnostics are the problems found in the package's files: an error
+	// fails the compile (and then Files are not used), a warning is
+	// printed and the compile goes on.
+	Diagnostics []rewrite.Diagnostic
 }
 
-// Rewriter instruments the directives of one package. An error is
-// reported to the user as the compile's error: for bad directives, one
-// file:line:col diagnostic a line.
+// Rewriter instruments the directives of one package. Problems in the
+// user's code are Instrumented.Diagnostics; an error is the rewriter's
+// own failure, reported as the compile's error.
 type Rewriter func(*Package) (Instrumented, error)
 
 // Config configures [Run].

@@ -70,7 +70,9 @@ func WriteModule(t testing.TB, dir, modPath string) {
 // Env is the environment for go commands in throwaway modules: offline,
 // and free to use requirements the module lists but does not need.
 func Env() []string {
-	return append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=mod", "GOWORK=off")
+	// GOSUMDB=off: the module cache, verified when it was filled, is the
+	// only source, and the checksum database may be out of reach.
+	return append(os.Environ(), "GOPROXY=off", "GOSUMDB=off", "GOFLAGS=-mod=mod", "GOWORK=off")
 }
 
 // Go runs the go command in dir and returns its combined output, failing
@@ -86,9 +88,27 @@ func Go(t testing.TB, dir string, args ...string) string {
 
 // GoErr runs the go command in dir and returns its combined output.
 func GoErr(dir string, args ...string) (string, error) {
+	return GoEnvErr(dir, Env(), args...)
+}
+
+// OnlineEnv is [Env] with the module proxy of the go command's own
+// configuration: for the few commands that must fetch, as a user's would,
+// what the module cache may lack (go mod tidy of a module that has the
+// command as a tool wants the modules of its dependencies' tests).
+func OnlineEnv() []string {
+	proxy, err := exec.Command("go", "env", "GOPROXY").Output()
+	if err != nil || strings.TrimSpace(string(proxy)) == "off" {
+		proxy = []byte("https://proxy.golang.org")
+	}
+	return append(Env(), "GOPROXY="+strings.TrimSpace(string(proxy)))
+}
+
+// GoEnvErr runs the go command in dir with the environment env and
+// returns its combined output.
+func GoEnvErr(dir string, env []string, args ...string) (string, error) {
 	cmd := exec.Command("go", args...)
 	cmd.Dir = dir
-	cmd.Env = Env()
+	cmd.Env = env
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }

@@ -7,7 +7,9 @@ package otlptest
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -173,7 +175,7 @@ func decode(req *http.Request) (*collectorpb.ExportTraceServiceRequest, error) {
 	}
 	msg := &collectorpb.ExportTraceServiceRequest{}
 	if strings.HasPrefix(req.Header.Get("Content-Type"), "application/json") {
-		err = protojson.Unmarshal(data, msg)
+		err = UnmarshalJSON(data, msg)
 	} else {
 		err = proto.Unmarshal(data, msg)
 	}
@@ -181,6 +183,54 @@ func decode(req *http.Request) (*collectorpb.ExportTraceServiceRequest, error) {
 		return nil, fmt.Errorf("decode export request: %w", err)
 	}
 	return msg, nil
+}
+
+// UnmarshalJSON decodes an export request in OTLP's JSON encoding: the
+// protobuf JSON mapping, except that trace and span IDs are hex strings
+// rather than base64. It rewrites the IDs and decodes with protojson.
+func UnmarshalJSON(data []byte, msg *collectorpb.ExportTraceServiceRequest) error {
+	var doc any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return err
+	}
+	if err := hexIDsToBase64(doc); err != nil {
+		return err
+	}
+	fixed, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	return protojson.Unmarshal(fixed, msg)
+}
+
+// hexIDsToBase64 rewrites, wherever they are in doc, the traceId, spanId
+// and parentSpanId members from hex to base64.
+func hexIDsToBase64(doc any) error {
+	switch v := doc.(type) {
+	case map[string]any:
+		for k, member := range v {
+			s, isString := member.(string)
+			switch {
+			case isString && (k == "traceId" || k == "spanId" || k == "parentSpanId"):
+				id, err := hex.DecodeString(s)
+				if err != nil {
+					return fmt.Errorf("%s %q is not hex: %w", k, s, err)
+				}
+				v[k] = base64.StdEncoding.EncodeToString(id)
+			default:
+				if err := hexIDsToBase64(member); err != nil {
+					return err
+				}
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if err := hexIDsToBase64(e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func flatten(msg *collectorpb.ExportTraceServiceRequest) []Span {

@@ -120,7 +120,10 @@ func TestGuardedByLock(t *testing.T) {
 		{"in a slice", []*cache{{}, nil}, `["<guarded:*jsonvalue.cache>",null]`},
 		{"in a map", map[string]any{"c": &cache{}}, `{"c":"<guarded:*jsonvalue.cache>"}`},
 		{"MarshalJSON not called", gm, `"<guarded:*jsonvalue.guardedMarshaler>"`},
-		{"pointer to a lock only", struct{ Mu *sync.Mutex }{}, `{"Mu":null}`},
+		{"pointer to a lock", struct {
+			Mu *sync.Mutex
+			N  int
+		}{N: 1}, `{"Mu":null,"N":1}`},
 	} {
 		if got := Marshal(c.v, Options{}); got != c.want {
 			t.Errorf("%s: got %s, want %s", c.name, got, c.want)

@@ -8,6 +8,10 @@
 //     token, api_key, ... see [redact.IsSecretKey]) become "<redacted>"; a
 //     struct field is secret if its Go name or its JSON name is;
 //   - long base64 strings and data URLs become "<base64 N chars>";
+//   - URLs (url.URL values, and strings that start "scheme://") are
+//     recorded as strings with their password and the values of their
+//     secret query parameters (api_key=, token=, sig=, ...) replaced by
+//     "<redacted>", as [redact.Scrub] does;
 //   - byte slices over 256 bytes become "<bytes N>";
 //   - nesting deeper than MaxDepth becomes "<truncated:T>";
 //   - cycles become "<cycle:T>";
@@ -18,6 +22,10 @@
 //     called, since the program may hold the lock and be writing;
 //   - funcs, channels and unsafe pointers become "<func ...>", "<chan ...>",
 //     "<unsafe.Pointer>";
+//   - values that are not data (API clients, loggers, database handles:
+//     structs mostly of funcs, interfaces that do work and hidden state,
+//     and slices or maps of such things; see notdata.go) become one
+//     placeholder naming their type, "<*http.Client>";
 //   - a MarshalJSON, MarshalText or Error method that panics, fails or
 //     returns invalid JSON becomes "<unserializable:T>";
 //   - output beyond MaxBytes is cut and ends with [TruncationMark].
@@ -25,7 +33,11 @@
 // Otherwise the output follows encoding/json: struct tags (name, "-",
 // omitempty, omitzero), embedded struct promotion, sorted map keys,
 // json.Marshaler and encoding.TextMarshaler. Errors are recorded as their
-// message. Output that was not cut is always valid JSON.
+// message. Every string written for a value whose type implements error
+// (its message, or the strings of its MarshalJSON output or its fields),
+// wherever the value sits, is error text: it is scrubbed of credentials
+// and cut like the error message attribute (see [redact.Message]). Output
+// that was not cut is always valid JSON.
 package jsonvalue
 
 import (
@@ -137,6 +149,10 @@ type encoder struct {
 	// path holds the pointers being encoded, outermost first, to detect
 	// cycles. Its length never exceeds maxDepth+1 pointers per level.
 	path []pathEntry
+	// errorText counts the values being encoded whose type implements
+	// error: while it is not zero, string values are error text and are
+	// scrubbed as error messages are.
+	errorText int
 }
 
 type pathEntry struct {
@@ -167,6 +183,7 @@ func (e *encoder) guard(f func(), v any) {
 		if recover() != nil {
 			e.buf = e.buf[:0]
 			e.path = e.path[:0]
+			e.errorText = 0
 			e.placeholder("<unserializable:" + typeString(v) + ">")
 		}
 	}()
@@ -189,6 +206,7 @@ func (e *encoder) finish() string {
 	if cap(e.buf) <= 64<<10 {
 		e.buf = e.buf[:0]
 		e.path = e.path[:0]
+		e.errorText = 0
 		encoders.Put(e)
 	}
 	return s
@@ -344,13 +362,49 @@ func (e *encoder) bytes(b []byte) {
 }
 
 // stringValue writes a string that is a value (not a key): encoded binary
-// data is replaced by a placeholder.
+// data is replaced by a placeholder, error text is scrubbed of credentials
+// and cut as an error message is (see [redact.Message]), and a URL is
+// scrubbed (its password, its secret query parameters).
 func (e *encoder) stringValue(s string) {
+	if e.errorText > 0 {
+		s = redact.Message(s)
+	} else if isURL(s) {
+		s = redact.Scrub(e.fitting(s))
+	}
 	if isBase64Blob(s) {
 		e.placeholder("<base64 " + strconv.Itoa(len(s)) + " chars>")
 		return
 	}
 	e.str(s)
+}
+
+// fitting returns as much of s as the cap can still hold, and 1 KiB more,
+// so that what is cut away is not scanned and a credential across the cut
+// is scanned whole.
+func (e *encoder) fitting(s string) string {
+	if n := e.max - len(e.buf) + 1<<10; n >= 0 && len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// isURL reports whether s starts like a URL with an authority,
+// "scheme://": such a string may carry a password or credentials in its
+// query, which the scrubber replaces.
+func isURL(s string) bool {
+	const maxScheme = 32
+	for i := 0; i < len(s) && i <= maxScheme; i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		case i > 0 && c == ':':
+			return len(s) >= i+3 && s[i+1] == '/' && s[i+2] == '/'
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 // isBase64Blob reports whether s looks like encoded binary data: a data URL

@@ -5,6 +5,7 @@ import (
 	"encoding"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"reflect"
 	"slices"
 	"strconv"
@@ -18,6 +19,7 @@ var (
 	marshalerType     = reflect.TypeFor[json.Marshaler]()
 	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
 	errorType         = reflect.TypeFor[error]()
+	urlType           = reflect.TypeFor[url.URL]()
 )
 
 // method is how a type encodes itself, if it does.
@@ -30,6 +32,7 @@ const (
 	methodError           // T implements error
 	methodText            // T implements encoding.TextMarshaler
 	methodTextAddr        // *T implements encoding.TextMarshaler
+	methodURL             // T is url.URL: its string, scrubbed
 )
 
 // typeInfo is what the encoder caches per type.
@@ -40,6 +43,14 @@ type typeInfo struct {
 	// isGuarded), and for pointers to them: their fields are never read
 	// and their methods never called.
 	guarded bool
+	// isError is set for the types that implement error: every string
+	// written while encoding one of their values, whether by its Error,
+	// MarshalJSON or MarshalText method or from its fields, is error text
+	// and goes through the secret scrubber.
+	isError bool
+	// notData is set for the types whose values are not data (see
+	// notdata.go): they are recorded as a placeholder naming the type.
+	notData bool
 }
 
 // field is one encoded struct field.
@@ -58,6 +69,8 @@ func infoFor(t reflect.Type) *typeInfo {
 		return ti.(*typeInfo)
 	}
 	ti := &typeInfo{method: methodFor(t), guarded: isGuarded(t)}
+	ti.isError = t.Implements(errorType)
+	ti.notData = notData(t)
 	if t.Kind() == reflect.Pointer {
 		ti.guarded = isGuarded(t.Elem())
 	}
@@ -109,6 +122,8 @@ func isGuarded(t reflect.Type) bool {
 func methodFor(t reflect.Type) method {
 	ptr := t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface
 	switch {
+	case t == urlType:
+		return methodURL
 	case t.Implements(marshalerType):
 		return methodJSON
 	case ptr && reflect.PointerTo(t).Implements(marshalerType):
@@ -142,6 +157,23 @@ func (e *encoder) reflectValue(rv reflect.Value, depth int) {
 		e.guardedValue(rv, t)
 		return
 	}
+	if ti.notData {
+		e.notDataValue(rv, t)
+		return
+	}
+	if ti.isError {
+		// Should encoding panic, guard resets the count.
+		e.errorText++
+		e.typedValue(rv, t, ti, depth)
+		e.errorText--
+		return
+	}
+	e.typedValue(rv, t, ti, depth)
+}
+
+// typedValue encodes rv, of type t described by ti, through its method if
+// it has one, else by its kind.
+func (e *encoder) typedValue(rv reflect.Value, t reflect.Type, ti *typeInfo, depth int) {
 	if ti.method != methodNone && e.viaMethod(rv, ti.method, depth) {
 		return
 	}
@@ -303,6 +335,9 @@ func (e *encoder) viaMethod(rv reflect.Value, m method, depth int) bool {
 	}
 	v := rv.Interface()
 	switch m {
+	case methodURL:
+		u := v.(url.URL)
+		e.str(redact.Scrub(u.String()))
 	case methodJSON, methodJSONAddr:
 		out, ok := callMarshalJSON(v.(json.Marshaler))
 		if !ok {
@@ -361,10 +396,11 @@ func callError(err error) (msg string, ok bool) {
 }
 
 // rawJSON writes valid JSON produced by a MarshalJSON method. If it might
-// hold a secret-named key it is decoded and encoded again so that the
-// redaction rules apply to it too; otherwise it is only compacted.
+// hold a secret-named key, or is an error's, it is decoded and encoded
+// again so that the redaction rules (and the scrubber) apply to it too;
+// otherwise it is only compacted.
 func (e *encoder) rawJSON(b []byte, depth int) {
-	if len(b) > 0 && (b[0] == '{' || b[0] == '[') && mayHoldSecretKey(b) {
+	if len(b) > 0 && (b[0] == '{' || b[0] == '[') && (e.errorText > 0 || mayHoldSecretKey(b)) {
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.UseNumber()
 		var v any

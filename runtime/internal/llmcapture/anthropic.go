@@ -7,7 +7,27 @@ import (
 	"github.com/overmind-core/overmind-go/runtime/internal/llmcapture/jsonscan"
 )
 
-// This file parses the Anthropic messages API.
+// This file is the Anthropic messages API.
+
+// anthropicAPI is the Anthropic messages API. anthropic-sdk-go starts a
+// span of its own for each messages call, which the engine's replaces.
+var anthropicAPI = &api{name: "anthropic", provider: "anthropic", match: matchAnthropic,
+	operations: []*operation{opAnthropicMessages},
+	sdkSpans:   []sdkSpan{{scope: "com.anthropic.sdk.go", name: "anthropic.messages.create"}}}
+
+// opAnthropicMessages is the messages endpoint.
+var opAnthropicMessages = &operation{name: "chat", request: parseAnthropicRequest,
+	response: parseAnthropicResponse, stream: func() stream { return &anStream{} }}
+
+// matchAnthropic recognises the messages endpoint, and nothing under it
+// (count_tokens, batches).
+func matchAnthropic(path string) (endpoint, bool) {
+	path = strings.TrimSuffix(path, "/")
+	if !strings.HasSuffix(path, "/messages") {
+		return endpoint{}, false
+	}
+	return endpoint{op: opAnthropicMessages}, true
+}
 
 type anRequest struct {
 	Model         string

@@ -28,6 +28,9 @@ var (
 	// promises; the conventions have no key for it, so it takes the name
 	// other GenAI instrumentations use.
 	keyTotalTokens = attribute.Key("gen_ai.usage.total_tokens")
+	// keyCost is the call's cost in USD, from the runtime's price table;
+	// the conventions have no key for it.
+	keyCost = attribute.Key("overmind.llm.cost_usd")
 
 	keyProvider          = semconv.GenAIProviderNameKey
 	keyOperation         = semconv.GenAIOperationNameKey

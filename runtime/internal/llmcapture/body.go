@@ -29,8 +29,9 @@ type body struct {
 	n    int64           // bytes read
 	buf  strings.Builder // a JSON body, up to max
 	over bool            // the JSON body is larger than max
-	sse  *sseParser
-	acc  stream
+	// frames splits a stream into events, which acc accumulates.
+	frames framing
+	acc    stream
 	// firstData is when the stream's first event arrived.
 	firstData time.Time
 }
@@ -40,23 +41,39 @@ func newBody(a *attempt, resp *http.Response) io.ReadCloser {
 	if b.rc == nil {
 		b.rc = http.NoBody
 	}
-	if b.status >= 200 && b.status < 300 && isEventStream(resp.Header.Get("Content-Type")) {
-		if acc := newStream(a.c.ep.op); acc != nil {
-			b.acc = acc
-			b.sse = &sseParser{max: int(b.max), onEvent: b.onEvent}
+	if b.status >= 200 && b.status < 300 {
+		if frames := newFraming(resp.Header.Get("Content-Type"), int(b.max), b.onEvent); frames != nil {
+			if acc := newStream(a.c.ep.op); acc != nil {
+				b.frames, b.acc = frames, acc
+			}
 		}
 	}
-	if b.sse == nil && resp.ContentLength > 0 && resp.ContentLength <= b.max {
+	if b.frames == nil && resp.ContentLength > 0 && resp.ContentLength <= b.max {
 		b.buf.Grow(int(resp.ContentLength))
 	}
 	return b
 }
 
-// isEventStream reports whether a Content-Type is text/event-stream,
-// whatever its parameters, without allocating.
-func isEventStream(contentType string) bool {
+// framing splits a streamed response into events as the caller reads it.
+type framing interface {
+	// feed takes the next bytes the caller read.
+	feed(p []byte)
+	// end is called when the stream ends at EOF.
+	end()
+}
+
+// newFraming returns the framing of a response of Content-Type
+// contentType, if it is a stream: server-sent events, or the AWS event
+// stream. onEvent gets each event; max caps an event's size.
+func newFraming(contentType string, max int, onEvent func(name, data []byte)) framing {
 	mediaType, _, _ := strings.Cut(contentType, ";")
-	return strings.EqualFold(strings.TrimSpace(mediaType), "text/event-stream")
+	switch mediaType = strings.TrimSpace(mediaType); {
+	case strings.EqualFold(mediaType, "text/event-stream"):
+		return &sseParser{max: max, onEvent: onEvent}
+	case strings.EqualFold(mediaType, "application/vnd.amazon.eventstream"):
+		return &eventStreamParser{max: max, onEvent: onEvent}
+	}
+	return nil
 }
 
 func (b *body) Read(p []byte) (int, error) {
@@ -90,8 +107,8 @@ func (b *body) observe(p []byte, err error) {
 	}
 	b.n += int64(len(p))
 	switch {
-	case b.sse != nil:
-		b.sse.feed(p)
+	case b.frames != nil:
+		b.frames.feed(p)
 	case !b.over:
 		if int64(b.buf.Len()+len(p)) > b.max {
 			b.buf, b.over = strings.Builder{}, true
@@ -113,7 +130,7 @@ func (b *body) observe(p []byte, err error) {
 // the read error. b.done is set, so b is no longer written.
 func (b *body) ended(err error) {
 	a, c := b.a, b.a.c
-	o := outcome{end: time.Now(), status: b.status, firstData: b.firstData}
+	o := outcome{end: time.Now(), status: b.status, firstData: b.firstData, read: b.n}
 	switch err {
 	case io.EOF:
 		// A stream can end cleanly after its caller gave up.
@@ -124,18 +141,43 @@ func (b *body) ended(err error) {
 		o.err = err
 		o.cancelled = a.cancelled(err)
 	}
-	if b.status >= 400 && o.closed && b.n == 0 && retryable(b.resp) {
-		// The client closed the body unread: it is about to retry.
-		c.park(o, retryGrace(b.resp))
-		return
-	}
-	if b.sse != nil {
+	if b.frames != nil {
 		if err == io.EOF {
-			b.sse.end()
+			b.frames.end()
 		}
 		o.acc = b.acc
 	} else if !b.over {
 		o.body = bodyText{text: b.buf.String(), ok: true}
 	}
+	if b.status >= 400 {
+		o.errorType = errorTypeOf(b.resp.Header, c.ep.api)
+		if b.retried(&o) {
+			c.park(o, retryGrace(b.resp))
+			return
+		}
+	}
 	c.end(o)
+}
+
+// retried reports whether the client is about to retry the attempt that
+// ended with error response o: openai-go and anthropic-sdk-go close the
+// body of a response they retry unread (and read the one they give up
+// on), the AWS SDK reads both but says which attempt is its last.
+func (b *body) retried(o *outcome) bool {
+	info := b.a.info
+	if !retryable(b.resp) || info.last {
+		return false
+	}
+	return info.readsErrors || o.closed && b.n == 0
+}
+
+// errorTypeOf returns the error type the header of an error response of
+// API a names, if a names its errors there ("ThrottlingException:http://..."
+// gives "ThrottlingException").
+func errorTypeOf(h http.Header, a *api) string {
+	if a == nil || a.errorTypeHeader == "" {
+		return ""
+	}
+	kind, _, _ := strings.Cut(h.Get(a.errorTypeHeader), ":")
+	return kind
 }

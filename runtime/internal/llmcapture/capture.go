@@ -17,18 +17,9 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/sdk/instrumentation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
-
-// retryCountHeader is the header in which openai-go and anthropic-sdk-go
-// number the attempts of a call from 0.
-const retryCountHeader = "X-Stainless-Retry-Count"
-
-// anthropicScope is the instrumentation scope of anthropic-sdk-go's own
-// spans ("com.anthropic.sdk.go", with ".bedrock" and the like for other
-// platforms).
-const anthropicScope = "com.anthropic.sdk.go"
 
 // Retry grace periods: how long a span parked after a retryable failure
 // waits for the next attempt.
@@ -209,10 +200,12 @@ type callKey struct {
 var fingerprintSeed = maphash.MakeSeed()
 
 // fingerprint hashes what every attempt of a call has in common: method,
-// URL and body.
-func fingerprint(req *http.Request, body bodyText) uint64 {
+// URL, body, and the id of the call if the client sends one.
+func fingerprint(req *http.Request, body bodyText, callID string) uint64 {
 	var h maphash.Hash
 	h.SetSeed(fingerprintSeed)
+	h.WriteString(callID)
+	h.WriteByte(0)
 	h.WriteString(req.Method)
 	h.WriteByte(0)
 	h.WriteString(req.URL.Host)
@@ -230,15 +223,14 @@ func fingerprint(req *http.Request, body bodyText) uint64 {
 
 // call is one logical call: a span and its attempts.
 type call struct {
-	e       *Engine
-	cfg     *config
-	ep      endpoint
-	span    trace.Span
-	adopted bool // the span is anthropic-sdk-go's
-	start   time.Time
-	key     callKey
-	host    string
-	port    int
+	e     *Engine
+	cfg   *config
+	ep    endpoint
+	span  trace.Span
+	start time.Time
+	key   callKey
+	host  string
+	port  int
 	// reqBody is the request body, parsed when the call completes.
 	reqBody bodyText
 
@@ -260,13 +252,15 @@ type outcome struct {
 	acc       stream    // a stream's events
 	firstData time.Time // a stream's first event
 	cancelled bool      // the caller gave up
+	errorType string    // the error type an error response's header names
+	read      int64     // the bytes of the response body read
 }
 
 // attempt is one attempt of a call.
 type attempt struct {
-	c         *call
-	ctx       context.Context
-	stainless bool // the request has X-Stainless-Retry-Count
+	c    *call
+	ctx  context.Context
+	info attemptInfo
 }
 
 // begin starts an attempt: it resumes the call parked under the request's
@@ -279,33 +273,30 @@ func (e *Engine) begin(req *http.Request, ep endpoint, cfg *config, tracer trace
 	}()
 	start := time.Now()
 	ctx := req.Context()
-	sdk, parent := e.parentOf(ctx)
+	parent := e.deps.Parent(ctx)
 	psc := trace.SpanContextFromContext(parent)
-	key := callKey{trace: psc.TraceID(), span: psc.SpanID(), hash: fingerprint(req, body)}
-	retryCount := req.Header.Get(retryCountHeader)
+	info := attemptOf(req.Header)
+	key := callKey{trace: psc.TraceID(), span: psc.SpanID(), hash: fingerprint(req, body, info.callID)}
 	var c *call
-	if retryCount != "0" {
+	if !info.first {
 		c = e.resume(key)
 	}
 	if c == nil {
-		c = e.newCall(req, parent, sdk, ep, cfg, tracer, body, key, start)
+		c = e.newCall(req, parent, ep, cfg, tracer, body, key, start)
 	}
 	c.mu.Lock()
 	c.attempts++
 	c.mu.Unlock()
-	return &attempt{c: c, ctx: ctx, stainless: retryCount != ""}
+	return &attempt{c: c, ctx: ctx, info: info}
 }
 
-// newCall starts the span of a call, or adopts anthropic-sdk-go's. A span
-// of its own starts with its name and the attributes the GenAI
-// conventions ask for at span creation, where samplers see them: the
+// newCall starts the span of a call with its name and the attributes the
+// GenAI conventions ask for at span creation, where samplers see them: the
 // operation, provider, server and requested model. Only the model is read
 // from the body then, in one pass that keeps nothing, so that an
 // unsampled call costs no more; the body is parsed, and the rest of the
-// attributes set, when the call completes. An adopted span gets the
-// request's attributes now, as anthropic-sdk-go ends it as soon as the
-// response body ends.
-func (e *Engine) newCall(req *http.Request, parent context.Context, sdk trace.Span, ep endpoint, cfg *config, tracer trace.Tracer, body bodyText, key callKey, start time.Time) *call {
+// attributes set, when the call completes.
+func (e *Engine) newCall(req *http.Request, parent context.Context, ep endpoint, cfg *config, tracer trace.Tracer, body bodyText, key callKey, start time.Time) *call {
 	c := &call{e: e, cfg: cfg, ep: ep, start: start, key: key, reqBody: body, host: req.URL.Hostname()}
 	c.port, _ = strconv.Atoi(req.URL.Port())
 	if c.port == 0 {
@@ -313,16 +304,6 @@ func (e *Engine) newCall(req *http.Request, parent context.Context, sdk trace.Sp
 		if req.URL.Scheme == "http" {
 			c.port = 80
 		}
-	}
-	if sdk != nil {
-		c.span, c.adopted = sdk, true
-		r := parseRequest(ep, body)
-		sdk.SetName(spanName(ep.op, r.model))
-		w := e.writer()
-		defer w.release()
-		attrs := e.requestAttrs(c.baseAttrs(r.model), &w, ep, r, cfg)
-		sdk.SetAttributes(w.attrs(attrs)...)
-		return c
 	}
 	model := requestModel(ep, body)
 	_, c.span = tracer.Start(parent, spanName(ep.op, model),
@@ -337,7 +318,7 @@ func (e *Engine) newCall(req *http.Request, parent context.Context, sdk trace.Sp
 func (c *call) baseAttrs(model string) []attribute.KeyValue {
 	attrs := []attribute.KeyValue{
 		keySpanType.String(spanTypeLLM),
-		keyOperation.String(c.ep.op.name()),
+		keyOperation.String(c.ep.op.name),
 		keyProvider.String(c.ep.provider),
 		keyServerAddress.String(c.host),
 		keyServerPort.Int(c.port),
@@ -350,41 +331,6 @@ func (c *call) baseAttrs(model string) []attribute.KeyValue {
 	return attrs
 }
 
-// parentOf returns the span of anthropic-sdk-go to adopt for a request
-// with context ctx, if any, and the context the call's span starts from
-// otherwise. anthropic-sdk-go starts its span from the context the
-// application passed, which knows nothing of the goroutine's current span:
-// called with context.Background() inside an instrumented function, it
-// starts a root span. Adopting that span would take the call out of the
-// function's trace, so the engine then starts its own span under the
-// goroutine's current span instead, and the SDK's stays as it is.
-func (e *Engine) parentOf(ctx context.Context) (sdk trace.Span, parent context.Context) {
-	s := trace.SpanFromContext(ctx)
-	if !s.IsRecording() || !isAnthropicSDKSpan(s) {
-		return nil, e.deps.Parent(ctx)
-	}
-	if ro, ok := s.(interface{ Parent() trace.SpanContext }); ok && !ro.Parent().IsValid() {
-		current := e.deps.Parent(trace.ContextWithSpanContext(ctx, trace.SpanContext{}))
-		if trace.SpanContextFromContext(current).IsValid() {
-			return nil, current
-		}
-	}
-	return s, ctx
-}
-
-// isAnthropicSDKSpan reports whether s was started by anthropic-sdk-go's
-// instrumentation. Only spans of the OpenTelemetry SDK tell their scope.
-func isAnthropicSDKSpan(s trace.Span) bool {
-	ro, ok := s.(interface {
-		InstrumentationScope() instrumentation.Scope
-	})
-	if !ok {
-		return false
-	}
-	name := ro.InstrumentationScope().Name
-	return name == anthropicScope || strings.HasPrefix(name, anthropicScope+".")
-}
-
 // after handles what next returned for the attempt: it ends or parks the
 // call on a transport error, and otherwise wraps the response body, whose
 // end ends the attempt.
@@ -392,9 +338,7 @@ func (a *attempt) after(resp *http.Response, err error) {
 	defer func() { _ = recover() }()
 	c := a.c
 	if !c.span.IsRecording() {
-		if !c.adopted {
-			c.span.End()
-		}
+		c.span.End()
 		return
 	}
 	if err != nil || resp == nil {
@@ -407,9 +351,9 @@ func (a *attempt) after(resp *http.Response, err error) {
 			c.end(o)
 			return
 		}
-		// openai-go and anthropic-sdk-go retry transport errors; other
-		// clients are not known to.
-		if a.stainless {
+		// The clients that number their attempts retry transport
+		// errors; others are not known to.
+		if a.info.counted && !a.info.last {
 			c.park(o, defaultGrace)
 			return
 		}
@@ -440,31 +384,23 @@ func (c *call) park(o outcome, grace time.Duration) {
 	c.mu.Unlock()
 	e := c.e
 	e.mu.Lock()
-	if len(e.pending) >= maxParked {
+	e.parked.remove(c)
+	if !e.parked.add(c) {
 		e.mu.Unlock()
 		c.finish()
 		return
 	}
-	old := e.pending[c.key]
-	e.pending[c.key] = c
 	c.mu.Lock()
 	c.timer = time.AfterFunc(grace, func() { e.expire(c) })
 	c.mu.Unlock()
 	e.mu.Unlock()
-	if old != nil && old != c {
-		old.stopTimer()
-		old.finish()
-	}
 }
 
-// resume takes the call parked under key, if any, and records on its span
-// that its last attempt was retried.
+// resume takes the call that has waited longest under key, if any, and
+// records on its span that its last attempt was retried.
 func (e *Engine) resume(key callKey) *call {
 	e.mu.Lock()
-	c := e.pending[key]
-	if c != nil {
-		delete(e.pending, key)
-	}
+	c := e.parked.take(key)
 	e.mu.Unlock()
 	if c == nil {
 		return nil
@@ -481,7 +417,11 @@ func (e *Engine) resume(key callKey) *call {
 	if o.status > 0 {
 		attrs = append(attrs, keyHTTPStatus.Int(o.status))
 	}
-	kind, msg := c.errorOf(o, "", "")
+	var kind, msg string
+	if o.status >= 400 && o.body.ok {
+		kind, msg = parseError(o.body.text) // the client read it: the AWS SDK
+	}
+	kind, msg = c.errorOf(o, strings.Clone(kind), strings.Clone(msg))
 	attrs = append(attrs, keyErrorTypeOTel.String(kind), keyErrorMessage.String(msg))
 	c.span.AddEvent(retryEvent, trace.WithTimestamp(o.end), trace.WithAttributes(attrs...))
 	return c
@@ -490,13 +430,11 @@ func (e *Engine) resume(key callKey) *call {
 // expire ends a parked call that no retry resumed.
 func (e *Engine) expire(c *call) {
 	e.mu.Lock()
-	if e.pending[c.key] != c {
-		e.mu.Unlock()
-		return
-	}
-	delete(e.pending, c.key)
+	parked := e.parked.remove(c)
 	e.mu.Unlock()
-	c.finish()
+	if parked {
+		c.finish()
+	}
 }
 
 func (c *call) stopTimer() {
@@ -520,6 +458,9 @@ func (c *call) errorOf(o outcome, kind, msg string) (string, string) {
 		}
 	}
 	if o.status >= 400 {
+		if kind == "" {
+			kind = o.errorType
+		}
 		if kind == "" {
 			kind = statusKind(o.status)
 		}
@@ -549,33 +490,43 @@ func (c *call) finish() {
 	c.complete(o, attempts)
 }
 
-// complete parses what the call sent and received, sets the span's
-// attributes and status, and ends it (an adopted span is left for
-// anthropic-sdk-go to end).
+// complete ends the call's span with the attributes and status of what it
+// sent and received: computed now, or, when the engine may defer them
+// (see deferred.go), when the span is first read, off the caller's path.
 func (c *call) complete(o outcome, attempts int) {
 	defer func() { _ = recover() }()
-	e, span := c.e, c.span
-	w := e.writer()
-	defer w.release()
-	attrs := w.kvBuffer()
-	if !c.adopted {
-		attrs = e.requestAttrs(attrs, &w, c.ep, parseRequest(c.ep, c.reqBody), c.cfg)
+	if c.e.deferrable(c, &o) {
+		c.endDeferred(o, attempts)
+		return
 	}
+	w := c.e.writer()
+	defer w.release()
+	attrs, status := c.completeAttrs(w.kvBuffer(), &w, o, attempts)
+	span := c.span
+	span.SetAttributes(attrs...)
+	if status.Code == codes.Error {
+		span.SetStatus(codes.Error, status.Description)
+	}
+	w.keepKV(attrs, span)
+	span.End(trace.WithTimestamp(o.end))
+}
+
+// completeAttrs parses what the call sent and received and appends the
+// attributes its span gets when it completes to attrs, writing the content
+// attributes with w; it returns them and the span's status.
+func (c *call) completeAttrs(attrs []attribute.KeyValue, w *writer, o outcome, attempts int) ([]attribute.KeyValue, sdktrace.Status) {
+	e := c.e
+	attrs = e.requestAttrs(attrs, w, c.ep, parseRequest(c.ep, c.reqBody), c.cfg)
 	attrs = append(attrs, keyAttempts.Int(attempts))
 	if o.status > 0 {
 		attrs = append(attrs, keyHTTPStatus.Int(o.status))
 	}
 	v := c.judge(&o)
 	if v.resp != nil {
-		attrs = e.responseAttrs(attrs, &w, v.resp, c.cfg.content)
+		attrs = e.responseAttrs(attrs, w, v.resp, c.cfg.content)
 	}
 	attrs = w.attrs(attrs)
-	attrs = c.endAttrs(attrs, &o, &v)
-	span.SetAttributes(attrs...)
-	w.keepKV(attrs, span)
-	if !c.adopted {
-		span.End(trace.WithTimestamp(o.end))
-	}
+	return c.endAttrs(attrs, &o, &v)
 }
 
 // verdict is what the outcome of a call says of it.
@@ -622,12 +573,14 @@ func (c *call) judge(o *outcome) verdict {
 }
 
 // endAttrs appends the timing and status attributes of a call that ended
-// with o, judged v, to attrs, and sets the span's status if it failed.
-func (c *call) endAttrs(attrs []attribute.KeyValue, o *outcome, v *verdict) []attribute.KeyValue {
+// with o, judged v, to attrs, and returns them with the span's status:
+// Error if it failed.
+func (c *call) endAttrs(attrs []attribute.KeyValue, o *outcome, v *verdict) ([]attribute.KeyValue, sdktrace.Status) {
 	if !o.firstData.IsZero() {
 		attrs = append(attrs, keyTimeToFirst.Float64(o.firstData.Sub(c.start).Seconds()))
 	}
 	attrs = append(attrs, keyDuration.Float64(o.end.Sub(c.start).Seconds()))
+	var status sdktrace.Status
 	switch {
 	case v.cancelled:
 		attrs = append(attrs, keyStatus.String(statusCancelled))
@@ -638,11 +591,11 @@ func (c *call) endAttrs(attrs []attribute.KeyValue, o *outcome, v *verdict) []at
 			keyErrorTypeOTel.String(kind),
 			keyErrorType.String(kind),
 			keyErrorMessage.String(msg))
-		c.span.SetStatus(codes.Error, msg)
+		status = sdktrace.Status{Code: codes.Error, Description: msg}
 	default:
 		attrs = append(attrs, keyStatus.String(statusSuccess))
 	}
-	return attrs
+	return attrs, status
 }
 
 // retryable reports whether openai-go and anthropic-sdk-go would retry a

@@ -5,9 +5,10 @@
 //
 // Go has no monkey-patching, so the capture happens at the HTTP layer. An
 // [Engine] recognises the requests of the supported endpoints by host and
-// path (OpenAI chat completions, responses and embeddings; Anthropic
-// messages; Gemini generateContent and streamGenerateContent; plus any base
-// URL named in [Options.BaseURLs]) and leaves every other request untouched.
+// path, from one table of providers (providers.go: each provider's name,
+// hosts and API; each API's endpoints and parsers are one file of their
+// own: openai.go, anthropic.go, gemini.go, bedrock.go), plus any base URL
+// named in [Options.BaseURLs], and leaves every other request untouched.
 // It is reached three ways: [Engine.Transport] wraps an [http.RoundTripper]
 // (the runtime wraps [http.DefaultTransport] with it), [Engine.Middleware]
 // has the shape of the openai-go and anthropic-sdk-go option.WithMiddleware
@@ -32,19 +33,24 @@
 //
 // # On the caller's path
 //
-// The engine works on the caller's goroutine and starts none of its own.
-// Before sending the request it copies its body and starts the span with
-// its name and the attributes the GenAI conventions ask for at creation,
-// where samplers see them: operation, provider, server and the requested
-// model, which it finds with one pass over the body that keeps nothing.
-// It watches the response body as the caller reads it; when the body ends
-// (the caller's last Read, or its Close) it parses the two bodies, sets
-// the rest of the attributes and ends the span before returning to the
-// caller. The parsing is one pass over each body that copies only the
-// strings it must unescape, and the content attributes are written into
-// one buffer: see BenchmarkOpenAIChat for the cost against the same call
-// uncaptured, and against the same call with a span written by hand. A
-// body is parsed only up to [Options.MaxBodyBytes].
+// The engine starts no goroutine of its own. Before sending the request
+// it copies its body and starts the span with its name and the attributes
+// the GenAI conventions ask for at creation, where samplers see them:
+// operation, provider, server and the requested model, which it finds
+// with one pass over the body that keeps nothing. It watches the response
+// body as the caller reads it; when the body ends (the caller's last
+// Read, or its Close) it ends the span with the time it ended at. Parsing
+// the two bodies and writing the rest of the attributes can wait until the
+// span is read: with [Deps.DeferAttributes] (the runtime sets it) the span
+// ends at once, and the span processors wrapped by [Engine.Processor] get
+// a span that computes its attributes and status the first time they are
+// read, which for a batching exporter is on the exporter's goroutine (see
+// deferred.go); without it they are computed before the span ends. The
+// parsing is one pass over each body that copies only the strings it must
+// unescape, and the content attributes are written into one buffer. See
+// BenchmarkOpenAIChat, in the integration module, for the cost against
+// the same call uncaptured, and against the same call with a span written
+// by hand. A body is parsed only up to [Options.MaxBodyBytes].
 //
 // # One span per logical call
 //
@@ -60,31 +66,34 @@
 // that ends the call (to build their error), so a retryable response whose
 // body is read ends the span, and one whose body is closed unread parks it.
 // The next attempt with the same fingerprint resumes the parked span and
-// counts one more attempt (overmind.llm.attempts); the failed attempt is
+// counts one more attempt (overmind.llm.attempts). Identical calls made at
+// once from one parent (a fan-out that hits a rate limit) park side by side
+// under one fingerprint, and each retry resumes the one that has waited
+// longest, so each call still gives one span. The failed attempt is
 // recorded as an overmind.llm.retry event. When openai-go and
 // anthropic-sdk-go send X-Stainless-Retry-Count, "0" always starts a new
-// call, so two identical calls in a row are never merged. A parked span
+// call, so two identical calls in a row are never merged. The AWS SDK
+// reads the error it retries, but numbers its attempts
+// (amz-sdk-request: attempt=N; max=M) and gives each call an id that its
+// attempts share (amz-sdk-invocation-id), which goes into the fingerprint:
+// a retryable error parks the span unless it was the last attempt (see
+// attempts.go). A parked span
 // that no attempt resumes ends after a grace period (the server's
 // Retry-After plus a margin, else 15 seconds) or at [Engine.Flush], with the
 // end time of its last attempt, so its duration is exact even when it is
 // exported late.
 //
 // anthropic-sdk-go (v1.84 and later) starts an OpenTelemetry span of its
-// own for each call, through the global tracer provider, and sends every
-// attempt in its context. When the request's context carries a recording
-// span of that SDK's instrumentation scope (com.anthropic.sdk.go), the
-// engine starts no span: it adopts the SDK's span, renames it
-// "{operation} {model}" and sets the same attributes on it as on its own, so
-// a call gives one span, not two. The SDK ends that span. The exception is
-// a root span of the SDK's while the goroutine has a current span (the call
-// was made with context.Background() inside an instrumented function):
-// adopting it would take the call out of the function's trace, so the
-// engine starts its own span there, and the SDK's stays a trace of its own.
+// own for each call. [Engine.Tracer] gives the tracer for its
+// instrumentation scope, which starts none for the calls the engine
+// captures, so that a call gives one span: see sdkspans.go.
 //
 // # Streams
 //
-// A response with Content-Type text/event-stream is parsed incrementally
-// as the caller reads it. The span stays open until the stream is read to
+// A response with Content-Type text/event-stream (server-sent events), or
+// application/vnd.amazon.eventstream (the AWS event stream framing of
+// Bedrock's ConverseStream), is parsed incrementally as the caller reads
+// it. The span stays open until the stream is read to
 // the end, closed, or fails; usage comes from the final events (OpenAI chat
 // sends it only when the request sets stream_options.include_usage), and
 // gen_ai.response.time_to_first_chunk records the seconds from the start of

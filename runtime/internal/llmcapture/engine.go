@@ -10,16 +10,12 @@ import (
 	"sync/atomic"
 
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/overmind-core/overmind-go/runtime/internal/pricing"
 )
 
-// The wire protocols, which are also the names [Options.Providers] accepts.
-const (
-	ProviderOpenAI    = "openai"
-	ProviderAnthropic = "anthropic"
-	ProviderGoogle    = "google"
-	// ProviderAll in [Options.Providers] enables every provider.
-	ProviderAll = "all"
-)
+// ProviderAll in [Options.Providers] enables every provider.
+const ProviderAll = "all"
 
 // DefaultMaxBodyBytes is the largest request or response body parsed when
 // [Options.MaxBodyBytes] is zero. Larger bodies pass through untouched and
@@ -59,6 +55,17 @@ type Deps struct {
 	// ErrorMessage scrubs secrets from a provider's error message and
 	// truncates it. Nil means truncation to 1024 bytes.
 	ErrorMessage func(msg string) string
+	// DeferAttributes lets the engine end a call's span before computing
+	// most of its attributes, which it then computes when they are first
+	// read (see [Engine.Processor]). Set it only when every span processor
+	// of the tracer provider Tracer comes from that reads ended spans'
+	// attributes or status is wrapped by Engine.Processor. The functions
+	// above may then be called after the call, from another goroutine.
+	DeferAttributes bool
+	// Cost returns the cost in USD of a call to model (the response's
+	// model) with the given token usage, or false when it is not known.
+	// Nil means no cost is recorded.
+	Cost func(model string, usage pricing.Tokens) (usd float64, ok bool)
 }
 
 // Prompt identifies a rendered PromptString found in a request.
@@ -79,20 +86,18 @@ type BaseURL struct {
 	// the protocol's endpoints (/chat/completions, /responses, /embeddings;
 	// /messages; :generateContent, :streamGenerateContent).
 	URL string
-	// Protocol is the API the server speaks: ProviderOpenAI (the default),
-	// ProviderAnthropic or ProviderGoogle.
+	// Protocol is the API the server speaks: "openai" (the default),
+	// "anthropic", "google" or "bedrock".
 	Protocol string
 	// Name is recorded as gen_ai.provider.name. It defaults to the
-	// protocol's ("openai", "anthropic", "gcp.gemini").
+	// protocol's ("openai", "anthropic", "gcp.gemini", "aws.bedrock").
 	Name string
 }
 
 // Options are the engine's settings; [Engine.Configure] replaces them.
 type Options struct {
-	// Providers are the providers whose own hosts are captured:
-	// ProviderOpenAI (api.openai.com and *.openai.azure.com),
-	// ProviderAnthropic (api.anthropic.com), ProviderGoogle
-	// (generativelanguage.googleapis.com and Vertex AI), or ProviderAll.
+	// Providers are the providers whose own hosts are captured, by the
+	// names ProviderNames returns (or their aliases), or ProviderAll.
 	Providers []string
 	// BaseURLs are further endpoints, captured whatever Providers says.
 	BaseURLs []BaseURL
@@ -109,8 +114,10 @@ type Engine struct {
 	deps   Deps
 	config atomic.Pointer[config]
 
-	mu      sync.Mutex
-	pending map[callKey]*call
+	mu     sync.Mutex
+	parked parkedCalls
+
+	deferred deferredCalls
 }
 
 // New returns an engine with deps and opts. It fails if deps has no
@@ -131,7 +138,7 @@ func New(deps Deps, opts Options) (*Engine, error) {
 	if deps.ErrorMessage == nil {
 		deps.ErrorMessage = func(s string) string { return truncate(s, 1024) }
 	}
-	e := &Engine{deps: deps, pending: make(map[callKey]*call)}
+	e := &Engine{deps: deps}
 	if err := e.Configure(opts); err != nil {
 		return nil, err
 	}
@@ -162,11 +169,7 @@ func (e *Engine) Flush() {
 		return
 	}
 	e.mu.Lock()
-	parked := make([]*call, 0, len(e.pending))
-	for k, c := range e.pending {
-		parked = append(parked, c)
-		delete(e.pending, k)
-	}
+	parked := e.parked.drain()
 	e.mu.Unlock()
 	for _, c := range parked {
 		c.stopTimer()
@@ -176,19 +179,18 @@ func (e *Engine) Flush() {
 
 // config is the parsed form of Options.
 type config struct {
-	opts      Options
-	openai    bool
-	anthropic bool
-	google    bool
-	content   bool
-	maxBody   int64
-	bases     []base
+	opts    Options
+	hosts   hostRules // of the enabled providers
+	content bool
+	maxBody int64
+	bases   []base
 }
 
 // base is a parsed BaseURL.
 type base struct {
-	scheme, host, path string
-	protocol, name     string
+	scheme, host, path string // host in lower case, path escaped
+	api                *api
+	name               string
 }
 
 func newConfig(opts Options) (*config, error) {
@@ -196,18 +198,23 @@ func newConfig(opts Options) (*config, error) {
 	if cfg.maxBody <= 0 {
 		cfg.maxBody = DefaultMaxBodyBytes
 	}
-	for _, p := range opts.Providers {
-		switch strings.ToLower(strings.TrimSpace(p)) {
-		case ProviderOpenAI:
-			cfg.openai = true
-		case ProviderAnthropic:
-			cfg.anthropic = true
-		case ProviderGoogle, "gemini":
-			cfg.google = true
-		case ProviderAll:
-			cfg.openai, cfg.anthropic, cfg.google = true, true, true
-		default:
-			return nil, fmt.Errorf("llmcapture: unknown provider %q (want %q, %q, %q or %q)", p, ProviderOpenAI, ProviderAnthropic, ProviderGoogle, ProviderAll)
+	enabled := make([]bool, len(providers))
+	for _, name := range opts.Providers {
+		if strings.EqualFold(strings.TrimSpace(name), ProviderAll) {
+			for i := range enabled {
+				enabled[i] = true
+			}
+			continue
+		}
+		i, ok := ProviderIndex(name)
+		if !ok {
+			return nil, fmt.Errorf("llmcapture: unknown provider %q (want one of %s, or %q)", name, strings.Join(ProviderNames(), ", "), ProviderAll)
+		}
+		enabled[i] = true
+	}
+	for i := range providers {
+		if enabled[i] {
+			cfg.hosts.add(&providers[i])
 		}
 	}
 	for _, b := range opts.BaseURLs {
@@ -228,34 +235,27 @@ func parseBase(b BaseURL) (base, error) {
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return base{}, fmt.Errorf("llmcapture: base URL %q: want http(s)://host[:port][/path]", b.URL)
 	}
-	protocol := strings.ToLower(b.Protocol)
+	protocol := b.Protocol
 	if protocol == "" {
-		protocol = ProviderOpenAI
+		protocol = openaiAPI.name
+	}
+	a := apiNamed(protocol)
+	if a == nil && strings.EqualFold(protocol, "gemini") {
+		a = geminiAPI
+	}
+	if a == nil {
+		return base{}, fmt.Errorf("llmcapture: base URL %q: unknown protocol %q (want %s)", b.URL, b.Protocol, apiNames())
 	}
 	name := b.Name
-	switch protocol {
-	case ProviderOpenAI:
-		if name == "" {
-			name = "openai"
-		}
-	case ProviderAnthropic:
-		if name == "" {
-			name = "anthropic"
-		}
-	case ProviderGoogle, "gemini":
-		protocol = ProviderGoogle
-		if name == "" {
-			name = "gcp.gemini"
-		}
-	default:
-		return base{}, fmt.Errorf("llmcapture: base URL %q: unknown protocol %q (want %q, %q or %q)", b.URL, b.Protocol, ProviderOpenAI, ProviderAnthropic, ProviderGoogle)
+	if name == "" {
+		name = a.provider
 	}
 	return base{
-		scheme:   u.Scheme,
-		host:     strings.ToLower(u.Host),
-		path:     strings.TrimSuffix(u.Path, "/"),
-		protocol: protocol,
-		name:     name,
+		scheme: u.Scheme,
+		host:   strings.ToLower(u.Host),
+		path:   strings.TrimSuffix(u.EscapedPath(), "/"),
+		api:    a,
+		name:   name,
 	}, nil
 }
 

@@ -7,10 +7,40 @@ import (
 	"github.com/overmind-core/overmind-go/runtime/internal/llmcapture/jsonscan"
 )
 
-// This file parses Gemini's generateContent and streamGenerateContent, on
+// This file is Gemini's generateContent and streamGenerateContent, on
 // the Gemini API and on Vertex AI. The JSON names are camelCase, as the
 // SDKs send them; the REST API also takes snake_case, which the fields
 // with a second tag accept.
+
+// geminiAPI is the Gemini API.
+var geminiAPI = &api{name: "google", provider: "gcp.gemini", match: matchGemini,
+	operations: []*operation{opGeminiGenerate}}
+
+// opGeminiGenerate is generateContent and streamGenerateContent.
+var opGeminiGenerate = &operation{name: "generate_content", request: parseGeminiRequest,
+	response: parseGeminiResponse, stream: func() stream { return &gmStream{} }, modelPrefix: "models/"}
+
+// matchGemini recognises .../models/{model}:generateContent and
+// :streamGenerateContent, on the Gemini API and on Vertex AI
+// (.../publishers/google/models/{model}:...).
+func matchGemini(path string) (endpoint, bool) {
+	slash := strings.LastIndexByte(path, '/')
+	last := path[slash+1:]
+	model, method, ok := strings.Cut(last, ":")
+	if !ok {
+		return endpoint{}, false
+	}
+	ep := endpoint{op: opGeminiGenerate}
+	switch method {
+	case "generateContent":
+	case "streamGenerateContent":
+		ep.pathStream = true
+	default:
+		return endpoint{}, false
+	}
+	ep.pathModel = unescapePath(model)
+	return ep, true
+}
 
 type gmRequest struct {
 	Model              string

@@ -29,6 +29,7 @@ func TestNoProviderSDKInRuntime(t *testing.T) {
 			"github.com/anthropics/",
 			"google.golang.org/genai",
 			"github.com/sashabaranov/",
+			"github.com/aws/",
 			"github.com/tmc/langchaingo",
 		} {
 			if strings.HasPrefix(dep, sdk) {

@@ -8,8 +8,48 @@ import (
 	"github.com/overmind-core/overmind-go/runtime/internal/llmcapture/jsonscan"
 )
 
-// This file parses the OpenAI chat completions, responses and embeddings
-// APIs, which Azure OpenAI and the OpenAI-compatible servers speak too.
+// This file is the OpenAI API: chat completions, responses and
+// embeddings, which Azure OpenAI and the OpenAI-compatible services and
+// servers speak too.
+
+// openaiAPI is the OpenAI API.
+var openaiAPI = &api{name: "openai", provider: "openai", match: matchOpenAI,
+	operations: []*operation{opOpenAIChat, opOpenAIResponses, opOpenAIEmbeddings}}
+
+// The OpenAI endpoints.
+var (
+	opOpenAIChat = &operation{name: "chat", request: parseOpenAIChatRequest,
+		response: parseOpenAIChatResponse, stream: func() stream { return &oaChatStream{} }}
+	opOpenAIResponses = &operation{name: "chat", request: parseOpenAIResponsesRequest,
+		response: parseOpenAIResponsesResponse, stream: func() stream { return &oaResponsesStream{} }}
+	opOpenAIEmbeddings = &operation{name: "embeddings", request: parseOpenAIEmbeddingsRequest,
+		response: parseOpenAIEmbeddingsResponse, embeddings: true}
+)
+
+// matchOpenAI recognises the OpenAI endpoints by the end of the path, so
+// that /v1/chat/completions, an Azure deployment's
+// /openai/deployments/{name}/chat/completions and a compatible server's
+// /api/v1/chat/completions all match.
+func matchOpenAI(path string) (endpoint, bool) {
+	path = strings.TrimSuffix(path, "/")
+	var op *operation
+	var prefix string
+	switch {
+	case strings.HasSuffix(path, "/chat/completions"):
+		op, prefix = opOpenAIChat, strings.TrimSuffix(path, "/chat/completions")
+	case strings.HasSuffix(path, "/responses"):
+		op, prefix = opOpenAIResponses, strings.TrimSuffix(path, "/responses")
+	case strings.HasSuffix(path, "/embeddings"):
+		op, prefix = opOpenAIEmbeddings, strings.TrimSuffix(path, "/embeddings")
+	default:
+		return endpoint{}, false
+	}
+	ep := endpoint{op: op}
+	if i := strings.LastIndex(prefix, "/deployments/"); i >= 0 {
+		ep.pathModel = unescapePath(prefix[i+len("/deployments/"):])
+	}
+	return ep, true
+}
 
 // --- chat completions ---
 

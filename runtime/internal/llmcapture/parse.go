@@ -36,18 +36,7 @@ func parseRequest(ep endpoint, body bodyText) (r *request) {
 	if !body.ok {
 		return r
 	}
-	switch ep.op {
-	case opOpenAIChat:
-		parseOpenAIChatRequest(body.text, r)
-	case opOpenAIResponses:
-		parseOpenAIResponsesRequest(body.text, r)
-	case opOpenAIEmbeddings:
-		parseOpenAIEmbeddingsRequest(body.text, r)
-	case opAnthropicMessages:
-		parseAnthropicRequest(body.text, r)
-	case opGeminiGenerate:
-		parseGeminiRequest(body.text, r)
-	}
+	ep.op.request(body.text, r)
 	normalizeRoles(r.messages)
 	return r
 }
@@ -56,7 +45,7 @@ func parseRequest(ep endpoint, body bodyText) (r *request) {
 // it, reading nothing else and keeping nothing: the body is only scanned.
 func requestModel(ep endpoint, body bodyText) string {
 	var model string
-	if body.ok {
+	if body.ok && !ep.op.modelInPath {
 		var d decoder
 		d.Reset(body.text)
 		if d.Object() {
@@ -71,8 +60,8 @@ func requestModel(ep endpoint, body bodyText) string {
 		if d.Finish() != nil {
 			model = ""
 		}
-		if ep.op == opGeminiGenerate {
-			model = strings.TrimPrefix(model, "models/")
+		if ep.op.modelPrefix != "" {
+			model = strings.TrimPrefix(model, ep.op.modelPrefix)
 		}
 	}
 	if model == "" {
@@ -102,42 +91,24 @@ func normalizeRoles(msgs []message) {
 	}
 }
 
-// parseResponse parses a whole successful response body; nil if it does
-// not parse.
-func parseResponse(op operation, body string) (r *response) {
+// parseResponse parses a whole successful response body of op; nil if it
+// does not parse.
+func parseResponse(op *operation, body string) (r *response) {
 	defer func() {
 		if recover() != nil {
 			r = nil
 		}
 	}()
-	switch op {
-	case opOpenAIChat:
-		return parseOpenAIChatResponse(body)
-	case opOpenAIResponses:
-		return parseOpenAIResponsesResponse(body)
-	case opOpenAIEmbeddings:
-		return parseOpenAIEmbeddingsResponse(body)
-	case opAnthropicMessages:
-		return parseAnthropicResponse(body)
-	case opGeminiGenerate:
-		return parseGeminiResponse(body)
-	}
-	return nil
+	return op.response(body)
 }
 
-// newStream returns the accumulator for op's streams.
-func newStream(op operation) stream {
-	switch op {
-	case opOpenAIChat:
-		return &oaChatStream{}
-	case opOpenAIResponses:
-		return &oaResponsesStream{}
-	case opAnthropicMessages:
-		return &anStream{}
-	case opGeminiGenerate:
-		return &gmStream{}
+// newStream returns the accumulator for op's streams, nil if op does not
+// stream.
+func newStream(op *operation) stream {
+	if op.stream == nil {
+		return nil
 	}
-	return nil
+	return op.stream()
 }
 
 // safeEvent passes one event to s, recovering from a panic.
@@ -159,11 +130,12 @@ func safeResult(s stream) (r *response) {
 // errorBody is the union of the providers' error bodies:
 // OpenAI {"error": {"message", "type", "code"}}, Anthropic {"type":
 // "error", "error": {"type", "message"}}, Gemini {"error": {"code",
-// "message", "status"}}. Gemini sends it as a one-element array in
-// streamGenerateContent without alt=sse.
+// "message", "status"}}, AWS {"__type", "message"}. Gemini sends it as a
+// one-element array in streamGenerateContent without alt=sse.
 type errorBody struct {
 	Error   *errorObject
 	Message string
+	Type    string // AWS's __type
 }
 
 type errorObject struct {
@@ -181,8 +153,10 @@ func (in *errorBody) decode(d *decoder) {
 		switch d.Key() {
 		case "error":
 			in.Error = decodeOptional(d, (*errorObject).decode)
-		case "message":
+		case "message", "Message":
 			in.Message = d.Str()
+		case "__type":
+			in.Type = d.Str()
 		default:
 			d.Skip()
 		}
@@ -239,7 +213,18 @@ func parseError(body string) (kind, msg string) {
 		}
 		return kind, e.Message
 	}
-	return "", in.Message
+	return awsErrorType(in.Type), in.Message
+}
+
+// awsErrorType is the name of an AWS error type, which may come with a
+// namespace ("com.amazon.bedrock#ThrottlingException") or a URL after a
+// colon.
+func awsErrorType(t string) string {
+	if i := strings.LastIndexByte(t, '#'); i >= 0 {
+		t = t[i+1:]
+	}
+	t, _, _ = strings.Cut(t, ":")
+	return t
 }
 
 // statusKind is the error type of an HTTP status without a better one.

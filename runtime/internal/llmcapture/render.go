@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/overmind-core/overmind-go/runtime/internal/llmcapture/jsonscan"
+	"github.com/overmind-core/overmind-go/runtime/internal/pricing"
 )
 
 // This file renders a request and a response as span attributes. Content
@@ -27,11 +28,11 @@ import (
 // rules apply to them, and each attribute through Deps.Truncate.
 
 // spanName is "{operation} {model}", or the operation alone.
-func spanName(op operation, model string) string {
+func spanName(op *operation, model string) string {
 	if model == "" {
-		return op.name()
+		return op.name
 	}
-	return op.name() + " " + model
+	return op.name + " " + model
 }
 
 // requestAttrs appends the attributes of a parsed request but its model
@@ -109,7 +110,7 @@ func (e *Engine) promptAttrs(attrs []attribute.KeyValue, r *request, content boo
 // embeddings request's input, or a chat's system instructions, messages
 // and tool definitions.
 func (e *Engine) requestContent(w *writer, ep endpoint, r *request) {
-	if ep.op == opOpenAIEmbeddings {
+	if ep.op.embeddings {
 		if r.embedInput != nil {
 			w.raw(e.deps.Encode(r.embedInput))
 			w.mark(keyInputs)
@@ -178,8 +179,8 @@ func (e *Engine) responseAttrs(attrs []attribute.KeyValue, w *writer, r *respons
 	if r.model != "" {
 		attrs = append(attrs, keyResponseModel.String(strings.Clone(r.model)))
 	}
-	if len(r.finishReasons) > 0 {
-		attrs = append(attrs, keyFinishReasons.StringSlice(cloneStrings(r.finishReasons)))
+	if reasons := finishReasons(r.finishReasons); len(reasons) > 0 {
+		attrs = append(attrs, keyFinishReasons.StringSlice(reasons))
 	}
 	u := r.usage
 	if !u.total.ok && u.input.ok && u.output.ok {
@@ -200,6 +201,9 @@ func (e *Engine) responseAttrs(attrs []attribute.KeyValue, w *writer, r *respons
 			attrs = append(attrs, c.key.Int64(c.n.v))
 		}
 	}
+	if usd, ok := e.cost(r.model, u); ok {
+		attrs = append(attrs, keyCost.Float64(usd))
+	}
 	if r.dimensions > 0 {
 		attrs = append(attrs, keyDimensions.Int(r.dimensions))
 	}
@@ -210,6 +214,27 @@ func (e *Engine) responseAttrs(attrs []attribute.KeyValue, w *writer, r *respons
 		w.mark(keyOutputs)
 	}
 	return attrs
+}
+
+// cost is the cost of a call to model with usage u, when Deps.Cost knows
+// it.
+func (e *Engine) cost(model string, u usage) (float64, bool) {
+	if e.deps.Cost == nil || (!u.input.ok && !u.output.ok) {
+		return 0, false
+	}
+	return e.deps.Cost(model, pricing.Tokens{Input: u.input.v, Output: u.output.v, CacheRead: u.cacheRead.v, CacheCreation: u.cacheCreation.v})
+}
+
+// finishReasons copies the finish reasons a response gives, leaving out
+// the empty ones of the choices a stream closed early left unfinished.
+func finishReasons(list []string) []string {
+	var out []string
+	for _, r := range list {
+		if r != "" {
+			out = append(out, strings.Clone(r))
+		}
+	}
+	return out
 }
 
 // writer writes the content attributes of a span as JSON, one after the
@@ -332,6 +357,15 @@ func (w *writer) field(first bool, key, value string) {
 	w.b = appendString(w.b, value)
 }
 
+// optionalField writes ,"key":"value" unless value is empty, as the
+// conventions leave out what a provider does not send (Gemini's function
+// calls have no id).
+func (w *writer) optionalField(key, value string) {
+	if value != "" {
+		w.field(false, key, value)
+	}
+}
+
 // key writes ,"key": for a value that follows.
 func (w *writer) key(key string) {
 	w.b = append(w.b, ',')
@@ -372,7 +406,7 @@ func (w *writer) semconvMessages(msgs []message, output bool) {
 		w.field(true, "role", m.role)
 		w.key("parts")
 		w.semconvParts(m.parts)
-		if output {
+		if output && m.finish != "" {
 			w.field(false, "finish_reason", m.finish)
 		}
 		w.raw("}")
@@ -395,7 +429,7 @@ func (w *writer) semconvParts(parts []part) {
 			w.key("content")
 			w.text(p)
 		case "tool_call":
-			w.field(false, "id", p.id)
+			w.optionalField("id", p.id)
 			w.field(false, "name", p.name)
 			w.key("arguments")
 			if args, isJSON := w.args(p); isJSON {
@@ -404,7 +438,7 @@ func (w *writer) semconvParts(parts []part) {
 				w.str(args)
 			}
 		case "tool_call_response":
-			w.field(false, "id", p.id)
+			w.optionalField("id", p.id)
 			w.key("response")
 			w.value(p.response)
 		case "blob":
@@ -534,11 +568,7 @@ func (w *writer) chatMessage(m *message, first *bool) {
 func (w *writer) chatToolResult(p *part) {
 	w.raw("{")
 	w.field(true, "role", "tool")
-	id := p.id
-	if id == "" {
-		id = p.name
-	}
-	w.field(false, "tool_call_id", id)
+	w.field(false, "tool_call_id", chatToolCallID(p))
 	w.key("content")
 	if s, ok := p.response.(string); ok {
 		w.textString(s)
@@ -546,6 +576,16 @@ func (w *writer) chatToolResult(p *part) {
 		w.str(w.e.deps.Encode(p.response))
 	}
 	w.raw("}")
+}
+
+// chatToolCallID is the id of a tool call or result in the chat shape,
+// which requires one: the provider's, else the tool's name, as Gemini
+// pairs calls and results by name.
+func chatToolCallID(p *part) string {
+	if p.id == "" {
+		return p.name
+	}
+	return p.id
 }
 
 // chatToolCalls writes the tool calls among parts as the tool_calls field
@@ -564,7 +604,7 @@ func (w *writer) chatToolCalls(parts []part) {
 		}
 		n++
 		w.raw("{")
-		w.field(true, "id", p.id)
+		w.field(true, "id", chatToolCallID(p))
 		w.field(false, "type", "function")
 		w.key("function")
 		w.raw("{")

@@ -83,18 +83,19 @@ func FuzzSSEParser(f *testing.F) {
 	})
 }
 
-func TestIsEventStream(t *testing.T) {
-	for ct, want := range map[string]bool{
-		"text/event-stream":                 true,
-		"text/event-stream; charset=utf-8":  true,
-		" Text/Event-Stream ;charset=utf-8": true,
-		"text/event-stream; charset":        true,
-		"application/json":                  false,
-		"text/event-streams":                false,
-		"":                                  false,
+func TestNewFraming(t *testing.T) {
+	for ct, want := range map[string]string{
+		"text/event-stream":                  "*llmcapture.sseParser",
+		"text/event-stream; charset=utf-8":   "*llmcapture.sseParser",
+		" Text/Event-Stream ;charset=utf-8":  "*llmcapture.sseParser",
+		"text/event-stream; charset":         "*llmcapture.sseParser",
+		"application/vnd.amazon.eventstream": "*llmcapture.eventStreamParser",
+		"application/json":                   "<nil>",
+		"text/event-streams":                 "<nil>",
+		"":                                   "<nil>",
 	} {
-		if got := isEventStream(ct); got != want {
-			t.Errorf("isEventStream(%q) = %v", ct, got)
+		if got := fmt.Sprintf("%T", newFraming(ct, 10, nil)); got != want {
+			t.Errorf("newFraming(%q) is %s, want %s", ct, got, want)
 		}
 	}
 }
@@ -103,38 +104,25 @@ func TestIsEventStream(t *testing.T) {
 // panic (the recover in parseRequest would hide a panic, so the parsers
 // are called directly).
 func FuzzParse(f *testing.F) {
-	for _, name := range []string{"openai_chat.json", "openai_chat_tools.json", "openai_responses.json", "anthropic_message.json", "gemini.json", "openai_embeddings.json"} {
+	for _, name := range []string{"openai_chat.json", "openai_chat_tools.json", "openai_responses.json", "anthropic_message.json", "gemini.json", "openai_embeddings.json", "bedrock_converse.json"} {
 		f.Add(fixture(f, name))
 	}
 	f.Add([]byte(`{"messages":[{"role":"tool","content":[{"type":"text"}]}],"input":[{"type":"function_call_output","output":[1]}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		text := string(body)
 		var r request
-		parseOpenAIChatRequest(text, &r)
-		parseOpenAIResponsesRequest(text, &r)
-		parseOpenAIEmbeddingsRequest(text, &r)
-		parseAnthropicRequest(text, &r)
-		parseGeminiRequest(text, &r)
-		for _, op := range []operation{opOpenAIChat, opOpenAIResponses, opOpenAIEmbeddings, opAnthropicMessages, opGeminiGenerate} {
-			ep := endpoint{op: op, pathModel: "path-model"}
-			if got, want := requestModel(ep, bodyText{text: text, ok: true}), parseRequest(ep, bodyText{text: text, ok: true}).model; got != want {
-				t.Errorf("op %d: requestModel %q, parseRequest's model %q", op, got, want)
-			}
-			switch op {
-			case opOpenAIChat:
-				parseOpenAIChatResponse(text)
-			case opOpenAIResponses:
-				parseOpenAIResponsesResponse(text)
-			case opOpenAIEmbeddings:
-				parseOpenAIEmbeddingsResponse(text)
-			case opAnthropicMessages:
-				parseAnthropicResponse(text)
-			case opGeminiGenerate:
-				parseGeminiResponse(text)
-			}
-			if s := newStream(op); s != nil {
-				s.event(nil, body)
-				s.result()
+		for _, a := range apis {
+			for _, op := range a.operations {
+				op.request(text, &r)
+				ep := endpoint{op: op, pathModel: "path-model"}
+				if got, want := requestModel(ep, bodyText{text: text, ok: true}), parseRequest(ep, bodyText{text: text, ok: true}).model; got != want {
+					t.Errorf("%s %s: requestModel %q, parseRequest's model %q", a.name, op.name, got, want)
+				}
+				op.response(text)
+				if s := newStream(op); s != nil {
+					s.event(nil, body)
+					s.result()
+				}
 			}
 		}
 		e := &Engine{deps: Deps{Encode: encodeJSON, Truncate: func(s string) string { return s }, ErrorMessage: func(s string) string { return s }}}

@@ -12,6 +12,8 @@ func TestIsSecretKey(t *testing.T) {
 		"token", "access_token", "accessToken", "refresh-token", "id_token_hint", "credentials",
 		"Authorization", "proxy-authorization", "api_key", "API-KEY", "X-Api-Key", "apiKey",
 		"openaiApiKey", "sensitive_data", "passwd", "private_key", "privateKey", "csrftoken",
+		"Cookie", "Set-Cookie", "sessionCookie", "X-Amz-Signature", "X-Goog-Signature", "sig", "SIG", "Pwd",
+		"Ünicode_PASSWORD",
 	}
 	for _, k := range secret {
 		if !IsSecretKey(k) {
@@ -22,35 +24,11 @@ func TestIsSecretKey(t *testing.T) {
 		"", "name", "query", "orderID", "max_tokens", "maxTokens", "prompt_tokens", "completion_tokens",
 		"total_tokens", "token_count", "tokenCount", "tokenizer", "token_usage", "token_limit",
 		"token_type", "input_tokens_details", "model", "temperature", "api", "key", "userKey",
+		"signature", "function_signature", "signal", "design", "sigma", "pwds", "cookbook", "passage",
 	}
 	for _, k := range plain {
 		if IsSecretKey(k) {
 			t.Errorf("IsSecretKey(%q) = true, want false", k)
-		}
-	}
-}
-
-func TestScrub(t *testing.T) {
-	tests := []struct {
-		in   string
-		want string
-	}{
-		{"no secrets here", "no secrets here"},
-		{"request failed: api_key=abc123def&model=gpt", "request failed: api_key=<redacted>&model=gpt"},
-		{`body {"password": "hunter2", "user": "bob"}`, `body {"password": "<redacted>", "user": "bob"}`},
-		{"Authorization: Bearer abcdef123456", "Authorization: Bearer <redacted>"},
-		{"auth basic dXNlcjpwYXNz failed", "auth basic <redacted> failed"},
-		{"dial https://bob:s3cr3t@example.com/x", "dial https://bob:<redacted>@example.com/x"},
-		{"invalid key sk-proj-ABCDEFGHIJKLMNOPQRSTUV provided", "invalid key <redacted> provided"},
-		{"key AIzaSyA1234567890abcdefghijklmnopqrstuv rejected", "key <redacted> rejected"},
-		{"AKIAIOSFODNN7EXAMPLE denied", "<redacted> denied"},
-		{"jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U", "jwt <redacted>"},
-		{"max_tokens=4096 exceeded", "max_tokens=4096 exceeded"},
-		{"token: t0ps3cret", "token: <redacted>"},
-	}
-	for _, tt := range tests {
-		if got := Scrub(tt.in); got != tt.want {
-			t.Errorf("Scrub(%q)\n got %q\nwant %q", tt.in, got, tt.want)
 		}
 	}
 }
@@ -70,21 +48,6 @@ func TestMessageTruncates(t *testing.T) {
 	if got := Message(strings.Repeat("x", 100000) + " password=zzz"); utf8.RuneCountInString(got) != MaxMessageChars {
 		t.Fatalf("huge message not cut: %d", len(got))
 	}
-}
-
-func FuzzScrub(f *testing.F) {
-	f.Add("api_key=abc123 and Bearer xyz123456")
-	f.Add("https://u:p@h/x?token=1")
-	f.Add("\xff\xfe password: \x00")
-	f.Fuzz(func(t *testing.T, s string) {
-		out := Message(s)
-		if utf8.ValidString(s) && !utf8.ValidString(out) {
-			t.Fatalf("Message broke UTF-8: %q -> %q", s, out)
-		}
-		if utf8.RuneCountInString(out) > MaxMessageChars {
-			t.Fatalf("Message longer than %d characters", MaxMessageChars)
-		}
-	})
 }
 
 func TestShorten(t *testing.T) {
