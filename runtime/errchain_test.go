@@ -157,3 +157,15 @@ func BenchmarkUnwrapDeepChain(b *testing.B) {
 		}
 	})
 }
+
+// TestMarshalRecordingOpensNoSpans: the serializer the verbs and the
+// provider capture use marks the goroutine as recording too.
+func TestMarshalRecordingOpensNoSpans(t *testing.T) {
+	rec := recordForTest(t, Config{})
+	if got := marshalRecording(marshalsItself{3}, active.Load().jsonOpts); got != "3" {
+		t.Fatalf("encoded %q", got)
+	}
+	if n := len(rec.Ended()); n != 0 {
+		t.Fatalf("%d spans opened while recording", n)
+	}
+}
