@@ -3,7 +3,6 @@ package overmind
 import (
 	"context"
 	"io"
-	"os"
 	"slices"
 	"sync"
 	"time"
@@ -38,18 +37,7 @@ type pendingTrace struct {
 }
 
 func newDebugTree(w io.Writer) *debugTree {
-	return &debugTree{w: w, color: isTerminal(w), pending: map[trace.TraceID]*pendingTrace{}}
-}
-
-// isTerminal reports whether w is a terminal that colors will not garble
-// (and NO_COLOR is not set).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok || os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
-		return false
-	}
-	info, err := f.Stat()
-	return err == nil && info.Mode()&os.ModeCharDevice != 0
+	return &debugTree{w: w, color: spantree.Colorable(w), pending: map[trace.TraceID]*pendingTrace{}}
 }
 
 func (d *debugTree) OnStart(context.Context, sdktrace.ReadWriteSpan) {}

@@ -7,6 +7,9 @@
 //	overmind list [-tags list] [-test] [packages]
 //	overmind go build|test|run|install|vet [arguments]
 //	go build -toolexec="overmind toolexec" [arguments]
+//	overmind serve [-addr host:port] [-db path] [-retain 7d] [-max-db-size 1GB] [-api-key key]
+//	overmind trace [-json] [-color] TRACE_ID
+//	overmind traces [-n N] [-service name] [-status s] [-type t] [-q text]
 //
 // instrument rewrites the annotated functions of the packages (default ".")
 // in place; run it from a //go:generate line or by hand (in a module that
@@ -22,6 +25,12 @@
 // ..." is the same with the flag added for you. See package
 // github.com/overmind-core/overmind-go/instrument/toolexec.
 //
+// serve receives OpenTelemetry traces over OTLP/HTTP, stores them and
+// shows them on a page (package github.com/overmind-core/overmind-go/server).
+// trace prints one trace as the debug output's tree, read through the
+// traces API from OVERMIND_API_URL (Overmind, or overmind serve); traces
+// lists recent ones.
+//
 // Problems in the input are printed as file:line:col: message, all at
 // once, and exit with status 2 without writing anything.
 package main
@@ -36,7 +45,9 @@ import (
 
 	"github.com/overmind-core/overmind-go/instrument/generate"
 	"github.com/overmind-core/overmind-go/instrument/toolexec"
+	"github.com/overmind-core/overmind-go/internal/tracecmd"
 	"github.com/overmind-core/overmind-go/rewrite"
+	"github.com/overmind-core/overmind-go/server"
 )
 
 const usage = `usage: overmind <command> [arguments]
@@ -50,6 +61,12 @@ commands:
         run the go command with compile-time instrumentation
   toolexec TOOL [ARGS...]
         the compile-time instrumentation, for go build -toolexec="overmind toolexec"
+  serve [-addr host:port] [-db path] [-retain 7d] [-max-db-size 1GB] [-api-key key]
+        receive traces over OTLP/HTTP, store them, and show them at http://127.0.0.1:4318/
+  trace [-json] TRACE_ID
+        print a trace from OVERMIND_API_URL (Overmind or overmind serve) as a tree
+  traces [-n N] [-service name] [-status s] [-type t] [-q text]
+        list recent traces of overmind serve
 
 Packages default to ".". Run "overmind <command> -h" for its flags.
 `
@@ -68,7 +85,7 @@ func main() {
 // isCommand reports whether name is one of run's commands.
 func isCommand(name string) bool {
 	switch name {
-	case "instrument", "list", "help", "-h", "-help", "--help":
+	case "instrument", "list", "serve", "trace", "traces", "help", "-h", "-help", "--help":
 		return true
 	}
 	return false
@@ -87,6 +104,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return listCmd(rest, stdout, stderr)
 	case "toolexec", "go":
 		return toolexecCmd(args, false, stdout, stderr)
+	case "serve":
+		return server.Command(context.Background(), rest, stdout, stderr)
+	case "trace":
+		return tracecmd.Trace(context.Background(), rest, stdout, stderr)
+	case "traces":
+		return tracecmd.Traces(context.Background(), rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

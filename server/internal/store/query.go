@@ -24,11 +24,14 @@ const Project = "00000000-0000-0000-0000-000000000000"
 // shape of client.TraceRetrieveResponse) and reports whether the trace
 // exists.
 func (s *Store) TraceJSON(ctx context.Context, traceID []byte, w *bytes.Buffer) (bool, error) {
+	resources, err := s.traceResources(ctx, traceID)
+	if err != nil {
+		return false, err
+	}
 	rows, err := s.read.QueryContext(ctx, `SELECT s.span_id, s.parent_span_id, s.name, s.kind, s.span_type,
 		s.operation, s.start_ns, s.end_ns, s.status_code, s.status_message, s.attributes, s.events, s.links,
-		r.attrs, s.scope_name, s.scope_version, s.service_name, s.received_ns
-		FROM spans s JOIN resources r ON r.id = s.resource_id
-		WHERE s.trace_id = ? ORDER BY s.start_ns, s.span_id`, traceID)
+		s.resource_id, s.scope_name, s.scope_version, s.service_name, s.received_ns
+		FROM spans s WHERE s.trace_id = ? ORDER BY s.start_ns, s.span_id`, traceID)
 	if err != nil {
 		return false, fmt.Errorf("read trace: %w", err)
 	}
@@ -37,12 +40,19 @@ func (s *Store) TraceJSON(ctx context.Context, traceID []byte, w *bytes.Buffer) 
 	var spans bytes.Buffer
 	rootStart, rootEnd := -1, -1
 	n := 0
+	var c spanCols
 	for rows.Next() {
-		var c spanCols
+		var resourceID int64
 		if err := rows.Scan(&c.spanID, &c.parentID, &c.name, &c.kind, &c.spanType, &c.operation, &c.startNs,
-			&c.endNs, &c.statusCode, &c.statusMessage, &c.attributes, &c.events, &c.links, &c.resourceAttrs,
+			&c.endNs, &c.statusCode, &c.statusMessage, &c.attributes, &c.events, &c.links, &resourceID,
 			&c.scopeName, &c.scopeVersion, &c.serviceName, &c.receivedNs); err != nil {
 			return false, fmt.Errorf("read trace: %w", err)
+		}
+		if c.resourceAttrs = resources[resourceID]; c.resourceAttrs == nil {
+			c.resourceAttrs = []byte("{}")
+		}
+		if c.receivedNs != c.receivedAtNs || c.receivedAt == "" {
+			c.receivedAt, c.receivedAtNs = time.Unix(0, c.receivedNs).UTC().Format(time.RFC3339Nano), c.receivedNs
 		}
 		if n > 0 {
 			spans.WriteByte(',')
@@ -60,6 +70,7 @@ func (s *Store) TraceJSON(ctx context.Context, traceID []byte, w *bytes.Buffer) 
 	if n == 0 {
 		return false, nil
 	}
+	w.Grow(spans.Len() + (rootEnd - rootStart) + 128)
 	w.WriteString(`{"root":`)
 	if rootStart >= 0 {
 		w.Write(spans.Bytes()[rootStart:rootEnd])
@@ -76,6 +87,27 @@ func (s *Store) TraceJSON(ctx context.Context, traceID []byte, w *bytes.Buffer) 
 	return true, nil
 }
 
+// traceResources returns the attributes of the resources of a trace's
+// spans, by ID.
+func (s *Store) traceResources(ctx context.Context, traceID []byte) (map[int64][]byte, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT id, attrs FROM resources
+		WHERE id IN (SELECT DISTINCT resource_id FROM spans WHERE trace_id = ?)`, traceID)
+	if err != nil {
+		return nil, fmt.Errorf("read trace: resources: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64][]byte{}
+	for rows.Next() {
+		var id int64
+		var attrs []byte
+		if err := rows.Scan(&id, &attrs); err != nil {
+			return nil, fmt.Errorf("read trace: resources: %w", err)
+		}
+		out[id] = attrs
+	}
+	return out, rows.Err()
+}
+
 // spanCols is one span as read back; the JSON columns are written out as
 // they are.
 type spanCols struct {
@@ -85,8 +117,10 @@ type spanCols struct {
 	startNs, endNs, receivedNs           int64
 	statusMessage                        string
 	attributes, events, links            sql.RawBytes
-	resourceAttrs                        sql.RawBytes
+	resourceAttrs                        []byte
 	scopeName, scopeVersion, serviceName string
+	receivedAt                           string // receivedAtNs, formatted
+	receivedAtNs                         int64
 }
 
 // writeJSON writes the span as the API's Span object, keys in the order
@@ -121,7 +155,7 @@ func (c *spanCols) writeJSON(b *bytes.Buffer, traceHex string) {
 		str("parent_span_id", hex.EncodeToString(c.parentID))
 	}
 	str("project", Project)
-	str("received_at", time.Unix(0, c.receivedNs).UTC().Format(time.RFC3339Nano))
+	str("received_at", c.receivedAt)
 	raw("resource_attrs", c.resourceAttrs)
 	str("scope_name", c.scopeName)
 	str("scope_version", c.scopeVersion)

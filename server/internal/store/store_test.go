@@ -281,3 +281,15 @@ func traceExists(s *Store, trace byte) (*bytes.Buffer, bool, error) {
 	found, err := s.TraceJSON(context.Background(), tid(trace), &b)
 	return &b, found, err
 }
+
+func TestWriteStringMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"", "plain", `q"b\s`, "ctl\x00\x01\x1f\n\r\t", "<a&b>", "é ünï 中文 🙂", "bad \xff\xfe utf8", "\u2028\u2029", "\xed\xa0\x80"} {
+		var b bytes.Buffer
+		writeString(&b, s)
+		want, _ := json.Marshal(s)
+		if b.String() != string(want) {
+			t.Errorf("writeString(%q) = %s, want %s", s, b.String(), want)
+		}
+	}
+}
