@@ -108,7 +108,6 @@ func TestAdoptingNests(t *testing.T) {
 	}
 }
 
-
 // BenchmarkGoStatement compares a go statement as the overmind command
 // rewrites it with the plain one: go Adopting1(worker)(wg) against go
 // worker(wg), and the same for a func literal, before Init and inside a
