@@ -241,6 +241,7 @@ func (rw *fileRewriter) emit(p *plan, alias string) {
 	f.Directive = p.dir
 	f.Prologue = []dst.Stmt{enter, exit}
 	rw.res.Changed = true
+	rw.rewriteGoStmts(p, alias)
 }
 
 // enterStmt builds the prologue's first statement, which starts the span:
