@@ -68,7 +68,7 @@ func TestEndToEndGoroutines(t *testing.T) {
 	if out := runProgram(t, inst, traced...); out != gentest.GoroutinesOutput {
 		t.Errorf("the instrumented program prints %q, want %q", out, gentest.GoroutinesOutput)
 	}
-	gentest.CheckGoroutineSpans(t, recv.WaitForSpans(5, 10*time.Second))
+	gentest.CheckGoroutineSpans(t, recv.WaitForSpans(6, 10*time.Second))
 
 	sources := map[string]string{plain: filepath.Join(plainDir, "main.go"), inst: filepath.Join(dir, "main.go")}
 	crash := func(bin string, env []string, kind string) string {

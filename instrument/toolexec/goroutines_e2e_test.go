@@ -33,7 +33,7 @@ func TestEndToEndGoroutines(t *testing.T) {
 	if out := mustRun(t, dir, nil, plain).stdout; out != gentest.GoroutinesOutput {
 		t.Errorf("the plain program prints %q, want %q", out, gentest.GoroutinesOutput)
 	}
-	spans, out := runTraced(t, inst, 5)
+	spans, out := runTraced(t, inst, 6)
 	if out != gentest.GoroutinesOutput {
 		t.Errorf("the instrumented program prints %q, want %q", out, gentest.GoroutinesOutput)
 	}

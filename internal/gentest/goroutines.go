@@ -12,13 +12,14 @@ import (
 
 // GoroutinesOutput is what the sample program testdata/goroutines prints
 // when it runs normally, instrumented or not.
-const GoroutinesOutput = "report 10 20\nsquare 1\nsquare 4\nsquare 9\nsum 6\n"
+const GoroutinesOutput = "lookup user-7\nreport 10 20\nsquare 1\nsquare 4\nsquare 9\nsum 6\n"
 
 // CheckGoroutineSpans checks the spans the sample program
 // testdata/goroutines exports: handle, and under it, in one trace, the
-// spans its goroutines opened (Sum in a func literal, three squares in a
-// worker), each carrying handle's labels (user=userID
-// conversation=threadID).
+// spans its goroutines opened (Sum in a func literal, through the
+// goroutine's current span; lookup in another, through the context it is
+// passed; three squares in a worker), each carrying handle's labels
+// (user=userID conversation=threadID).
 func CheckGoroutineSpans(t testing.TB, spans []otlptest.Span) {
 	t.Helper()
 	var root *otlptest.Span
@@ -48,7 +49,7 @@ func CheckGoroutineSpans(t testing.TB, spans []otlptest.Span) {
 		}
 	}
 	slices.Sort(children)
-	if got, want := strings.Join(children, " "), "Sum square square square"; got != want {
+	if got, want := strings.Join(children, " "), "Sum lookup square square square"; got != want {
 		t.Errorf("handle's children are %q, want %q", got, want)
 	}
 }

@@ -53,6 +53,12 @@ func Handle(ctx context.Context, userID, threadID string, xs []int) string {
 	wg.Add(1)
 	go worker(jobs, results, &wg)
 
+	wg.Add(1)
+	go func(ctx context.Context) {
+		defer wg.Done()
+		results <- Lookup(ctx, userID)
+	}(ctx)
+
 	n := 0
 	next := func() int { n++; return n * 10 }
 	wg.Add(1)
@@ -77,6 +83,13 @@ func Sum(xs ...int) int {
 		total += x
 	}
 	return total
+}
+
+// Lookup takes a context: its span's parent comes through it.
+//
+//overmind:tool lookup
+func Lookup(ctx context.Context, id string) string {
+	return "lookup " + id
 }
 
 func worker(jobs <-chan int, results chan<- string, wg *sync.WaitGroup) {
