@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/overmind-core/overmind-go/internal/gentest"
+	"github.com/overmind-core/overmind-go/internal/goroutinesample"
 	"github.com/overmind-core/overmind-go/internal/otlptest"
 )
 
@@ -62,13 +63,13 @@ func TestEndToEndGoroutines(t *testing.T) {
 	recv := otlptest.NewReceiver()
 	defer recv.Close()
 	traced := []string{"OTEL_EXPORTER_OTLP_ENDPOINT=" + recv.URL(), "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf"}
-	if out := runProgram(t, plain); out != gentest.GoroutinesOutput {
-		t.Errorf("the plain program prints %q, want %q", out, gentest.GoroutinesOutput)
+	if out := runProgram(t, plain); out != goroutinesample.Output {
+		t.Errorf("the plain program prints %q, want %q", out, goroutinesample.Output)
 	}
-	if out := runProgram(t, inst, traced...); out != gentest.GoroutinesOutput {
-		t.Errorf("the instrumented program prints %q, want %q", out, gentest.GoroutinesOutput)
+	if out := runProgram(t, inst, traced...); out != goroutinesample.Output {
+		t.Errorf("the instrumented program prints %q, want %q", out, goroutinesample.Output)
 	}
-	gentest.CheckGoroutineSpans(t, recv.WaitForSpans(6, 10*time.Second))
+	goroutinesample.CheckSpans(t, recv.WaitForSpans(6, 10*time.Second))
 
 	sources := map[string]string{plain: filepath.Join(plainDir, "main.go"), inst: filepath.Join(dir, "main.go")}
 	crash := func(bin string, env []string, kind string) string {

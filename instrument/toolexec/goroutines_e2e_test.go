@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/overmind-core/overmind-go/internal/gentest"
+	"github.com/overmind-core/overmind-go/internal/goroutinesample"
 	"github.com/overmind-core/overmind-go/internal/otlptest"
 )
 
@@ -30,14 +31,14 @@ func TestEndToEndGoroutines(t *testing.T) {
 	mustRun(t, dir, nil, "go", "build", "-o", plain, ".")
 	mustRun(t, dir, nil, "go", "build", toolexecFlag(bin), "-o", inst, ".")
 
-	if out := mustRun(t, dir, nil, plain).stdout; out != gentest.GoroutinesOutput {
-		t.Errorf("the plain program prints %q, want %q", out, gentest.GoroutinesOutput)
+	if out := mustRun(t, dir, nil, plain).stdout; out != goroutinesample.Output {
+		t.Errorf("the plain program prints %q, want %q", out, goroutinesample.Output)
 	}
 	spans, out := runTraced(t, inst, 6)
-	if out != gentest.GoroutinesOutput {
-		t.Errorf("the instrumented program prints %q, want %q", out, gentest.GoroutinesOutput)
+	if out != goroutinesample.Output {
+		t.Errorf("the instrumented program prints %q, want %q", out, goroutinesample.Output)
 	}
-	gentest.CheckGoroutineSpans(t, spans)
+	goroutinesample.CheckSpans(t, spans)
 
 	recv := otlptest.NewReceiver()
 	defer recv.Close()
