@@ -108,22 +108,35 @@ func TestAdoptingNests(t *testing.T) {
 	}
 }
 
+type benchServer struct{ n int }
+
+func (s *benchServer) serve(wg *sync.WaitGroup) { s.n++; wg.Done() }
+
+func benchWorker(wg *sync.WaitGroup) { wg.Done() }
+
 // BenchmarkGoStatement compares a go statement as the overmind command
-// rewrites it with the plain one: go Adopting1(worker)(wg) against go
-// worker(wg), and the same for a func literal, before Init and inside a
-// span after Init. Each op starts a goroutine and waits for it.
+// rewrites it with the plain one: go Adopting1(worker)(&wg) against go
+// worker(&wg), and the same for a func literal and a method, before Init
+// and inside a span after Init. Each op starts a goroutine and waits for
+// it.
 func BenchmarkGoStatement(b *testing.B) {
-	worker := func(wg *sync.WaitGroup) { wg.Done() }
 	var wg sync.WaitGroup
-	plain := func() { wg.Add(1); go worker(&wg); wg.Wait() }
-	rewritten := func() { wg.Add(1); go Adopting1(worker)(&wg); wg.Wait() }
+	s := &benchServer{}
+	plain := func() { wg.Add(1); go benchWorker(&wg); wg.Wait() }
+	rewritten := func() { wg.Add(1); go Adopting1(benchWorker)(&wg); wg.Wait() }
 	plainLit := func() { wg.Add(1); go func() { wg.Done() }(); wg.Wait() }
 	rewrittenLit := func() { wg.Add(1); go Adopting0(func() { wg.Done() })(); wg.Wait() }
+	plainMethod := func() { wg.Add(1); go s.serve(&wg); wg.Wait() }
+	rewrittenMethod := func() { wg.Add(1); go Adopting1(s.serve)(&wg); wg.Wait() }
 	each := func(b *testing.B, setup func(*testing.B)) {
 		for _, c := range []struct {
 			name string
 			op   func()
-		}{{"plain", plain}, {"rewritten", rewritten}, {"plain-literal", plainLit}, {"rewritten-literal", rewrittenLit}} {
+		}{
+			{"plain", plain}, {"rewritten", rewritten},
+			{"plain-literal", plainLit}, {"rewritten-literal", rewrittenLit},
+			{"plain-method", plainMethod}, {"rewritten-method", rewrittenMethod},
+		} {
 			b.Run(c.name, func(b *testing.B) {
 				setup(b)
 				b.ReportAllocs()
@@ -134,6 +147,7 @@ func BenchmarkGoStatement(b *testing.B) {
 		}
 		b.Run("ratio", func(b *testing.B) { setup(b); benchRatio(b, rewritten, plain) })
 		b.Run("ratio-literal", func(b *testing.B) { setup(b); benchRatio(b, rewrittenLit, plainLit) })
+		b.Run("ratio-method", func(b *testing.B) { setup(b); benchRatio(b, rewrittenMethod, plainMethod) })
 	}
 	b.Run("before-Init", func(b *testing.B) {
 		each(b, func(*testing.B) { resetForTest() })
