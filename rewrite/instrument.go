@@ -79,7 +79,8 @@ func (rw *fileRewriter) plan(d *Directive) *plan {
 		rw.errorf(d.Pos, "cannot instrument %s: its syntax and type information disagree", d.Decl.Name.Name)
 		return nil
 	}
-	if !rw.checkReserved(fn, d) {
+	labelsOK := rw.checkLabels(d, p.params)
+	if !rw.checkReserved(fn, d) || !labelsOK {
 		return nil
 	}
 	for _, name := range []string{"nil"} {
@@ -249,6 +250,8 @@ func (rw *fileRewriter) emit(p *plan, alias string) {
 	f.Directive = p.dir
 	f.Prologue = []dst.Stmt{enter, exit}
 	rw.res.Changed = true
+	rw.emitLabels(p, alias)
+	rw.rewriteGoStmts(p, alias)
 }
 
 // enterStmt builds the prologue's first statement, which starts the span:
