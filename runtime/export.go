@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"slices"
@@ -44,7 +45,9 @@ type sinkPlan struct {
 // planExport decides the export destinations:
 //
 //   - Overmind, when an API key is set: OTLP/HTTP protobuf, gzipped, to
-//     BaseURL+TracesPath with the X-Api-Key header. None of the standard
+//     BaseURL+TracesPath with the X-Api-Key header; or, with no key, when
+//     BaseURL (or OVERMIND_API_URL) names a loopback host, as a local
+//     `overmind serve` is, without the header. None of the standard
 //     OTEL_EXPORTER_OTLP_* variables apply to it (they describe the user's
 //     collector): not the endpoint or headers (the key is never sent
 //     elsewhere), nor the protocol, compression, timeout, certificates or
@@ -76,7 +79,7 @@ func planExport(s settings) exportPlan {
 		p.reason = "OTEL_TRACES_EXPORTER=none: spans are not exported"
 		return p.withDebugNote(s)
 	}
-	if selected["otlp"] && s.apiKey != "" {
+	if selected["otlp"] && (s.apiKey != "" || s.baseURLSet && isLoopback(s.baseURL)) {
 		cfg := overmindExporterConfig(s)
 		p.sinks = append(p.sinks, sinkPlan{kind: sinkOvermind, dest: displayURL(cfg.URL), newExporter: otlpExporter(cfg)})
 	}
@@ -147,11 +150,34 @@ const overmindExportTimeout = 10 * time.Second
 func overmindExporterConfig(s settings) otlp.Config {
 	return otlp.Config{
 		URL:       s.baseURL + s.tracesPath,
-		Headers:   map[string]string{"X-Api-Key": s.apiKey},
+		Headers:   overmindHeaders(s.apiKey),
 		Gzip:      true,
 		Timeout:   overmindExportTimeout,
 		UserAgent: userAgent(),
 	}
+}
+
+// overmindHeaders is the X-Api-Key header, when there is a key.
+func overmindHeaders(apiKey string) map[string]string {
+	if apiKey == "" {
+		return nil
+	}
+	return map[string]string{"X-Api-Key": apiKey}
+}
+
+// isLoopback reports whether rawURL's host is this machine: localhost or
+// a loopback address. Spans sent there without a key stay on the machine.
+func isLoopback(rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return false
+	}
+	host := u.Hostname()
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // userAgent identifies the exporter, as the OTLP specification asks.

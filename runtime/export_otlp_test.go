@@ -529,3 +529,38 @@ func TestOTLPStandardBadVariablesWarn(t *testing.T) {
 		t.Fatalf("stderr:\n%s", logs.String())
 	}
 }
+
+// TestOTLPLoopbackURLWithoutKey: OVERMIND_API_URL naming this machine, as
+// a local `overmind serve` does, receives spans without an API key, and
+// no X-Api-Key header is sent; a remote URL without a key receives none.
+func TestOTLPLoopbackURLWithoutKey(t *testing.T) {
+	recv := otlptest.NewReceiver()
+	defer recv.Close()
+	t.Setenv("OVERMIND_API_URL", recv.URL())
+	initForTest(t, Config{})
+	webSearch("x")
+	shutdownForTest(t)
+	reqs := recv.Requests()
+	if len(reqs) == 0 {
+		t.Fatal("nothing received")
+	}
+	if reqs[0].Path != "/api/v1/traces" || reqs[0].Header.Get("X-Api-Key") != "" {
+		t.Fatalf("request %+v", reqs[0])
+	}
+
+	for _, c := range []struct {
+		url  string
+		want bool
+	}{
+		{"http://127.0.0.1:4318", true},
+		{"http://localhost:4318", true},
+		{"http://[::1]:4318", true},
+		{"https://api.example.com", false},
+		{"http://10.0.0.7:4318", false},
+	} {
+		p := planExport(settings{baseURL: c.url, baseURLSet: true, tracesPath: defaultTracesPath})
+		if got := len(p.sinks) == 1 && p.sinks[0].kind == sinkOvermind; got != c.want {
+			t.Errorf("%s without a key: exported = %v, want %v (plan %+v)", c.url, got, c.want, p)
+		}
+	}
+}
