@@ -230,6 +230,9 @@ type sink struct {
 	exporter   sdktrace.SpanExporter
 
 	ended, exported, failed atomic.Int64
+	// flushReported is how many of the failed spans a ForceFlush has
+	// reported already.
+	flushReported atomic.Int64
 	// warned and partialWarned record that the first failure, and the
 	// first warning of an accepted export, were printed.
 	warned, partialWarned atomic.Bool
@@ -275,6 +278,13 @@ func (sk *sink) report() string {
 		line += fmt.Sprintf("; %d rejected or unreachable (last error: %s)", failed, sk.lastError())
 	}
 	return line
+}
+
+// unreportedFailures is how many spans failed to export since a flush
+// last asked, which are now reported.
+func (sk *sink) unreportedFailures() int64 {
+	failed := sk.failed.Load()
+	return failed - sk.flushReported.Swap(failed)
 }
 
 // lastError is the message of the sink's last failed export.
@@ -338,14 +348,10 @@ func (st *state) addSink(sk *sink) {
 
 // flush is ForceFlush once ctx is bounded: it flushes every processor and
 // reports what was not delivered, naming each destination whose exports
-// failed while it waited, with their last error, and wrapping ctx's error
-// when it gave up first.
+// failed since the last flush (before or during this one), with their
+// last error, and wrapping ctx's error when it gave up first.
 func (st *state) flush(ctx context.Context) error {
 	sinks := st.sinkList()
-	failedBefore := make([]int64, len(sinks))
-	for i, sk := range sinks {
-		failedBefore[i] = sk.failed.Load()
-	}
 	// Each destination has the whole bound: one that hangs does not keep
 	// spans from the others. The provider's own flush then reaches the
 	// other processors, and is quick for the sinks, whose queues are empty.
@@ -354,8 +360,8 @@ func (st *state) flush(ctx context.Context) error {
 		err = st.tp.ForceFlush(ctx)
 	}
 	var problems []string
-	for i, sk := range sinks {
-		if n := sk.failed.Load() - failedBefore[i]; n > 0 {
+	for _, sk := range sinks {
+		if n := sk.unreportedFailures(); n > 0 {
 			problems = append(problems, fmt.Sprintf("%s export to %s: %s not delivered (last error: %s)", sk.kind, sk.dest, countOf(n, "span"), sk.lastError()))
 		}
 	}

@@ -276,6 +276,37 @@ func TestFailedExportsCountedAndReportedOnce(t *testing.T) {
 	}
 }
 
+// TestForceFlushReportsFailuresBeforeIt: exports that failed before
+// ForceFlush was called (the batch processor sends on its own schedule)
+// are in its error too, and each failure is reported by one ForceFlush.
+func TestForceFlushReportsFailuresBeforeIt(t *testing.T) {
+	recv := otlptest.NewReceiver()
+	defer recv.Close()
+	recv.SetStatus(http.StatusUnauthorized)
+	initForTest(t, Config{APIKey: "bad-key", BaseURL: recv.URL(), MaxExportBatchSize: 1, FlushInterval: time.Millisecond})
+	for range 3 {
+		webSearch("x")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, _, failed := sinkStats(t, sinkOvermind); failed == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the exports never failed")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	err := ForceFlush(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "3 spans not delivered") {
+		t.Fatalf("ForceFlush = %v, want the 3 spans refused before it", err)
+	}
+	if err := ForceFlush(context.Background()); err != nil {
+		t.Fatalf("second ForceFlush = %v, want nil: the failures were reported", err)
+	}
+	shutdownForTest(t)
+}
+
 func TestConsoleExporter(t *testing.T) {
 	r, w, err := os.Pipe()
 	if err != nil {
