@@ -97,6 +97,10 @@ type Directive struct {
 	// (default "function"). Empty for ignore.
 	Type    string
 	Capture Capture
+	// Labels are the label options (user=, session=, conversation=,
+	// workflow=, agent=), in the order written: each names a parameter
+	// whose value labels the span and every span below it.
+	Labels []LabelOption
 
 	// Pos is the position of the comment's "//". Decl is the function
 	// declaration whose doc comment holds the directive. Both are set by
@@ -138,7 +142,9 @@ func (e *ParseError) Error() string { return e.Msg }
 // with words separated by spaces or tabs. NAME and values may be written as
 // Go string literals to hold spaces or "=". The options are type= (observe
 // only: the span type, either a directive kind or any word such as
-// "retrieval") and capture= (all, none, inputs or outputs).
+// "retrieval"), capture= (all, none, inputs or outputs), and the label
+// options user=, session=, conversation=, workflow= and agent=, each
+// naming a parameter (see [LabelOption]).
 func ParseDirective(text string) (d Directive, ok bool, err error) {
 	if !strings.HasPrefix(text, Prefix) {
 		return Directive{}, false, nil
@@ -216,10 +222,24 @@ func (d *Directive) setOption(key, value string, offset int) error {
 			return &ParseError{Offset: offset, Msg: fmt.Sprintf("unknown capture=%s (want all, none, inputs or outputs)", value)}
 		}
 		d.Capture = c
+	case "user", "session", "conversation", "workflow", "agent":
+		if !token.IsIdentifier(value) || value == "_" {
+			return &ParseError{Offset: offset, Msg: fmt.Sprintf("%s= takes the name of a parameter, not %q", key, value)}
+		}
+		d.Labels = append(d.Labels, LabelOption{Key: key, Param: value, Offset: offset})
 	default:
-		return &ParseError{Offset: offset, Msg: fmt.Sprintf("unknown option %s= (want type= or capture=)", key)}
+		return &ParseError{Offset: offset, Msg: fmt.Sprintf("unknown option %s= (want type=, capture=, user=, session=, conversation=, workflow= or agent=)", key)}
 	}
 	return nil
+}
+
+// LabelOption is a label option of a directive, key=param: the value of
+// the parameter param labels the span, and every span below it, with the
+// label key (user, session, conversation, workflow or agent).
+type LabelOption struct {
+	Key, Param string
+	// Offset is the byte offset of the option in the comment.
+	Offset int
 }
 
 // word is one space-separated word of a directive.

@@ -4,6 +4,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -32,6 +33,14 @@ func TestParseDirective(t *testing.T) {
 		{text: `//overmind:observe "score a=b" type="my type"`, ok: true, want: Directive{Kind: KindObserve, Name: "score a=b", Type: "my type"}},
 		{text: "//overmind:tool `raw name`", ok: true, want: Directive{Kind: KindTool, Name: "raw name", Type: "tool_call"}},
 		{text: "//overmind:ignore", ok: true, want: Directive{Kind: KindIgnore}},
+		{text: "//overmind:entry_point handle user=userID conversation=threadID capture=none", ok: true, want: Directive{
+			Kind: KindEntryPoint, Name: "handle", Type: "entry_point", Capture: CaptureNone,
+			Labels: []LabelOption{{Key: "user", Param: "userID", Offset: 30}, {Key: "conversation", Param: "threadID", Offset: 42}},
+		}},
+		{text: "//overmind:tool session=s workflow=w agent=a", ok: true, want: Directive{
+			Kind: KindTool, Type: "tool_call",
+			Labels: []LabelOption{{Key: "session", Param: "s", Offset: 16}, {Key: "workflow", Param: "w", Offset: 26}, {Key: "agent", Param: "a", Offset: 37}},
+		}},
 
 		{text: "//overmind:", ok: true, wantErr: "missing directive kind", offset: 11},
 		{text: "//overmind: tool", ok: true, wantErr: "missing directive kind", offset: 11},
@@ -50,6 +59,11 @@ func TestParseDirective(t *testing.T) {
 		{text: `//overmind:tool a"b"`, ok: true, wantErr: "quote inside a word", offset: 17},
 		{text: `//overmind:tool "a"b`, ok: true, wantErr: "missing space after quoted string", offset: 19},
 		{text: `//overmind:tool ""`, ok: true, wantErr: "empty span name", offset: 16},
+		{text: "//overmind:tool user=u.ID", ok: true, wantErr: `user= takes the name of a parameter, not "u.ID"`, offset: 16},
+		{text: "//overmind:tool user=_", ok: true, wantErr: "user= takes the name of a parameter", offset: 16},
+		{text: `//overmind:tool user=""`, ok: true, wantErr: "user= takes the name of a parameter", offset: 16},
+		{text: "//overmind:tool user=a user=b", ok: true, wantErr: "option user= given twice", offset: 23},
+		{text: "//overmind:tool colour=red", ok: true, wantErr: "(want type=, capture=, user=, session=, conversation=, workflow= or agent=)", offset: 16},
 	}
 	for _, tt := range tests {
 		d, ok, err := ParseDirective(tt.text)
@@ -68,7 +82,7 @@ func TestParseDirective(t *testing.T) {
 			t.Errorf("%q: unexpected error %v", tt.text, err)
 			continue
 		}
-		if d != tt.want {
+		if !reflect.DeepEqual(d, tt.want) {
 			t.Errorf("%q: got %+v, want %+v", tt.text, d, tt.want)
 		}
 	}

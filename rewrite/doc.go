@@ -28,8 +28,15 @@
 //	//overmind:KIND [NAME] [key=value ...]
 //
 // KIND is one of entry_point, workflow, tool, function, llm, observe and
-// ignore; the options are type= (observe) and capture= (all, none, inputs,
-// outputs). Problems come back as [Diagnostic] values.
+// ignore; the options are type= (observe), capture= (all, none, inputs,
+// outputs), and the label options user=, session=, conversation=,
+// workflow= and agent=, each naming a parameter (a string, an integer or
+// a fmt.Stringer) whose value labels the span and every span below it:
+//
+//	//overmind:entry_point handle user=userID conversation=threadID
+//
+// Problems come back as [Diagnostic] values; a label option naming no
+// parameter, or one of another type, is an error at the option.
 //
 // Captured inputs are read at entry and outputs at return, without any of
 // the program's locks: functions handed shared mutable state (a map or
@@ -53,6 +60,9 @@
 //		defer _om.Leave(&_omr1, func(out *overmind.Values) { out.Add("", _omr0) })
 //	}
 //
+// Each label option adds a statement after these two, in the order
+// written: overmind.Label(_om, "user", userID).
+//
 // The runtime returns a nil _om when tracing is off (before Init), and then
 // nothing is deferred. When it is on, the deferred Leave recovers nothing
 // either (it finds out by itself whether the function is returning,
@@ -71,6 +81,27 @@
 // puts it back on one line. The runtime is imported as overmind, or
 // overmind2, ... when a function has something else called overmind in
 // scope; an existing import of it is reused.
+//
+// # Go statements
+//
+// Every go statement in the body of an instrumented function, in function
+// literals too, starts a goroutine whose current span is the span current
+// where the statement ran: its function value is wrapped in the runtime's
+// Adopting function for the function's shape (see [AdoptingName]),
+//
+//	go worker(jobs, results)              // becomes
+//	go overmind.Adopting2(worker)(jobs, results)
+//
+// on the same line, with the same arguments. The wrapper is evaluated in
+// the calling goroutine, as the function value; with tracing off it
+// returns the function itself. A go statement whose rewrite could change
+// what the program does is left alone with a warning: when the function
+// value or receiver might change, or panic, before the calls in the
+// arguments that the compiler evaluates first; when the function has more
+// parameters or results than the Adopting functions take; when the type
+// arguments of a generic function cannot be written there. Builtins and
+// the runtime's own functions are left alone. Removal unwraps every
+// P.AdoptingN(f) in a function whose prologue it removes.
 //
 // # Positions
 //

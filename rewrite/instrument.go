@@ -79,7 +79,8 @@ func (rw *fileRewriter) plan(d *Directive) *plan {
 		rw.errorf(d.Pos, "cannot instrument %s: its syntax and type information disagree", d.Decl.Name.Name)
 		return nil
 	}
-	if !rw.checkReserved(fn, d) {
+	labelsOK := rw.checkLabels(d, p.params)
+	if !rw.checkReserved(fn, d) || !labelsOK {
 		return nil
 	}
 	for _, name := range []string{"nil"} {
@@ -90,7 +91,10 @@ func (rw *fileRewriter) plan(d *Directive) *plan {
 			return nil
 		}
 	}
-	p.assignRoles(rw.ctx, d.Capture)
+	p.assignRoles(rw.ctx, d.Capture, errorIsValue(obj))
+	if p.ctx >= 0 && p.assign && keepsCallerContext(d.Decl.Body, sig, p.ctx, rw.in.Info, rw.ctx) {
+		p.assign = false // the function keeps its caller's context
+	}
 	if f := rw.funcs[fn]; f != nil && f.Stripped {
 		p.oneline = f.oneline
 	} else {
@@ -126,8 +130,10 @@ func flatten(fl *dst.FieldList, tup *types.Tuple) ([]*slot, bool) {
 }
 
 // assignRoles decides which parameter is the context, which values are
-// captured, and so which need names.
-func (p *plan) assignRoles(cc *contextChecker, capture Capture) {
+// captured, and so which need names. errValue says that the function's
+// error result is its value, not a failure (see errorIsValue): it is then
+// an output like the others.
+func (p *plan) assignRoles(cc *contextChecker, capture Capture, errValue bool) {
 	for i, s := range p.params {
 		isCtx, assign := cc.kind(s.typ)
 		switch {
@@ -155,7 +161,7 @@ func (p *plan) assignRoles(cc *contextChecker, capture Capture) {
 	for _, i := range p.inputs {
 		p.params[i].need = true
 	}
-	if n := len(p.results); n > 0 && isError(p.results[n-1].typ) {
+	if n := len(p.results); n > 0 && isError(p.results[n-1].typ) && !errValue {
 		p.errRes = n - 1
 		p.results[n-1].need = true
 	}
@@ -244,6 +250,8 @@ func (rw *fileRewriter) emit(p *plan, alias string) {
 	f.Directive = p.dir
 	f.Prologue = []dst.Stmt{enter, exit}
 	rw.res.Changed = true
+	rw.emitLabels(p, alias)
+	rw.rewriteGoStmts(p, alias)
 }
 
 // enterStmt builds the prologue's first statement, which starts the span:

@@ -248,6 +248,8 @@ func (rw *fileRewriter) stripAll() {
 		if a, b := rw.dec.Ast.Nodes[p.enter], rw.dec.Ast.Nodes[p.exit]; a != nil && b != nil {
 			rw.res.Stripped = append(rw.res.Stripped, Range{a.Pos(), b.End()})
 		}
+		rw.stripLabels(fn, names)
+		rw.stripGoStmts(fn, names)
 		strip(fn, p)
 		f := rw.funcFor(fn)
 		f.Stripped, f.oneline = true, p.oneline

@@ -67,6 +67,13 @@ type callState struct {
 	// on its way up to this one, so that this one records the same panic
 	// without taking the stack again.
 	passing atomic.Pointer[panicNote]
+	// origin is the span, given by a context, that the goroutine's chain
+	// of calls leading to this one starts from (see parentAndOrigin).
+	origin trace.SpanID
+	// allowed is how many bytes the call may record, and inputBytes how
+	// many its inputs took (see budget.go). Written when the call starts,
+	// read by calls its goroutine starts while it is open.
+	allowed, inputBytes int
 	// adopted marks the entry Forked.Adopt pushes for another goroutine's
 	// span: it is never exited, and lives as adoptedLive says.
 	adopted bool
@@ -104,7 +111,7 @@ func currentCall() *Call {
 // becomes the goroutine's current one, for callees to nest under.
 func enter(ctx context.Context, typ SpanType, name, function string, inputs func(*Values)) (context.Context, *Call) {
 	st := active.Load()
-	if st == nil {
+	if st == nil || isRecording() {
 		return ctx, nil
 	}
 	spanCtx, c, usable := st.enter(ctx, typ, name, function, inputs, nil)
@@ -121,7 +128,7 @@ func enter(ctx context.Context, typ SpanType, name, function string, inputs func
 // parentOf's: false when ctx is nil or unusable, and the returned context
 // then derives from the fallback parent instead of ctx.
 func (st *state) enter(ctx context.Context, typ SpanType, name, function string, inputs func(*Values), extra []attribute.KeyValue) (_ context.Context, _ *Call, usable bool) {
-	parent, psc, usable := parentOf(ctx)
+	parent, psc, usable, origin := parentAndOrigin(ctx)
 	if psc.SpanID() == disabledSpanID {
 		return ctx, nil, usable // StartTrace's Disabled: nothing below it records
 	}
@@ -138,14 +145,17 @@ func (st *state) enter(ctx context.Context, typ SpanType, name, function string,
 	attrs = append(attrs, extra...)
 
 	spanCtx, span := st.tracer.Start(parent, name, trace.WithAttributes(attrs...))
-	c := &Call{callState: callState{span: span, ctx: spanCtx, st: st}}
+	c := &Call{callState: callState{span: span, ctx: spanCtx, st: st, origin: origin}}
 	c.node.Value = c
 	c.below = panicTarget(calls.Push(&c.node, nil))
+	c.allowed = st.allowanceAfter(c.below)
 	c.start = time.Now()
 	if inputs != nil && span.IsRecording() && recordsData() {
 		v := getValues()
 		inputs(v)
-		span.SetAttributes(attribute.String(attrInputs, jsonvalue.Object(v.names, v.values, st.jsonOpts)))
+		in := encodeInputs(v, st.encoding(c.allowed))
+		c.inputBytes = len(in)
+		span.SetAttributes(attribute.String(attrInputs, in))
 		putValues(v)
 	}
 	return spanCtx, c, usable
@@ -158,22 +168,44 @@ func (st *state) enter(ctx context.Context, typ SpanType, name, function string,
 // context.Context, a nil pointer of a type implementing context.Context),
 // the parent is the goroutine's current call's context, or
 // context.Background().
+//
+// One exception keeps nesting right for functions that keep their
+// caller's context (generated code does not give the span's context to a
+// function whose context outlives the call): when ctx's span is the
+// origin of the goroutine's current call (see parentAndOrigin), that is,
+// the current call descends, through calls on this goroutine, from a call
+// whose parent was ctx's span, the current call is the parent.
 func parentOf(ctx context.Context) (parent context.Context, psc trace.SpanContext, usable bool) {
+	parent, psc, usable, _ = parentAndOrigin(ctx)
+	return parent, psc, usable
+}
+
+// parentAndOrigin is parentOf, which also returns the origin of a call
+// opened under that parent: the span, given by a context, that the
+// goroutine's chain of calls leading to the new one starts from. A call
+// whose parent comes from its context has that span as its origin; a
+// call whose parent is the goroutine's current call inherits that call's
+// origin.
+func parentAndOrigin(ctx context.Context) (parent context.Context, psc trace.SpanContext, usable bool, origin trace.SpanID) {
 	if ctx != nil {
 		if sc, ok := spanContextOf(ctx); ok {
+			top := calls.Top(liveCall)
 			if sc.IsValid() {
-				return ctx, sc, true
+				if top != nil && top.Value.origin == sc.SpanID() && top.Value.span.SpanContext().TraceID() == sc.TraceID() {
+					return trace.ContextWithSpan(ctx, top.Value.span), top.Value.span.SpanContext(), true, top.Value.origin
+				}
+				return ctx, sc, true, sc.SpanID()
 			}
-			if below := calls.Top(liveCall); below != nil {
-				return trace.ContextWithSpan(ctx, below.Value.span), below.Value.span.SpanContext(), true
+			if top != nil {
+				return trace.ContextWithSpan(ctx, top.Value.span), top.Value.span.SpanContext(), true, top.Value.origin
 			}
-			return ctx, sc, true
+			return ctx, sc, true, trace.SpanID{}
 		}
 	}
 	if below := calls.Top(liveCall); below != nil {
-		return below.Value.ctx, below.Value.span.SpanContext(), false
+		return below.Value.ctx, below.Value.span.SpanContext(), false, below.Value.origin
 	}
-	return context.Background(), trace.SpanContext{}, false
+	return context.Background(), trace.SpanContext{}, false, trace.SpanID{}
 }
 
 // spanContextOf returns the span context ctx carries; ok is false when
@@ -319,7 +351,7 @@ func (c *Call) exit(how ending, err error, outputs func(*Values)) {
 		if outputs != nil && recordsData() {
 			v := getValues()
 			outputs(v)
-			attrs = append(attrs, attribute.String(attrOutputs, encodeOutputs(v.values, c.st.jsonOpts)))
+			attrs = append(attrs, attribute.String(attrOutputs, encodeOutputs(v, c.st.encoding(c.allowed-c.inputBytes))))
 			putValues(v)
 		}
 		if !hasFailed(span) && !wasCancelled(span) {
@@ -331,13 +363,33 @@ func (c *Call) exit(how ending, err error, outputs func(*Values)) {
 	span.End()
 }
 
-// encodeOutputs encodes results: one result as its own JSON value, several
-// as an array in order.
-func encodeOutputs(values []any, o jsonvalue.Options) string {
-	if len(values) == 1 {
-		return jsonvalue.Marshal(values[0], o)
+// encodeInputs encodes parameters as one JSON object, marked as
+// recording while the encoder may call the program's methods.
+func encodeInputs(v *Values, o jsonvalue.Options) (s string) {
+	if !anyMayRunCode(v.values) {
+		return jsonvalue.Object(v.names, v.values, o)
 	}
-	return jsonvalue.Array(values, o)
+	record(func() { s = jsonvalue.Object(v.names, v.values, o) })
+	return s
+}
+
+// encodeOutputs encodes results: one result as its own JSON value, several
+// as an array in order; marked as recording while the encoder may call
+// the program's methods.
+func encodeOutputs(v *Values, o jsonvalue.Options) (s string) {
+	encode := func() {
+		if len(v.values) == 1 {
+			s = jsonvalue.Marshal(v.values[0], o)
+		} else {
+			s = jsonvalue.Array(v.values, o)
+		}
+	}
+	if anyMayRunCode(v.values) {
+		record(encode)
+	} else {
+		encode()
+	}
+	return s
 }
 
 // hasFailed reports whether span's status was already set to Error, by
@@ -371,7 +423,8 @@ func notePanic(note *panicNote, how ending) *panicNote {
 	}
 	n := &panicNote{value: how.value, hasValue: how.hasValue, typ: "panic", stack: string(debug.Stack())}
 	if how.hasValue {
-		n.typ, n.msg = typeName(how.value), redact.Message(panicMessage(how.value))
+		n.typ = typeName(how.value)
+		record(func() { n.msg = redact.Message(panicMessage(how.value)) })
 	} else {
 		n.msg = panicValueUnknown
 	}
@@ -436,6 +489,8 @@ func recordGoexit(span trace.Span, attrs []attribute.KeyValue) []attribute.KeyVa
 // the OTel status and event itself (not for a cancellation, which is not a
 // failure of the span) and returns the attributes to set.
 func recordError(span trace.Span, err error, attrs []attribute.KeyValue) []attribute.KeyValue {
+	recording.Enter() // Error, Unwrap and Is may be the program's, and instrumented
+	defer recording.Leave()
 	msg := redact.Message(errorMessage(err))
 	typ := errorTypeName(err)
 	status := statusFailed
@@ -456,6 +511,8 @@ func recordError(span trace.Span, err error, attrs []attribute.KeyValue) []attri
 }
 
 func isCancellation(err error) (cancelled bool) {
+	recording.Enter()
+	defer recording.Leave()
 	defer func() {
 		if recover() != nil { // a broken Is or Unwrap method
 			cancelled = false

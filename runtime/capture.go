@@ -178,7 +178,7 @@ func captureOptions() jsonvalue.Options {
 
 // captureSerialize encodes the application's data found in a provider call
 // as inputs and outputs are encoded.
-func captureSerialize(v any) string { return jsonvalue.Marshal(v, captureOptions()) }
+func captureSerialize(v any) string { return marshalRecording(v, captureOptions()) }
 
 // truncateAttribute caps a content attribute as the serializer caps
 // inputs and outputs: at Config.MaxAttributeBytes, cut on a character

@@ -58,6 +58,8 @@ type Config struct {
 	// BaseURL is the Overmind API. Falls back to OVERMIND_API_URL, then
 	// https://api.overmindlab.ai. An invalid BaseURL makes Init fail; an
 	// invalid OVERMIND_API_URL is reported on stderr and the default used.
+	// Spans go there with the API key; with none, only when it names this
+	// machine (localhost or a loopback address, as `overmind serve` does).
 	BaseURL string
 	// TracesPath is where spans are posted under BaseURL. Falls back to
 	// OVERMIND_TRACES_PATH, then /api/v1/traces.
@@ -134,6 +136,7 @@ type settings struct {
 	providers         providerSet
 	capture           captureSettings
 	baseURL           string
+	baseURLSet        bool // BaseURL or OVERMIND_API_URL named it
 	tracesPath        string
 	debug             bool
 	maxExportBatch    int
@@ -169,6 +172,7 @@ func resolve(cfg Config) (settings, []string, error) {
 		s.tracesPath = "/" + s.tracesPath
 	}
 	s.baseURL = r.baseURL(cfg.BaseURL)
+	s.baseURLSet = s.baseURL != defaultBaseURL
 
 	var err error
 	if s.providers, err = parseProviders(cfg.Providers); err != nil {

@@ -27,7 +27,10 @@
 //		defer _om.Leave(&err, func(out *overmind.Values) { out.Add("", order) })
 //	}
 //
-// That small API is meant for generated code. People call the rest:
+// A go statement in such a function starts its function through
+// [Adopting0] or a sibling for the function's shape, and a directive's
+// label options (user=userID) call [Label]. That small API is meant for
+// generated code. People call the rest:
 // [StartTrace] for a trace with its identity, [StartSpan] for blocks,
 // [StartLLMSpan] and [StartToolSpan], [RecordInput], [RecordOutput],
 // [RecordMessage], [SetModel], [SetUsage] (with [UsageFrom]), [SetTag],

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"slices"
@@ -44,7 +45,9 @@ type sinkPlan struct {
 // planExport decides the export destinations:
 //
 //   - Overmind, when an API key is set: OTLP/HTTP protobuf, gzipped, to
-//     BaseURL+TracesPath with the X-Api-Key header. None of the standard
+//     BaseURL+TracesPath with the X-Api-Key header; or, with no key, when
+//     BaseURL (or OVERMIND_API_URL) names a loopback host, as a local
+//     `overmind serve` is, without the header. None of the standard
 //     OTEL_EXPORTER_OTLP_* variables apply to it (they describe the user's
 //     collector): not the endpoint or headers (the key is never sent
 //     elsewhere), nor the protocol, compression, timeout, certificates or
@@ -76,7 +79,7 @@ func planExport(s settings) exportPlan {
 		p.reason = "OTEL_TRACES_EXPORTER=none: spans are not exported"
 		return p.withDebugNote(s)
 	}
-	if selected["otlp"] && s.apiKey != "" {
+	if selected["otlp"] && (s.apiKey != "" || s.baseURLSet && isLoopback(s.baseURL)) {
 		cfg := overmindExporterConfig(s)
 		p.sinks = append(p.sinks, sinkPlan{kind: sinkOvermind, dest: displayURL(cfg.URL), newExporter: otlpExporter(cfg)})
 	}
@@ -147,11 +150,34 @@ const overmindExportTimeout = 10 * time.Second
 func overmindExporterConfig(s settings) otlp.Config {
 	return otlp.Config{
 		URL:       s.baseURL + s.tracesPath,
-		Headers:   map[string]string{"X-Api-Key": s.apiKey},
+		Headers:   overmindHeaders(s.apiKey),
 		Gzip:      true,
 		Timeout:   overmindExportTimeout,
 		UserAgent: userAgent(),
 	}
+}
+
+// overmindHeaders is the X-Api-Key header, when there is a key.
+func overmindHeaders(apiKey string) map[string]string {
+	if apiKey == "" {
+		return nil
+	}
+	return map[string]string{"X-Api-Key": apiKey}
+}
+
+// isLoopback reports whether rawURL's host is this machine: localhost or
+// a loopback address. Spans sent there without a key stay on the machine.
+func isLoopback(rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return false
+	}
+	host := u.Hostname()
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // userAgent identifies the exporter, as the OTLP specification asks.
@@ -204,6 +230,9 @@ type sink struct {
 	exporter   sdktrace.SpanExporter
 
 	ended, exported, failed atomic.Int64
+	// flushReported is how many of the failed spans a ForceFlush has
+	// reported already.
+	flushReported atomic.Int64
 	// warned and partialWarned record that the first failure, and the
 	// first warning of an accepted export, were printed.
 	warned, partialWarned atomic.Bool
@@ -249,6 +278,13 @@ func (sk *sink) report() string {
 		line += fmt.Sprintf("; %d rejected or unreachable (last error: %s)", failed, sk.lastError())
 	}
 	return line
+}
+
+// unreportedFailures is how many spans failed to export since a flush
+// last asked, which are now reported.
+func (sk *sink) unreportedFailures() int64 {
+	failed := sk.failed.Load()
+	return failed - sk.flushReported.Swap(failed)
 }
 
 // lastError is the message of the sink's last failed export.
@@ -312,14 +348,10 @@ func (st *state) addSink(sk *sink) {
 
 // flush is ForceFlush once ctx is bounded: it flushes every processor and
 // reports what was not delivered, naming each destination whose exports
-// failed while it waited, with their last error, and wrapping ctx's error
-// when it gave up first.
+// failed since the last flush (before or during this one), with their
+// last error, and wrapping ctx's error when it gave up first.
 func (st *state) flush(ctx context.Context) error {
 	sinks := st.sinkList()
-	failedBefore := make([]int64, len(sinks))
-	for i, sk := range sinks {
-		failedBefore[i] = sk.failed.Load()
-	}
 	// Each destination has the whole bound: one that hangs does not keep
 	// spans from the others. The provider's own flush then reaches the
 	// other processors, and is quick for the sinks, whose queues are empty.
@@ -328,8 +360,8 @@ func (st *state) flush(ctx context.Context) error {
 		err = st.tp.ForceFlush(ctx)
 	}
 	var problems []string
-	for i, sk := range sinks {
-		if n := sk.failed.Load() - failedBefore[i]; n > 0 {
+	for _, sk := range sinks {
+		if n := sk.unreportedFailures(); n > 0 {
 			problems = append(problems, fmt.Sprintf("%s export to %s: %s not delivered (last error: %s)", sk.kind, sk.dest, countOf(n, "span"), sk.lastError()))
 		}
 	}

@@ -276,6 +276,37 @@ func TestFailedExportsCountedAndReportedOnce(t *testing.T) {
 	}
 }
 
+// TestForceFlushReportsFailuresBeforeIt: exports that failed before
+// ForceFlush was called (the batch processor sends on its own schedule)
+// are in its error too, and each failure is reported by one ForceFlush.
+func TestForceFlushReportsFailuresBeforeIt(t *testing.T) {
+	recv := otlptest.NewReceiver()
+	defer recv.Close()
+	recv.SetStatus(http.StatusUnauthorized)
+	initForTest(t, Config{APIKey: "bad-key", BaseURL: recv.URL(), MaxExportBatchSize: 1, FlushInterval: time.Millisecond})
+	for range 3 {
+		webSearch("x")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, _, failed := sinkStats(t, sinkOvermind); failed == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the exports never failed")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	err := ForceFlush(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "3 spans not delivered") {
+		t.Fatalf("ForceFlush = %v, want the 3 spans refused before it", err)
+	}
+	if err := ForceFlush(context.Background()); err != nil {
+		t.Fatalf("second ForceFlush = %v, want nil: the failures were reported", err)
+	}
+	shutdownForTest(t)
+}
+
 func TestConsoleExporter(t *testing.T) {
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -527,5 +558,40 @@ func TestOTLPStandardBadVariablesWarn(t *testing.T) {
 	logs := initForTest(t, Config{})
 	if !strings.Contains(logs.String(), "OTEL_EXPORTER_OTLP_ENDPOINT is not an http or https URL: spans are not sent there") {
 		t.Fatalf("stderr:\n%s", logs.String())
+	}
+}
+
+// TestOTLPLoopbackURLWithoutKey: OVERMIND_API_URL naming this machine, as
+// a local `overmind serve` does, receives spans without an API key, and
+// no X-Api-Key header is sent; a remote URL without a key receives none.
+func TestOTLPLoopbackURLWithoutKey(t *testing.T) {
+	recv := otlptest.NewReceiver()
+	defer recv.Close()
+	t.Setenv("OVERMIND_API_URL", recv.URL())
+	initForTest(t, Config{})
+	webSearch("x")
+	shutdownForTest(t)
+	reqs := recv.Requests()
+	if len(reqs) == 0 {
+		t.Fatal("nothing received")
+	}
+	if reqs[0].Path != "/api/v1/traces" || reqs[0].Header.Get("X-Api-Key") != "" {
+		t.Fatalf("request %+v", reqs[0])
+	}
+
+	for _, c := range []struct {
+		url  string
+		want bool
+	}{
+		{"http://127.0.0.1:4318", true},
+		{"http://localhost:4318", true},
+		{"http://[::1]:4318", true},
+		{"https://api.example.com", false},
+		{"http://10.0.0.7:4318", false},
+	} {
+		p := planExport(settings{baseURL: c.url, baseURLSet: true, tracesPath: defaultTracesPath})
+		if got := len(p.sinks) == 1 && p.sinks[0].kind == sinkOvermind; got != c.want {
+			t.Errorf("%s without a key: exported = %v, want %v (plan %+v)", c.url, got, c.want, p)
+		}
 	}
 }

@@ -58,12 +58,17 @@ func jsonOptions() jsonvalue.Options {
 }
 
 // serialize encodes v as the JSON of an inputs or outputs attribute.
-func serialize(v any) string { return jsonvalue.Marshal(v, jsonOptions()) }
+func serialize(v any) (s string) {
+	record(func() { s = jsonvalue.Marshal(v, jsonOptions()) })
+	return s
+}
 
 // serializeObject encodes named values as one JSON object, redacting the
 // values of secret names.
 func serializeObject(names []string, values []any) string {
-	return jsonvalue.Object(names, values, jsonOptions())
+	var s string
+	record(func() { s = jsonvalue.Object(names, values, jsonOptions()) })
+	return s
 }
 
 // lookupPrompt returns the PromptString that rendered exactly text.

@@ -111,7 +111,9 @@ func tagAttribute(key string, value any, o jsonvalue.Options) attribute.KeyValue
 			return attribute.Float64(key, rv.Float())
 		}
 	}
-	return attribute.String(key, jsonvalue.Marshal(value, o))
+	var encoded string
+	record(func() { encoded = jsonvalue.Marshal(value, o) })
+	return attribute.String(key, encoded)
 }
 
 var (

@@ -349,7 +349,8 @@ func Shutdown(ctx context.Context) error {
 // end of a short-lived job (a serverless handler, a script) that does not
 // call Shutdown. It returns an error when it gave up before every span
 // was delivered (wrapping ctx's error), or when a destination refused or
-// could not be reached during the flush; tracing goes on either way.
+// could not be reached since the previous ForceFlush (or Init), so that
+// each failed span is reported once; tracing goes on either way.
 func ForceFlush(ctx context.Context) error {
 	st := installed.Load()
 	if st == nil {

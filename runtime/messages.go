@@ -121,7 +121,7 @@ func recordMessage(ctx context.Context, m Message, onTrace bool) {
 	if span == nil || !span.IsRecording() {
 		return
 	}
-	encoded := jsonvalue.Marshal(m.conventional(), st.jsonOpts)
+	encoded := marshalRecording(m.conventional(), st.jsonOpts)
 	withSpanData(span, func(d *spanData) {
 		if d.msgs.add(m.Role, encoded, st.jsonOpts.MaxBytes) {
 			span.SetAttributes(d.msgs.attributes()...)

@@ -8,8 +8,6 @@ import (
 	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
-
-	"github.com/overmind-core/overmind-go/runtime/internal/jsonvalue"
 )
 
 // Attribute keys of a prompt built with PromptString.
@@ -42,7 +40,7 @@ func PromptString(id, template string, kwargs map[string]any) string {
 			ID:       id,
 			Template: template,
 			Hash:     promptHash(template),
-			Kwargs:   jsonvalue.Marshal(kwargs, st.jsonOpts),
+			Kwargs:   marshalRecording(kwargs, st.jsonOpts),
 		})
 	}
 	return text

@@ -42,7 +42,7 @@ type Span Call
 // attrs or [SetTag].
 func StartSpan(ctx context.Context, typ SpanType, name string, attrs ...attribute.KeyValue) (context.Context, *Span) {
 	st := active.Load()
-	if st == nil {
+	if st == nil || isRecording() {
 		return ctx, nil
 	}
 	ctx, c, _ := st.enter(ctx, typ, name, "", nil, attrs)

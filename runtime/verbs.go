@@ -8,7 +8,6 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/overmind-core/overmind-go/runtime/internal/jsonvalue"
 	"github.com/overmind-core/overmind-go/runtime/internal/pricing"
 )
 
@@ -156,7 +155,7 @@ func recordValue(ctx context.Context, key string, v any) {
 	if span == nil || !span.IsRecording() {
 		return
 	}
-	span.SetAttributes(attribute.String(key, jsonvalue.Marshal(v, st.jsonOpts)))
+	span.SetAttributes(attribute.String(key, marshalRecording(v, st.jsonOpts)))
 }
 
 // SetModel records the model the span calls: gen_ai.request.model and,
@@ -265,7 +264,7 @@ func StartToolSpan[T any](ctx context.Context, name string, arguments T, attrs .
 	}
 	ctx, s := st.startTool(ctx, name, attrs)
 	if s != nil && recordsData() && s.span.IsRecording() {
-		s.span.SetAttributes(attribute.String(attrInputs, jsonvalue.Marshal(arguments, st.jsonOpts)))
+		s.span.SetAttributes(attribute.String(attrInputs, marshalRecording(arguments, st.jsonOpts)))
 	}
 	return ctx, s
 }

@@ -117,7 +117,7 @@ func serve(ctx context.Context, cfg Config, addr string, stdout io.Writer) error
 // here, and where to look at them.
 func startLine(addr string, cfg Config) string {
 	base := "http://" + addr
-	set := "OTEL_EXPORTER_OTLP_ENDPOINT=" + base + " (or OVERMIND_API_URL=" + base + " with any OVERMIND_API_KEY)"
+	set := "OTEL_EXPORTER_OTLP_ENDPOINT=" + base + " or OVERMIND_API_URL=" + base
 	page := base + "/"
 	if cfg.APIKey != "" {
 		set = "OVERMIND_API_URL=" + base + " OVERMIND_API_KEY=<the -api-key> (or OTEL_EXPORTER_OTLP_ENDPOINT=" + base +

@@ -548,7 +548,7 @@ func TestAllBadOptionsReported(t *testing.T) {
 	module(t, map[string]string{"p/p.go": "package p\n\n//overmind:tool capture=some colour=red\nfunc A() {}\n"})
 	code, _, errOut := runCLI(t, "instrument", "./...")
 	want := "p/p.go:3:17: unknown capture=some (want all, none, inputs or outputs)\n" +
-		"p/p.go:3:30: unknown option colour= (want type= or capture=)\n"
+		"p/p.go:3:30: unknown option colour= (want type=, capture=, user=, session=, conversation=, workflow= or agent=)\n"
 	if code != 2 || errOut != want {
 		t.Fatalf("code %d, stderr:\n%s\nwant:\n%s", code, errOut, want)
 	}

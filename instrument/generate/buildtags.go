@@ -79,21 +79,30 @@ func commandFor(os, arch string, tags []string) string {
 	return b.String()
 }
 
-// buildConstraint is the file's //go:build expression and line, if any.
+// buildConstraint is the file's build constraint and its text: its
+// //go:build line, or else, as the go command reads a file without one,
+// all its // +build lines, which must all hold.
 func buildConstraint(f *ast.File) (constraint.Expr, string) {
+	var plus constraint.Expr
+	var plusLines []string
 	for _, g := range f.Comments {
 		if g.Pos() > f.Package {
 			break
 		}
 		for _, c := range g.List {
-			if constraint.IsGoBuild(c.Text) {
-				if expr, err := constraint.Parse(c.Text); err == nil {
-					return expr, c.Text
-				}
+			expr, err := constraint.Parse(c.Text)
+			switch {
+			case err != nil:
+			case constraint.IsGoBuild(c.Text):
+				return expr, c.Text
+			case plus == nil:
+				plus, plusLines = expr, []string{c.Text}
+			default:
+				plus, plusLines = &constraint.AndExpr{X: plus, Y: expr}, append(plusLines, c.Text)
 			}
 		}
 	}
-	return nil, ""
+	return plus, strings.Join(plusLines, ", ")
 }
 
 // fileNameOSArch is the GOOS and GOARCH a file name restricts it to, as

@@ -49,6 +49,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/overmind-core/overmind-go/runtime/internal/jsonstr"
 	"github.com/overmind-core/overmind-go/runtime/internal/redact"
 )
 
@@ -438,56 +439,11 @@ func isBase64Blob(s string) bool {
 	return true
 }
 
-const hex = "0123456789abcdef"
-
 // str writes s as a JSON string. Invalid UTF-8 becomes U+FFFD; only as
 // much of s as the cap can still hold is written.
 func (e *encoder) str(s string) {
 	if room := e.max - len(e.buf) + 8; len(s) > room && room > 0 {
 		s = s[:room]
 	}
-	e.buf = append(e.buf, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if b := s[i]; b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' {
-				i++
-				continue
-			}
-			e.buf = append(e.buf, s[start:i]...)
-			switch b {
-			case '\\', '"':
-				e.buf = append(e.buf, '\\', b)
-			case '\n':
-				e.buf = append(e.buf, '\\', 'n')
-			case '\r':
-				e.buf = append(e.buf, '\\', 'r')
-			case '\t':
-				e.buf = append(e.buf, '\\', 't')
-			default:
-				e.buf = append(e.buf, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		c, size := utf8.DecodeRuneInString(s[i:])
-		if c == utf8.RuneError && size == 1 {
-			e.buf = append(e.buf, s[start:i]...)
-			e.buf = append(e.buf, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if c == '\u2028' || c == '\u2029' {
-			e.buf = append(e.buf, s[start:i]...)
-			e.buf = append(e.buf, '\\', 'u', '2', '0', '2', hex[c&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	e.buf = append(e.buf, s[start:]...)
-	e.buf = append(e.buf, '"')
+	e.buf = jsonstr.Append(e.buf, s, false)
 }

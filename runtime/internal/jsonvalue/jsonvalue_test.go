@@ -345,3 +345,33 @@ func BenchmarkObjectString(b *testing.B) {
 		Object(names, values, Options{})
 	}
 }
+
+type (
+	selfSlice []selfSlice
+	selfMap   map[string]selfMap
+	selfPtr   *selfPtr
+	selfArray [1]*selfArray
+)
+
+// TestRecursiveTypesWithoutStruct: deciding whether a recursive type is
+// data ends when the recursion goes through no struct (it overflowed the
+// stack, a fatal error no recover catches).
+func TestRecursiveTypesWithoutStruct(t *testing.T) {
+	var p selfPtr
+	p = &p
+	for _, c := range []struct {
+		v    any
+		want string
+	}{
+		{selfSlice{selfSlice{}, nil}, `[[],null]`},
+		{selfMap{"a": selfMap{}}, `{"a":{}}`},
+		{selfArray{}, `[null]`},
+	} {
+		if got := Marshal(c.v, Options{}); got != c.want {
+			t.Errorf("Marshal(%T) = %s, want %s", c.v, got, c.want)
+		}
+	}
+	if got := Marshal(p, Options{}); got == "" {
+		t.Error("Marshal of a self-pointer gave nothing")
+	}
+}

@@ -46,9 +46,10 @@ func notData(t reflect.Type) bool {
 	return false
 }
 
-// isData reports whether t is data. judged holds the struct types already
-// judged in this walk, or being judged (recursive types): those count as
-// data until known.
+// isData reports whether t is data. judged holds the composite types
+// already judged in this walk, or being judged (recursive types, through a
+// struct or not: type T []T, type M map[string]M): those count as data
+// until known.
 func isData(t reflect.Type, judged map[reflect.Type]bool) bool {
 	if t == urlType || methodFor(t) != methodNone {
 		return true
@@ -58,14 +59,17 @@ func isData(t reflect.Type, judged map[reflect.Type]bool) bool {
 		return false
 	case reflect.Interface:
 		return isDataInterface(t)
-	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
-		return isData(t.Elem(), judged)
-	case reflect.Struct:
+	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map, reflect.Struct:
 		if data, ok := judged[t]; ok {
 			return data
 		}
 		judged[t] = true
-		data := isDataStruct(t, judged)
+		var data bool
+		if t.Kind() == reflect.Struct {
+			data = isDataStruct(t, judged)
+		} else {
+			data = isData(t.Elem(), judged)
+		}
 		judged[t] = data
 		return data
 	}

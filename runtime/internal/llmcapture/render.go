@@ -1,15 +1,14 @@
 package llmcapture
 
 import (
-	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/overmind-core/overmind-go/runtime/internal/jsonstr"
 	"github.com/overmind-core/overmind-go/runtime/internal/llmcapture/jsonscan"
 	"github.com/overmind-core/overmind-go/runtime/internal/pricing"
 )
@@ -834,58 +833,8 @@ func partType(p *part) string {
 
 // appendString appends s as a JSON string, escaping as encoding/json does
 // except for <, > and &, which stay as they are for the reader's sake.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	b = appendStringContent(b, s)
-	return append(b, '"')
-}
+func appendString(b []byte, s string) []byte { return jsonstr.Append(b, s, false) }
 
 // appendStringContent appends s escaped as appendString does, without
 // the quotes.
-func appendStringContent(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, `\u202`...)
-			b = strconv.AppendInt(b, int64(r&0xF), 16)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	return append(b, s[start:]...)
-}
+func appendStringContent(b []byte, s string) []byte { return jsonstr.AppendContent(b, s, false) }

@@ -258,6 +258,7 @@ func TestErrorsNotRetried(t *testing.T) {
 	}{
 		{answer{status: 400, contentType: "application/x-protobuf", body: status}, "server answered 400 Bad Request: field trace_id is empty"},
 		{answer{status: 401, contentType: "application/json", body: []byte(`{"code":16,"message":"invalid API key"}`)}, "server answered 401 Unauthorized: invalid API key"},
+		{answer{status: 403, contentType: "application/json", body: []byte(`{"error":"key revoked","code":7}`)}, "server answered 403 Forbidden: key revoked"},
 		{answer{status: 404, contentType: "text/plain; charset=utf-8", body: []byte("404 page not found\n")}, "server answered 404 Not Found: 404 page not found"},
 		{answer{status: 500, contentType: "application/octet-stream", body: []byte{0, 1, 2, 0xff}}, "server answered 500 Internal Server Error"},
 		{answer{status: 413, body: []byte(strings.Repeat("too large ", 100))}, "too large too large"},

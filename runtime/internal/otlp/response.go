@@ -1,6 +1,7 @@
 package otlp
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"mime"
@@ -105,18 +106,21 @@ func jsonInt(values ...any) int64 {
 
 // errorMessage is the message of an error answer's body: the message of a
 // google.rpc.Status (protobuf or JSON), which OTLP servers send, or else
-// the body itself when it is short readable text.
+// the body itself when it is readable text, cut to 256 bytes.
 func errorMessage(contentType string, body []byte) string {
 	var msg string
 	switch mediaType(contentType) {
 	case "application/x-protobuf", "application/protobuf":
 		msg, _ = protoStringField(body, 2)
 	case "application/json":
+		// A google.rpc.Status in JSON has "message"; some servers say
+		// "error".
 		var status struct {
 			Message string `json:"message"`
+			Error   string `json:"error"`
 		}
 		if json.Unmarshal(body, &status) == nil {
-			msg = status.Message
+			msg = cmp.Or(status.Message, status.Error)
 		}
 	}
 	if msg == "" && readableText(body) {
