@@ -16,6 +16,8 @@ import (
 
 	"golang.org/x/tools/go/gcexportdata"
 	"golang.org/x/tools/go/packages"
+
+	"github.com/overmind-core/overmind-go/rewrite"
 )
 
 // checker type-checks the packages that hold directives from source, in
@@ -292,7 +294,10 @@ func (c *checker) check(u *unit) {
 	}
 	var info *types.Info
 	if u.root {
-		info = newInfo()
+		// All the rewrite may read (rewrite.NewInfo says what that is),
+		// for this package only: it is dropped once the package is
+		// rewritten.
+		info = rewrite.NewInfo()
 	}
 	reported := false
 	conf := &types.Config{
@@ -350,18 +355,6 @@ func parseErrorsOf(err error) []packages.Error {
 		return []packages.Error{{Pos: pathErr.Path + ":1", Msg: pathErr.Err.Error(), Kind: packages.ParseError}}
 	}
 	return []packages.Error{{Pos: "-", Msg: err.Error(), Kind: packages.ParseError}}
-}
-
-// newInfo is the type information the rewrite reads (see
-// rewrite.Package.Info), and no more: the types of every expression would
-// be most of the memory a package's check takes.
-func newInfo() *types.Info {
-	return &types.Info{
-		Defs:      map[*ast.Ident]types.Object{},
-		Uses:      map[*ast.Ident]types.Object{},
-		Implicits: map[ast.Node]types.Object{},
-		Scopes:    map[ast.Node]*types.Scope{},
-	}
 }
 
 // importer resolves the imports of pkg: a unit's types (checked before
