@@ -1,8 +1,10 @@
 // Package generate is the generate-mode driver of the overmind code
-// generator (overmind instrument): it loads packages with
-// golang.org/x/tools/go/packages, hands each package that holds directives
-// or generated code to the core, [rewrite.RewritePackage], prints the
-// files that change gofmt'd, and returns their new contents. Like
+// generator (overmind instrument): it lists packages with
+// golang.org/x/tools/go/packages, type-checks from source only those that
+// hold directives or generated code (the rest comes from export data),
+// hands each to the core, [rewrite.RewritePackage], as soon as it is
+// checked, prints the files that change gofmt'd, and returns their new
+// contents. Like
 // google/wire, it computes results and writes nothing; [Write] does that,
 // separately and all at once. Its sibling, package
 // github.com/overmind-core/overmind-go/instrument/toolexec, calls the same
