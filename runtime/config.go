@@ -136,7 +136,6 @@ type settings struct {
 	providers         providerSet
 	capture           captureSettings
 	baseURL           string
-	baseURLSet        bool // BaseURL or OVERMIND_API_URL named it
 	tracesPath        string
 	debug             bool
 	maxExportBatch    int
@@ -172,7 +171,6 @@ func resolve(cfg Config) (settings, []string, error) {
 		s.tracesPath = "/" + s.tracesPath
 	}
 	s.baseURL = r.baseURL(cfg.BaseURL)
-	s.baseURLSet = s.baseURL != defaultBaseURL
 
 	var err error
 	if s.providers, err = parseProviders(cfg.Providers); err != nil {

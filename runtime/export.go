@@ -79,7 +79,7 @@ func planExport(s settings) exportPlan {
 		p.reason = "OTEL_TRACES_EXPORTER=none: spans are not exported"
 		return p.withDebugNote(s)
 	}
-	if selected["otlp"] && (s.apiKey != "" || s.baseURLSet && isLoopback(s.baseURL)) {
+	if selected["otlp"] && (s.apiKey != "" || isLoopback(s.baseURL)) {
 		cfg := overmindExporterConfig(s)
 		p.sinks = append(p.sinks, sinkPlan{kind: sinkOvermind, dest: displayURL(cfg.URL), newExporter: otlpExporter(cfg)})
 	}
@@ -167,6 +167,7 @@ func overmindHeaders(apiKey string) map[string]string {
 
 // isLoopback reports whether rawURL's host is this machine: localhost or
 // a loopback address. Spans sent there without a key stay on the machine.
+// The default BaseURL is not, so a loopback one was set by the user.
 func isLoopback(rawURL string) bool {
 	u, err := url.Parse(rawURL)
 	if err != nil {

@@ -589,7 +589,7 @@ func TestOTLPLoopbackURLWithoutKey(t *testing.T) {
 		{"https://api.example.com", false},
 		{"http://10.0.0.7:4318", false},
 	} {
-		p := planExport(settings{baseURL: c.url, baseURLSet: true, tracesPath: defaultTracesPath})
+		p := planExport(settings{baseURL: c.url, tracesPath: defaultTracesPath})
 		if got := len(p.sinks) == 1 && p.sinks[0].kind == sinkOvermind; got != c.want {
 			t.Errorf("%s without a key: exported = %v, want %v (plan %+v)", c.url, got, c.want, p)
 		}
