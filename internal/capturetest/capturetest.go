@@ -233,6 +233,19 @@ func NoSecrets(t testing.TB, spans []sdktrace.ReadOnlySpan, secret string) {
 	}
 }
 
+// Only returns the one span of spans, failing if there is not exactly one.
+func Only(t testing.TB, spans []sdktrace.ReadOnlySpan) sdktrace.ReadOnlySpan {
+	t.Helper()
+	if len(spans) != 1 {
+		var names []string
+		for _, s := range spans {
+			names = append(names, s.Name())
+		}
+		t.Fatalf("got %d ended spans %q, want 1", len(spans), names)
+	}
+	return spans[0]
+}
+
 // ChildOf fails unless s's parent is parent.
 func ChildOf(t testing.TB, s sdktrace.ReadOnlySpan, parent trace.SpanContext) {
 	t.Helper()

@@ -66,15 +66,7 @@ func (r *rig) spans() []sdktrace.ReadOnlySpan {
 // only returns the one ended span, failing if there is not exactly one.
 func (r *rig) only() sdktrace.ReadOnlySpan {
 	r.t.Helper()
-	spans := r.spans()
-	if len(spans) != 1 {
-		var names []string
-		for _, s := range spans {
-			names = append(names, s.Name())
-		}
-		r.t.Fatalf("got %d ended spans %q, want 1", len(spans), names)
-	}
-	return spans[0]
+	return capturetest.Only(r.t, r.spans())
 }
 
 // The shared helpers, under the names the tests use.
