@@ -2,17 +2,12 @@ package overmind
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
 	"io"
 	"log"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -367,45 +362,10 @@ func TestEndpointCredentialsNeverPrinted(t *testing.T) {
 	}
 }
 
-// writeSelfSignedCert writes a PEM certificate and key, for the TLS
-// variables of the standard OTLP environment.
-func writeSelfSignedCert(t *testing.T) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "collector.internal"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IsCA:         true,
-		KeyUsage:     x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile
-}
-
 // The OTEL_EXPORTER_OTLP_* variables configure the user's collector; none
 // of them may change how spans reach Overmind.
 func TestOvermindExportIgnoresCollectorSettings(t *testing.T) {
-	certFile, keyFile := writeSelfSignedCert(t)
+	certFile, keyFile := otlptest.WriteSelfSignedCert(t)
 	t.Setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", certFile)
 	t.Setenv("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", certFile)
 	t.Setenv("OTEL_EXPORTER_OTLP_CLIENT_KEY", keyFile)
@@ -468,7 +428,7 @@ func TestOTLPStandardTLSJSONGzip(t *testing.T) {
 	recv := otlptest.NewReceiver()
 	defer recv.Close()
 	srv := httptest.NewUnstartedServer(recv.Server.Config.Handler)
-	clientCert, clientKey := writeSelfSignedCert(t)
+	clientCert, clientKey := otlptest.WriteSelfSignedCert(t)
 	clientPEM, err := os.ReadFile(clientCert)
 	if err != nil {
 		t.Fatal(err)

@@ -1,19 +1,12 @@
 package otlp
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/overmind-core/overmind-go/internal/otlptest"
 )
 
 func envOf(vars map[string]string) Env { return func(k string) string { return vars[k] } }
@@ -143,36 +136,9 @@ func TestEnvEndpointErrors(t *testing.T) {
 	}
 }
 
-// writeCert writes a self-signed certificate and its key as PEM files.
-func writeCert(t *testing.T) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "c"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile
-}
-
 func TestEnvTLS(t *testing.T) {
 	t.Parallel()
-	cert, key := writeCert(t)
+	cert, key := otlptest.WriteSelfSignedCert(t)
 	cfg, warnings, err := envOf(map[string]string{
 		"OTEL_EXPORTER_OTLP_ENDPOINT":                  "https://c",
 		"OTEL_EXPORTER_OTLP_CERTIFICATE":               "/nonexistent.pem",
