@@ -131,11 +131,14 @@ func File(in Input, mode Mode) (res *Result, err error) {
 
 // Format prints the rewritten file as gofmt would.
 func (r *Result) Format() ([]byte, error) {
-	var buf bytes.Buffer
-	if err := decorator.NewRestorer().Fprint(&buf, r.File); err != nil {
+	out, err := gofmtFile(r.File, func() (*token.FileSet, *ast.File, error) {
+		restorer := decorator.NewRestorer()
+		f, err := restorer.RestoreFile(r.File)
+		return restorer.Fset, f, err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("print rewritten file: %w", err)
 	}
-	out := buf.Bytes()
 	if bytes.Contains(out, []byte(onelineMarker)) {
 		// gofmt aligns the marker with trailing comments on the lines
 		// around it; the printer does not see those lines as gofmt will

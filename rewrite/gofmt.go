@@ -1,0 +1,341 @@
+package rewrite
+
+import (
+	"bytes"
+	"go/ast"
+	"go/build/constraint"
+	"go/doc/comment"
+	"go/format"
+	"go/parser"
+	"go/printer"
+	"go/scanner"
+	"go/token"
+	"slices"
+	"strings"
+
+	"github.com/dave/dst"
+)
+
+// normalizeNumbers is the go/printer mode bit that go/format and gofmt
+// print with (go/format calls it printerNormalizeNumbers): number literal
+// prefixes and exponents are printed in their canonical case, 0X1P-2 as
+// 0x1p-2.
+const normalizeNumbers printer.Mode = 1 << 30
+
+// gofmtConfig is how go/format prints a file.
+var gofmtConfig = printer.Config{Mode: printer.UseSpaces | printer.TabIndent | normalizeNumbers, Tabwidth: 8}
+
+// gofmtFile prints f, restored from the dst tree df, as go/format.Node
+// prints it, with less work.
+//
+// For a file with a grouped import declaration, format.Node prints the
+// file, parses the output back, sorts its imports and prints it again.
+// The second printing also reformats its doc comments (go/printer does it
+// for a comment it sees abutting a declaration at column 1, which it
+// cannot tell in a restored tree, whose positions are made up). Here the
+// doc comments of the top-level declarations are put in that form in df
+// before f is printed, and the output is parsed and printed again (by
+// format.Source, which is the second half of format.Node) only when it
+// still has imports out of order or a doc comment to reformat.
+//
+// A file that holds the marker that ends a one-line prologue goes
+// through format.Source anyway (see [Result.Format]): it is not done twice.
+//
+// restore turns df into f; it runs after the doc comments are changed,
+// which are then put back as they were.
+func gofmtFile(df *dst.File, restore func() (*token.FileSet, *ast.File, error)) ([]byte, error) {
+	sorts := hasImportBlockDst(df)
+	if sorts {
+		defer canonicalDocs(df)()
+	}
+	fset, f, err := restore()
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := gofmtConfig.Fprint(&buf, fset, f); err != nil {
+		return nil, err
+	}
+	out := buf.Bytes()
+	if sorts && !bytes.Contains(out, []byte(onelineMarker)) && (!importsSorted(out) || docsToReformat(out)) {
+		return format.Source(out)
+	}
+	return out, nil
+}
+
+// hasImportBlockDst reports whether df has an import declaration with
+// parentheses among the leading ones: whether format.Node sorts the
+// imports of the file restored from it (its hasUnsortedImports).
+func hasImportBlockDst(df *dst.File) bool {
+	for _, d := range df.Decls {
+		d, ok := d.(*dst.GenDecl)
+		if !ok || d.Tok != token.IMPORT {
+			return false
+		}
+		if d.Lparen {
+			return true
+		}
+	}
+	return false
+}
+
+// canonicalDocs gives the doc comments of df's package clause and
+// top-level declarations the form go/printer gives doc comments, and
+// returns the function that puts them back. It leaves alone a doc comment
+// that a comment on the line above may join in the printed file.
+func canonicalDocs(df *dst.File) (undo func()) {
+	type saved struct {
+		decs *dst.Decorations
+		old  dst.Decorations
+	}
+	var undos []saved
+	fix := func(decs *dst.Decorations, safeStart bool) {
+		start := 0
+		for i := len(*decs) - 1; i >= 0; i-- {
+			if (*decs)[i] == "\n" {
+				start, safeStart = i+1, true
+				break
+			}
+		}
+		if !safeStart {
+			return
+		}
+		group := (*decs)[start:]
+		canon, changed := docForm(group)
+		if !changed || len(canon) == 0 || !allLineComments(group) {
+			return
+		}
+		undos = append(undos, saved{decs, *decs})
+		*decs = append(slices.Clip((*decs)[:start]), canon...)
+	}
+	fix(&df.Decs.Start, true)
+	prevEnd := df.Decs.Name
+	for _, d := range df.Decls {
+		decs := d.Decorations()
+		fix(&decs.Start, decs.Before == dst.EmptyLine || len(prevEnd) == 0)
+		prevEnd = decs.End
+	}
+	return func() {
+		for _, s := range slices.Backward(undos) {
+			*s.decs = s.old
+		}
+	}
+}
+
+// allLineComments reports whether every decoration is a // comment.
+func allLineComments(decs []string) bool {
+	for _, d := range decs {
+		if !strings.HasPrefix(d, "//") {
+			return false
+		}
+	}
+	return true
+}
+
+// docForm returns the lines of a doc comment (its comments' texts) in the
+// form go/printer prints a doc comment (see its formatDocComment and
+// go/doc/comment), and whether that differs from list. A multi-line
+// /* */ comment, which it would reprint as a whole, and a build
+// constraint, which it moves to the top of the file, count as changed,
+// with no form given.
+func docForm(list []string) ([]string, bool) {
+	if len(list) == 0 {
+		return list, false
+	}
+	for _, c := range list {
+		if constraint.IsGoBuild(c) || constraint.IsPlusBuild(c) {
+			return nil, true
+		}
+	}
+	if strings.HasPrefix(list[0], "/*") {
+		if len(list) > 1 || !strings.Contains(list[0], "\n") || allStars(list[0]) {
+			return list, false // left as it is
+		}
+		return nil, true
+	}
+	if !strings.HasPrefix(list[0], "//") {
+		return list, false
+	}
+	var text strings.Builder
+	var directives []string
+	for _, c := range list {
+		after, ok := strings.CutPrefix(c, "//")
+		if !ok {
+			return list, false // a /* */ comment among // ones: left as it is
+		}
+		if isDirective(after) {
+			directives = append(directives, c)
+			continue
+		}
+		text.WriteString(strings.TrimPrefix(after, " "))
+		text.WriteString("\n")
+	}
+	if text.Len() == 0 {
+		return list, false
+	}
+	var p comment.Parser
+	var pr comment.Printer
+	printed := string(pr.Comment(p.Parse(text.String())))
+	var out []string
+	for printed != "" {
+		var line string
+		line, printed, _ = strings.Cut(printed, "\n")
+		switch {
+		case line == "":
+			line = "//"
+		case strings.HasPrefix(line, "\t"):
+			line = "//" + line
+		default:
+			line = "// " + line
+		}
+		out = append(out, line)
+	}
+	if len(directives) > 0 {
+		out = append(out, "//")
+		out = append(out, directives...)
+	}
+	return out, !slices.Equal(out, list)
+}
+
+// isDirective reports whether the text of a // comment, after the
+// slashes, is a directive, as go/printer and go/ast tell: "//line ",
+// "//extern ", "//export ", or "//[a-z0-9]+:[a-z0-9]".
+func isDirective(c string) bool {
+	if strings.HasPrefix(c, "line ") || strings.HasPrefix(c, "extern ") || strings.HasPrefix(c, "export ") {
+		return true
+	}
+	colon := strings.Index(c, ":")
+	if colon <= 0 || colon+1 >= len(c) {
+		return false
+	}
+	for i := 0; i <= colon+1; i++ {
+		if i == colon {
+			continue
+		}
+		if b := c[i]; !('a' <= b && b <= 'z' || '0' <= b && b <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// allStars reports whether every line after the first of the /* */
+// comment c starts, after blanks, with a star.
+func allStars(c string) bool {
+	text := c[2 : len(c)-2]
+	for i := 0; i < len(text); i++ {
+		if text[i] == '\n' {
+			j := i + 1
+			for j < len(text) && (text[j] == ' ' || text[j] == '\t') {
+				j++
+			}
+			if j < len(text) && text[j] != '*' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// docsToReformat reports whether go/printer, printing the Go source src
+// parsed back, would reformat one of its doc comments: whether a comment
+// group, as the parser groups comments, starts at column 1 and ends on
+// the line before the next token, which starts the line, and is not in
+// the form docForm gives. It scans src, without parsing it.
+func docsToReformat(src []byte) bool {
+	fset := token.NewFileSet()
+	file := fset.AddFile("", -1, len(src))
+	var s scanner.Scanner
+	s.Init(file, src, nil, scanner.ScanComments)
+	var group []string
+	var groupPos, groupEnd token.Pos
+	endLine, prevLine := 0, 0
+	trailing := false // the group started on the line of the token before it
+	for {
+		pos, tok, lit := s.Scan()
+		if tok == token.COMMENT {
+			line := file.Line(pos)
+			gap := 1
+			if trailing {
+				gap = 0
+			}
+			if group == nil || line > endLine+gap {
+				group, groupPos = nil, pos
+				trailing = line == prevLine
+			}
+			group = append(group, lit)
+			groupEnd = pos + token.Pos(len(lit))
+			endLine = file.Line(groupEnd)
+			continue
+		}
+		if group != nil && !trailing && groupEnd+1 == pos && file.PositionFor(groupPos, false).Column == 1 {
+			if _, changed := docForm(group); changed {
+				return true
+			}
+		}
+		group = nil
+		if tok == token.EOF {
+			return false
+		}
+		prevLine = file.Line(pos)
+	}
+}
+
+// importsSorted reports whether ast.SortImports leaves the imports of the
+// Go source src as they are: the same specs in the same order, starting
+// and ending where they did, the comments where they were, and no line
+// merged away. (It moves the path of a named import to the name, which
+// changes nothing printed unless a comment sits between them: a comment
+// inside an import spec counts as a change.) It reads no further than the
+// imports.
+func importsSorted(src []byte) bool {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "", src, parser.ImportsOnly|parser.ParseComments|parser.SkipObjectResolution)
+	if err != nil {
+		return false
+	}
+	before, ok := importLayout(fset, f)
+	if !ok {
+		return false
+	}
+	ast.SortImports(fset, f)
+	after, _ := importLayout(fset, f)
+	return slices.Equal(before, after)
+}
+
+// placed is a node and where it starts.
+type placed struct {
+	node ast.Node
+	pos  token.Pos
+}
+
+// importLayout lists the import specs of f in order and where they start
+// and end, the comments and where they are, and how many lines the file
+// has: all that ast.SortImports may change. ok is false when a comment is
+// inside an import spec.
+func importLayout(fset *token.FileSet, f *ast.File) (layout []placed, ok bool) {
+	var specs []placed
+	for _, d := range f.Decls {
+		d, ok := d.(*ast.GenDecl)
+		if !ok || d.Tok != token.IMPORT {
+			break
+		}
+		specs = append(specs, placed{d, d.Pos()})
+		for _, s := range d.Specs {
+			specs = append(specs, placed{s, s.Pos()}, placed{nil, s.End()})
+		}
+	}
+	layout = specs
+	ok = true
+	for _, cg := range f.Comments {
+		for _, c := range cg.List {
+			layout = append(layout, placed{c, c.Slash})
+			for i := 1; i+1 < len(specs); i++ {
+				if specs[i].node != nil && specs[i+1].node == nil && specs[i].pos < c.Slash && c.Slash < specs[i+1].pos {
+					ok = false
+				}
+			}
+		}
+	}
+	return append(layout, placed{nil, token.Pos(fset.File(f.FileStart).LineCount())}), ok
+}
