@@ -112,7 +112,8 @@ func File(in Input, mode Mode) (res *Result, err error) {
 	if err != nil {
 		return nil, err
 	}
-	dec := decorator.NewDecorator(fset)
+	// As decorator.NewDecorator, with room in its maps for every node.
+	dec := &decorator.Decorator{Map: sizedMap(countNodes(in.File)), Filenames: map[*dst.File]string{}, Fset: fset}
 	df, err := dec.DecorateFile(in.File)
 	if err != nil {
 		return nil, fmt.Errorf("rewrite %s: %w", in.Fset.Position(in.File.Package).Filename, err)
@@ -132,7 +133,10 @@ func File(in Input, mode Mode) (res *Result, err error) {
 // Format prints the rewritten file as gofmt would.
 func (r *Result) Format() ([]byte, error) {
 	out, err := gofmtFile(r.File, func() (*token.FileSet, *ast.File, error) {
-		restorer := decorator.NewRestorer()
+		// As decorator.NewRestorer, with room in its maps for the nodes
+		// decorated and about as many again as a prologue adds for each
+		// function.
+		restorer := &decorator.Restorer{Map: sizedMap(len(r.Decorator.Ast.Nodes) + 64*len(r.Funcs)), Fset: token.NewFileSet()}
 		f, err := restorer.RestoreFile(r.File)
 		return restorer.Fset, f, err
 	})
@@ -150,6 +154,34 @@ func (r *Result) Format() ([]byte, error) {
 		out = formatted
 	}
 	return keepLineDirectives(out, r.lineDirectives)
+}
+
+// sizedMap returns the maps a decorator or restorer records the nodes it
+// converts in, with room for n nodes: grown one insertion at a time, they
+// cost more than the conversion itself.
+func sizedMap(n int) decorator.Map {
+	return decorator.Map{
+		Ast: decorator.AstMap{
+			Nodes:   make(map[dst.Node]ast.Node, n),
+			Scopes:  map[*dst.Scope]*ast.Scope{},
+			Objects: map[*dst.Object]*ast.Object{},
+		},
+		Dst: decorator.DstMap{
+			Nodes:   make(map[ast.Node]dst.Node, n),
+			Scopes:  map[*ast.Scope]*dst.Scope{},
+			Objects: map[*ast.Object]*dst.Object{},
+		},
+	}
+}
+
+// countNodes counts the syntax nodes of f.
+func countNodes(f *ast.File) int {
+	n := 0
+	ast.Inspect(f, func(ast.Node) bool {
+		n++
+		return true
+	})
+	return n
 }
 
 // fileRewriter holds the state of one call of File.
