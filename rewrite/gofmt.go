@@ -26,7 +26,8 @@ const normalizeNumbers printer.Mode = 1 << 30
 var gofmtConfig = printer.Config{Mode: printer.UseSpaces | printer.TabIndent | normalizeNumbers, Tabwidth: 8}
 
 // gofmtFile prints f, restored from the dst tree df, as go/format.Node
-// prints it, with less work.
+// prints it and then, if it holds the marker that ends a one-line
+// prologue, as format.Source prints that; with less work.
 //
 // For a file with a grouped import declaration, format.Node prints the
 // file, parses the output back, sorts its imports and prints it again.
@@ -36,16 +37,17 @@ var gofmtConfig = printer.Config{Mode: printer.UseSpaces | printer.TabIndent | n
 // doc comments of the top-level declarations are put in that form in df
 // before f is printed, and the output is parsed and printed again (by
 // format.Source, which is the second half of format.Node) only when it
-// still has imports out of order or a doc comment to reformat.
-//
-// A file that holds the marker that ends a one-line prologue goes
-// through format.Source anyway (see [Result.Format]): it is not done twice.
+// still has imports out of order or a doc comment to reformat. The same
+// goes for a file with the marker, which format.Source prints again for
+// the doc comments and to align the marker with the trailing comments
+// around it: that is left to it only when a line next to the marker may
+// hold something to align with.
 //
 // restore turns df into f; it runs after the doc comments are changed,
 // which are then put back as they were.
 func gofmtFile(df *dst.File, restore func() (*token.FileSet, *ast.File, error)) ([]byte, error) {
-	sorts := hasImportBlockDst(df)
-	if sorts {
+	sorts, marked := hasImportBlockDst(df), hasOnelineMarker(df)
+	if sorts || marked {
 		defer canonicalDocs(df)()
 	}
 	fset, f, err := restore()
@@ -57,10 +59,83 @@ func gofmtFile(df *dst.File, restore func() (*token.FileSet, *ast.File, error)) 
 		return nil, err
 	}
 	out := buf.Bytes()
-	if sorts && !bytes.Contains(out, []byte(onelineMarker)) && (!importsSorted(out) || docsToReformat(out)) {
+	printedMarker := bytes.Contains(out, []byte(onelineMarker))
+	switch {
+	case !sorts && !printedMarker:
+		return out, nil
+	case printedMarker && !marked, // in a comment of the user's
+		!importsSorted(out),
+		docsToReformat(out),
+		printedMarker && markerMayAlign(out):
 		return format.Source(out)
 	}
 	return out, nil
+}
+
+// hasOnelineMarker reports whether a prologue in df ends with the marker
+// of a body written on one line.
+func hasOnelineMarker(df *dst.File) bool {
+	for _, d := range df.Decls {
+		fn, ok := d.(*dst.FuncDecl)
+		if !ok || fn.Body == nil {
+			continue
+		}
+		for _, st := range fn.Body.List[:min(3, len(fn.Body.List))] {
+			if slices.Contains(st.Decorations().End, onelineMarker) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// markerMayAlign reports whether gofmt may align a one-line marker in the
+// Go source src with something on a line next to it: whether the marker
+// is not alone after a closing brace, or a line next to it has, after its
+// indentation, a comment, a tab, two blanks in a row or a colon.
+func markerMayAlign(src []byte) bool {
+	for rest := src; ; {
+		i := bytes.Index(rest, []byte(onelineMarker))
+		if i < 0 {
+			return false
+		}
+		at := len(src) - len(rest) + i
+		start, end := lineAround(src, at)
+		if string(bytes.TrimLeft(src[start:end], "\t")) != "} "+onelineMarker {
+			return true
+		}
+		if start > 0 {
+			if ps, pe := lineAround(src, start-1); mayHoldCell(src[ps:pe]) {
+				return true
+			}
+		}
+		if end < len(src) {
+			if ns, ne := lineAround(src, end+1); mayHoldCell(src[ns:ne]) {
+				return true
+			}
+		}
+		rest = src[end:]
+	}
+}
+
+// lineAround returns the start and end offsets of the line of src that
+// holds offset at, without its newline.
+func lineAround(src []byte, at int) (start, end int) {
+	start = bytes.LastIndexByte(src[:at], '\n') + 1
+	end = len(src)
+	if i := bytes.IndexByte(src[at:], '\n'); i >= 0 {
+		end = at + i
+	}
+	return start, end
+}
+
+// mayHoldCell reports whether a printed line may hold a cell that gofmt
+// aligns across lines: a comment, a tab, two blanks or a colon after its
+// indentation.
+func mayHoldCell(line []byte) bool {
+	line = bytes.TrimLeft(line, "\t")
+	return bytes.Contains(line, []byte("//")) || bytes.Contains(line, []byte("/*")) ||
+		bytes.ContainsAny(line, "\t:") || bytes.Contains(line, []byte("  "))
 }
 
 // hasImportBlockDst reports whether df has an import declaration with

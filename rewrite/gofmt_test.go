@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"go/ast"
 	"go/format"
+	"go/importer"
 	"go/parser"
 	"go/token"
+	"go/types"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/dave/dst"
 	"github.com/dave/dst/decorator"
 )
 
@@ -144,6 +147,60 @@ import "fmt"
 //overmind:function
 func F() { fmt.Println() }
 `,
+	"marker": `package p
+
+// X is one line.
+//overmind:function
+func X() {
+	_om := enter()
+	if _om != nil {
+		defer _om.Leave()
+	} //overmind:oneline
+	print("") /**/
+}
+
+//overmind:function
+func Y() int {
+	_om := enter()
+	if _om != nil {
+		defer _om.Leave()
+	} //overmind:oneline
+	return 1
+}
+
+// Z has a key.
+//overmind:function
+func Z() T {
+	_om := enter()
+	if _om != nil {
+		defer _om.Leave()
+	} //overmind:oneline
+	return T{
+		A: 1, // one
+	}
+}
+`,
+	"marker alone": `package p
+
+import (
+	"fmt"
+)
+
+// Y is one line.
+//overmind:function
+func Y() int {
+	_om := enter()
+	if _om != nil {
+		defer _om.Leave()
+	} //overmind:oneline
+	return fmt.Println()
+}
+`,
+	"marker in a comment": `package p
+
+// Y says //overmind:oneline
+func Y() {}
+`,
 	"numbers": `package p
 
 import (
@@ -156,7 +213,8 @@ func F() { fmt.Println(0X1P-2, 0B101, 0O17, 1E5, 0xABCp+1i) }
 
 // TestGofmtFileIsFormatNode checks that gofmtFile prints a dst file byte
 // for byte as go/format.Node prints it (through dst's Restorer.Fprint),
-// and leaves the dst file as it was.
+// and then format.Source if the output holds the one-line marker, and
+// leaves the dst file as it was.
 func TestGofmtFileIsFormatNode(t *testing.T) {
 	t.Parallel()
 	for name, src := range gofmtCases {
@@ -164,25 +222,77 @@ func TestGofmtFileIsFormatNode(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		var want bytes.Buffer
-		if err := decorator.NewRestorer().Fprint(&want, df); err != nil {
-			t.Fatalf("%s: %v", name, err)
+		checkGofmtFile(t, name, df)
+	}
+}
+
+// TestGofmtFileRewritten checks gofmtFile as TestGofmtFileIsFormatNode
+// does on rewritten files, whose one-line bodies the printer spreads over
+// several lines without aligning their trailing comments as gofmt does.
+func TestGofmtFileRewritten(t *testing.T) {
+	t.Parallel()
+	bodies := []string{
+		`{ print("") /**/ }`,
+		`{ print(1) /* a */; print(22) /* bb */ }`,
+		`{ /* a */ print(1) }`,
+		`{ var x = 1 /* a */; _ = x }`,
+		`{ x := []int{1, /* a */ 2}; _ = x }`,
+		`{ switch { case true: /* a */ } }`,
+		`{ _ = struct{ A int /* a */ }{} }`,
+		`{ print(1) }`,
+		`{}`,
+	}
+	for _, imports := range []string{"", "import (\n\t\"fmt\"\n)\n\nvar _ = fmt.Println\n"} {
+		for _, body := range bodies {
+			src := "package a\n\n" + imports + "\n// X does.\n//overmind:function\nfunc X() " + body + "\n"
+			fset := token.NewFileSet()
+			f, err := parser.ParseFile(fset, "a.go", src, parser.ParseComments)
+			if err != nil {
+				t.Fatal(err)
+			}
+			info := NewInfo()
+			pkg, err := (&types.Config{Importer: importer.Default()}).Check("a", fset, []*ast.File{f}, info)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := File(Input{Fset: fset, File: f, Pkg: pkg, Info: info}, Instrument)
+			if err != nil || HasErrors(r.Diagnostics) {
+				t.Fatalf("%s: %v %v", src, err, r.Diagnostics)
+			}
+			checkGofmtFile(t, src, r.File)
 		}
-		got, err := gofmtFile(df, func() (*token.FileSet, *ast.File, error) {
-			r := decorator.NewRestorer()
-			f, err := r.RestoreFile(df)
-			return r.Fset, f, err
-		})
+	}
+}
+
+func checkGofmtFile(t *testing.T, name string, df *dst.File) {
+	t.Helper()
+	var want bytes.Buffer
+	if err := decorator.NewRestorer().Fprint(&want, df); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	printed := bytes.Clone(want.Bytes())
+	if bytes.Contains(printed, []byte(onelineMarker)) {
+		formatted, err := format.Source(printed)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if !bytes.Equal(got, want.Bytes()) {
-			t.Errorf("%s: gofmtFile printed\n%s\nformat.Node printed\n%s", name, got, want.Bytes())
-		}
-		var again bytes.Buffer
-		if err := decorator.NewRestorer().Fprint(&again, df); err != nil || !bytes.Equal(again.Bytes(), want.Bytes()) {
-			t.Errorf("%s: gofmtFile left the dst file changed (err %v):\n%s", name, err, again.Bytes())
-		}
+		want.Reset()
+		want.Write(formatted)
+	}
+	got, err := gofmtFile(df, func() (*token.FileSet, *ast.File, error) {
+		r := decorator.NewRestorer()
+		f, err := r.RestoreFile(df)
+		return r.Fset, f, err
+	})
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Errorf("%s: gofmtFile printed\n%s\nformat.Node printed\n%s", name, got, want.Bytes())
+	}
+	var again bytes.Buffer
+	if err := decorator.NewRestorer().Fprint(&again, df); err != nil || !bytes.Equal(again.Bytes(), printed) {
+		t.Errorf("%s: gofmtFile left the dst file changed (err %v):\n%s", name, err, again.Bytes())
 	}
 }
 

@@ -1,10 +1,8 @@
 package rewrite
 
 import (
-	"bytes"
 	"fmt"
 	"go/ast"
-	"go/format"
 	"go/token"
 	"go/types"
 
@@ -130,7 +128,10 @@ func File(in Input, mode Mode) (res *Result, err error) {
 	return rw.res, nil
 }
 
-// Format prints the rewritten file as gofmt would.
+// Format prints the rewritten file as gofmt would. (gofmt aligns the
+// marker of a one-line body with trailing comments on the lines around it,
+// which the printer does not see as gofmt will once they are parsed back:
+// then gofmt has the last word; see gofmtFile.)
 func (r *Result) Format() ([]byte, error) {
 	out, err := gofmtFile(r.File, func() (*token.FileSet, *ast.File, error) {
 		// As decorator.NewRestorer, with room in its maps for the nodes
@@ -142,16 +143,6 @@ func (r *Result) Format() ([]byte, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("print rewritten file: %w", err)
-	}
-	if bytes.Contains(out, []byte(onelineMarker)) {
-		// gofmt aligns the marker with trailing comments on the lines
-		// around it; the printer does not see those lines as gofmt will
-		// once they are parsed back, so let gofmt have the last word.
-		formatted, err := format.Source(out)
-		if err != nil {
-			return nil, fmt.Errorf("format rewritten file: %w", err)
-		}
-		out = formatted
 	}
 	return keepLineDirectives(out, r.lineDirectives)
 }
