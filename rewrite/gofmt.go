@@ -8,7 +8,6 @@ import (
 	"go/format"
 	"go/parser"
 	"go/printer"
-	"go/scanner"
 	"go/token"
 	"slices"
 	"strings"
@@ -209,10 +208,9 @@ func allLineComments(decs []string) bool {
 
 // docForm returns the lines of a doc comment (its comments' texts) in the
 // form go/printer prints a doc comment (see its formatDocComment and
-// go/doc/comment), and whether that differs from list. A multi-line
-// /* */ comment, which it would reprint as a whole, and a build
-// constraint, which it moves to the top of the file, count as changed,
-// with no form given.
+// go/doc/comment), and whether that differs from list. A build
+// constraint, which the printer moves to the top of the file, counts as a
+// change, with no form given.
 func docForm(list []string) ([]string, bool) {
 	if len(list) == 0 {
 		return list, false
@@ -222,11 +220,15 @@ func docForm(list []string) ([]string, bool) {
 			return nil, true
 		}
 	}
+	var p comment.Parser
+	var pr comment.Printer
 	if strings.HasPrefix(list[0], "/*") {
-		if len(list) > 1 || !strings.Contains(list[0], "\n") || allStars(list[0]) {
+		c := list[0]
+		if len(list) > 1 || !strings.Contains(c, "\n") || allStars(c) {
 			return list, false // left as it is
 		}
-		return nil, true
+		out := "/*\n" + string(pr.Comment(p.Parse(c[2:len(c)-2]))) + "*/"
+		return []string{out}, out != c
 	}
 	if !strings.HasPrefix(list[0], "//") {
 		return list, false
@@ -248,8 +250,6 @@ func docForm(list []string) ([]string, bool) {
 	if text.Len() == 0 {
 		return list, false
 	}
-	var p comment.Parser
-	var pr comment.Printer
 	printed := string(pr.Comment(p.Parse(text.String())))
 	var out []string
 	for printed != "" {
@@ -313,47 +313,101 @@ func allStars(c string) bool {
 }
 
 // docsToReformat reports whether go/printer, printing the Go source src
-// parsed back, would reformat one of its doc comments: whether a comment
-// group, as the parser groups comments, starts at column 1 and ends on
-// the line before the next token, which starts the line, and is not in
-// the form docForm gives. It scans src, without parsing it.
+// parsed back, may reformat one of its doc comments: whether a comment
+// group, as the parser groups comments, starts at column 1, ends just
+// before a token, and is not in the form docForm gives. It reads src as
+// lines, without parsing it: a line that starts with a comment starts a
+// group, and a comment right before such a group that might join it
+// counts as a change.
 func docsToReformat(src []byte) bool {
-	fset := token.NewFileSet()
-	file := fset.AddFile("", -1, len(src))
-	var s scanner.Scanner
-	s.Init(file, src, nil, scanner.ScanComments)
-	var group []string
-	var groupPos, groupEnd token.Pos
-	endLine, prevLine := 0, 0
-	trailing := false // the group started on the line of the token before it
-	for {
-		pos, tok, lit := s.Scan()
-		if tok == token.COMMENT {
-			line := file.Line(pos)
-			gap := 1
-			if trailing {
-				gap = 0
-			}
-			if group == nil || line > endLine+gap {
-				group, groupPos = nil, pos
-				trailing = line == prevLine
-			}
-			group = append(group, lit)
-			groupEnd = pos + token.Pos(len(lit))
-			endLine = file.Line(groupEnd)
+	for off := 0; off < len(src); {
+		if !startsComment(src[off:]) {
+			off = nextLine(src, off)
 			continue
 		}
-		if group != nil && !trailing && groupEnd+1 == pos && file.PositionFor(groupPos, false).Column == 1 {
+		if off > 0 && mayJoin(src[bytes.LastIndexByte(src[:off-1], '\n')+1:off-1]) {
+			return true
+		}
+		group, end, ok := commentGroup(src, off)
+		if !ok {
+			return true
+		}
+		if end+1 < len(src) && src[end] == '\n' && !isBlank(src[end+1]) {
+			// The next token starts the next line: a doc comment.
 			if _, changed := docForm(group); changed {
 				return true
 			}
 		}
-		group = nil
-		if tok == token.EOF {
-			return false
-		}
-		prevLine = file.Line(pos)
+		off = nextLine(src, end)
 	}
+	return false
+}
+
+// mayJoin reports whether a comment on the line prev may be in the same
+// group as a comment that starts the next line: one that starts the line,
+// or a /* */ comment that opens or closes on it. A // comment after code
+// ends its own group (or is not a comment, as in "http://").
+func mayJoin(prev []byte) bool {
+	return startsComment(bytes.TrimLeft(prev, " \t")) || bytes.Contains(prev, []byte("/*")) || bytes.Contains(prev, []byte("*/"))
+}
+
+// commentGroup reads the comments of src from offset off, each alone on
+// its line and on consecutive lines, and returns their texts and the
+// offset where the last one ends. ok is false for what it does not read
+// (a comment that does not end its line, or one left open).
+func commentGroup(src []byte, off int) (group []string, end int, ok bool) {
+	for {
+		text, n, ok := commentAt(src[off:])
+		if !ok {
+			return nil, 0, false
+		}
+		group = append(group, string(text))
+		end = off + n
+		if end < len(src) && src[end] != '\n' {
+			return nil, 0, false // something follows on the line
+		}
+		if end+1 >= len(src) {
+			return group, end, true
+		}
+		next := end + 1 // the next line, which must start with a comment
+		for next < len(src) && (src[next] == ' ' || src[next] == '\t') {
+			next++
+		}
+		if !startsComment(src[next:]) {
+			return group, end, true
+		}
+		off = next
+	}
+}
+
+// commentAt returns the comment src starts with and its length.
+func commentAt(src []byte) ([]byte, int, bool) {
+	if bytes.HasPrefix(src, []byte("//")) {
+		n := bytes.IndexByte(src, '\n')
+		if n < 0 {
+			n = len(src)
+		}
+		return src[:n], n, true
+	}
+	n := bytes.Index(src[2:], []byte("*/"))
+	if n < 0 {
+		return nil, 0, false
+	}
+	return src[:n+4], n + 4, true
+}
+
+func startsComment(b []byte) bool {
+	return bytes.HasPrefix(b, []byte("//")) || bytes.HasPrefix(b, []byte("/*"))
+}
+
+func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// nextLine returns the offset of the line after the one at off.
+func nextLine(src []byte, off int) int {
+	if i := bytes.IndexByte(src[off:], '\n'); i >= 0 {
+		return off + i + 1
+	}
+	return len(src)
 }
 
 // importsSorted reports whether ast.SortImports leaves the imports of the

@@ -311,6 +311,8 @@ func TestDocForm(t *testing.T) {
 		{"// a", "/* b */"},
 		{"/* F does. */"},
 		{"/*", " * F does.", " */"},
+		{"/*", "F does.", "*/"},
+		{"/*", "  F does.", "", "", "Really.", "*/"},
 		{"//line x.go:1", "// F does."},
 		{"//export F", "// F does."},
 		{"//   "},
@@ -338,7 +340,7 @@ func TestDocForm(t *testing.T) {
 		in := joinBlock(doc)
 		got, changed := docForm(in)
 		if got == nil && changed {
-			continue // a /* */ comment it would reprint: counted as changed
+			continue // a build constraint: counted as changed
 		}
 		if !slices.Equal(got, want) || changed != !slices.Equal(in, want) {
 			t.Errorf("docForm(%q) = %q, %v; gofmt prints %q", in, got, changed, want)
@@ -353,4 +355,32 @@ func joinBlock(doc []string) []string {
 		return []string{strings.Join(doc, "\n")}
 	}
 	return doc
+}
+
+// TestDocsToReformat checks docsToReformat against gofmt on files that
+// are gofmt'd but for their doc comments.
+func TestDocsToReformat(t *testing.T) {
+	t.Parallel()
+	for _, src := range []string{
+		"package p\n\n// F does.\nfunc F() {}\n",
+		"package p\n\n// F does.\n//overmind:function\nfunc F() {}\n",
+		"package p\n\n//Not a doc comment.\n\n// F does.\nfunc F() {}\n",
+		"package p\n\n//Not a doc comment.\n\n// F does.\n//overmind:function\nfunc F() {}\n",
+		"package p\n\nvar x = 1 // x\n// F does.\n//go:noinline\nfunc F() {}\n",
+		"package p\n\nvar u = \"http://x\"\n\n// F does.\nfunc F() {}\n",
+		"/*\nLicense.\n*/\n\npackage p\n",
+		"/*\nDoc.\n*/\npackage p\n",
+		"/*\n  Doc.\n*/\npackage p\n",
+		"package p\n\nfunc F() {\n\t// inside\n\t//go:noinline\n\tprintln()\n}\n",
+		"package p\n\n// T is.\n// x:y\ntype T int\n",
+		"package p\n\n// T is.\n//\t\tcode\ntype T int\n",
+	} {
+		formatted, err := format.Source([]byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := docsToReformat([]byte(src)), !bytes.Equal(formatted, []byte(src)); got != want {
+			t.Errorf("docsToReformat(%q) = %v; gofmt changes it: %v", src, got, want)
+		}
+	}
 }
