@@ -13,6 +13,7 @@ package generate
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"go/ast"
 	"go/token"
@@ -109,7 +110,17 @@ func Run(opts Options) (*Result, error) {
 	}
 	res := &Result{Diagnostics: diags}
 	if len(cands.roots) > 0 {
-		if err := rewritePackages(opts, cands, rt, res); err != nil {
+		err := rewritePackages(opts, cands, rt, res)
+		if errors.Is(err, errCgo) {
+			// A package checked from source may use cgo: list again, with
+			// the files cgo makes.
+			if cands, diags, err = findCandidates(opts, cgoGraphMode); err != nil {
+				return nil, err
+			}
+			res = &Result{Diagnostics: diags}
+			err = rewritePackages(opts, cands, rt, res)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -130,6 +141,8 @@ type source struct {
 	// relevant: the file may hold directives or generated code
 	// (rewrite.MayNeedRewrite).
 	relevant bool
+	// cgo: the file may import "C".
+	cgo bool
 }
 
 type candidates struct {
@@ -138,6 +151,9 @@ type candidates struct {
 	// (all variants of a package that has one: the package under test, its
 	// test variant and its external test package).
 	roots []*packages.Package
+	// withoutCgo: the packages were listed without the files cgo makes
+	// (graphMode); a package to check from source must not use cgo.
+	withoutCgo bool
 }
 
 // config is the go/packages configuration of every load.
@@ -166,10 +182,22 @@ func patterns(opts Options) []string {
 const listMode = packages.NeedName | packages.NeedFiles | packages.NeedForTest
 
 // graphMode lists the packages with their files and the import graph
-// down to the standard library, all the type-checking needs, still
-// without building anything (cgo's output aside).
-const graphMode = listMode | packages.NeedCompiledGoFiles | packages.NeedImports | packages.NeedDeps |
-	packages.NeedModule | packages.NeedTypesSizes
+// down to the standard library, all the type-checking needs, without
+// building anything. It leaves out the files the compiler is given
+// (CompiledGoFiles), for which the go command works out the build of every
+// package listed, at about half again the cost of the listing: they
+// differ from the package's Go files only where cgo (or SWIG) makes Go
+// files, and findCandidates sets them to the Go files. When a package to
+// check from source may use cgo, the run lists again in cgoGraphMode.
+const graphMode = listMode | packages.NeedImports | packages.NeedDeps | packages.NeedModule | packages.NeedTypesSizes
+
+// cgoGraphMode is graphMode with the files cgo makes, as the compiler
+// gets them, which a package that uses cgo is checked with.
+const cgoGraphMode = graphMode | packages.NeedCompiledGoFiles
+
+// errCgo says that a package to check from source may use cgo, and that
+// the packages must be listed again in cgoGraphMode.
+var errCgo = errors.New("a package to check from source may use cgo")
 
 // findCandidates lists the packages (in the given mode) and reads their
 // files, and keeps the packages with a file that mentions overmind: only
@@ -215,7 +243,53 @@ func findCandidates(opts Options, mode packages.LoadMode) (*candidates, []rewrit
 			c.roots = append(c.roots, pkg)
 		}
 	}
+	if mode&packages.NeedImports != 0 && mode&packages.NeedCompiledGoFiles == 0 {
+		c.withoutCgo = true
+		packages.Visit(pkgs, nil, func(p *packages.Package) { p.CompiledGoFiles = goFilesOf(p) })
+	}
 	return c, diags, nil
+}
+
+// goFilesOf returns the Go files of pkg, which are the files the compiler
+// gets unless cgo or SWIG make more.
+func goFilesOf(pkg *packages.Package) []string {
+	var out []string
+	for _, name := range pkg.GoFiles {
+		if strings.HasSuffix(name, ".go") {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// mayUseCgo reports whether pkg may use cgo or SWIG: a Go file of its own
+// imports "C" (or could not be read to tell), or it has SWIG files.
+func mayUseCgo(pkg *packages.Package, files map[string]*source) bool {
+	for _, name := range pkg.OtherFiles {
+		if strings.HasSuffix(name, ".swig") || strings.HasSuffix(name, ".swigcxx") {
+			return true
+		}
+	}
+	for _, name := range goFilesOf(pkg) {
+		src := files[name]
+		if src == nil {
+			data, err := readFile(name)
+			if err != nil {
+				return true
+			}
+			src = &source{cgo: importsC(data)}
+		}
+		if src.cgo {
+			return true
+		}
+	}
+	return false
+}
+
+// importsC reports whether a Go file may import "C": whether it holds the
+// path as a Go string.
+func importsC(data []byte) bool {
+	return bytes.Contains(data, []byte(`"C"`)) || bytes.Contains(data, []byte("`C`"))
 }
 
 // readSource reads a listed file, keeping its contents if it may need a
@@ -229,7 +303,7 @@ func readSource(name string) (*source, error) {
 	if err != nil {
 		return nil, err
 	}
-	src := &source{mode: info.Mode().Perm(), relevant: rewrite.MayNeedRewrite(data)}
+	src := &source{mode: info.Mode().Perm(), relevant: rewrite.MayNeedRewrite(data), cgo: importsC(data)}
 	if src.relevant {
 		src.data = data
 	}
@@ -254,6 +328,13 @@ func rewritePackages(opts Options, c *candidates, rt runtimeInfo, res *Result) e
 	chk := newChecker(opts, c.files)
 	if err := chk.prepare(c.roots); err != nil {
 		return err
+	}
+	if c.withoutCgo {
+		for pkg := range chk.units {
+			if mayUseCgo(pkg, c.files) {
+				return errCgo
+			}
+		}
 	}
 	owner := fileOwners(c)
 	jobs := map[*packages.Package]*job{}
