@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"go/ast"
+	"go/parser"
 	"go/token"
 	"io/fs"
 	"os"
@@ -287,9 +288,21 @@ func mayUseCgo(pkg *packages.Package, files map[string]*source) bool {
 }
 
 // importsC reports whether a Go file may import "C": whether it holds the
-// path as a Go string.
+// path as a Go string and, if it parses, an import of it.
 func importsC(data []byte) bool {
-	return bytes.Contains(data, []byte(`"C"`)) || bytes.Contains(data, []byte("`C`"))
+	if !bytes.Contains(data, []byte(`"C"`)) && !bytes.Contains(data, []byte("`C`")) {
+		return false
+	}
+	f, err := parser.ParseFile(token.NewFileSet(), "", data, parser.ImportsOnly|parser.SkipObjectResolution)
+	if err != nil {
+		return true
+	}
+	for _, imp := range f.Imports {
+		if path, err := strconv.Unquote(imp.Path.Value); err != nil || path == "C" {
+			return true
+		}
+	}
+	return false
 }
 
 // readSource reads a listed file, keeping its contents if it may need a
