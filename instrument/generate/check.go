@@ -51,6 +51,10 @@ type checker struct {
 	// exports are the export data files of the packages the units import
 	// from elsewhere, by package ID.
 	exports map[string]string
+	// prefetched are export data files found before the packages were
+	// listed (see prefetch), by package path: for a package that is not a
+	// test variant, its ID.
+	prefetched map[string]string
 }
 
 // unit is a package checked from source.
@@ -102,6 +106,12 @@ func (c *checker) prepare(roots []*packages.Package) error {
 	asked := map[string]bool{}
 	for {
 		need := c.exportsNeeded(asked)
+		for id := range need {
+			if file := c.prefetched[id]; file != "" {
+				c.exports[id] = file
+				delete(need, id)
+			}
+		}
 		if len(need) == 0 {
 			break
 		}

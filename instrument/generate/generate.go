@@ -18,6 +18,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"go/types"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -97,13 +98,16 @@ func (r *Result) HasErrors() bool { return rewrite.HasErrors(r.Diagnostics) }
 // at all; problems in the code are Result.Diagnostics.
 func Run(opts Options) (*Result, error) {
 	var rt runtimeInfo
+	var sizes types.Sizes
 	rtDone := make(chan struct{})
 	go func() {
 		defer close(rtDone)
+		sizes = loadSizes(opts)
 		if !opts.Remove {
 			rt = loadRuntime(opts)
 		}
 	}()
+	pf := startPrefetch(opts)
 	cands, diags, err := findCandidates(opts, graphMode)
 	<-rtDone
 	if err != nil {
@@ -111,7 +115,7 @@ func Run(opts Options) (*Result, error) {
 	}
 	res := &Result{Diagnostics: diags}
 	if len(cands.roots) > 0 {
-		err := rewritePackages(opts, cands, rt, res)
+		err := rewritePackages(opts, cands, rt, pf, sizes, res)
 		if errors.Is(err, errCgo) {
 			// A package checked from source may use cgo: list again, with
 			// the files cgo makes.
@@ -119,7 +123,7 @@ func Run(opts Options) (*Result, error) {
 				return nil, err
 			}
 			res = &Result{Diagnostics: diags}
-			err = rewritePackages(opts, cands, rt, res)
+			err = rewritePackages(opts, cands, rt, pf, sizes, res)
 		}
 		if err != nil {
 			return nil, err
@@ -185,12 +189,27 @@ const listMode = packages.NeedName | packages.NeedFiles | packages.NeedForTest
 // graphMode lists the packages with their files and the import graph
 // down to the standard library, all the type-checking needs, without
 // building anything. It leaves out the files the compiler is given
-// (CompiledGoFiles), for which the go command works out the build of every
-// package listed, at about half again the cost of the listing: they
-// differ from the package's Go files only where cgo (or SWIG) makes Go
-// files, and findCandidates sets them to the Go files. When a package to
-// check from source may use cgo, the run lists again in cgoGraphMode.
-const graphMode = listMode | packages.NeedImports | packages.NeedDeps | packages.NeedModule | packages.NeedTypesSizes
+// (CompiledGoFiles), and the sizes of types (which go/packages asks for
+// with them, from go list -compiled; loadSizes finds them): for those the
+// go command works out the build of every package listed, at about half
+// again the cost of the listing. They differ from the package's Go files
+// only where cgo (or SWIG) makes Go files, and findCandidates sets them to
+// the Go files. When a package to check from source may use cgo, the run
+// lists again in cgoGraphMode.
+const graphMode = listMode | packages.NeedImports | packages.NeedDeps | packages.NeedModule
+
+// loadSizes returns the sizes of types for the build the go command
+// lists, or nil (then the checker takes those of the first package it
+// checks, or go/types' own).
+func loadSizes(opts Options) types.Sizes {
+	cfg := config(opts, packages.NeedName|packages.NeedTypesSizes)
+	cfg.Tests = false
+	pkgs, err := packages.Load(cfg, "unsafe")
+	if err != nil || len(pkgs) != 1 {
+		return nil
+	}
+	return pkgs[0].TypesSizes
+}
 
 // cgoGraphMode is graphMode with the files cgo makes, as the compiler
 // gets them, which a package that uses cgo is checked with.
@@ -337,8 +356,9 @@ func loadPattern(pkg *packages.Package) string {
 // rewrite each as soon as its types are known, then prints the files
 // that change. Each package's syntax and type information is dropped once
 // it is rewritten.
-func rewritePackages(opts Options, c *candidates, rt runtimeInfo, res *Result) error {
+func rewritePackages(opts Options, c *candidates, rt runtimeInfo, pf *prefetch, sizes types.Sizes, res *Result) error {
 	chk := newChecker(opts, c.files)
+	chk.prefetched, chk.sizes = pf.wait(), sizes
 	if err := chk.prepare(c.roots); err != nil {
 		return err
 	}
