@@ -45,7 +45,7 @@ const GCPercent = 400
 // types of the packages checked so far and the few packages in flight, but
 // with GCPercent the heap would grow to five times that before the
 // collector runs: the limit makes it run sooner once the heap nears it.
-const MemoryLimit = 200 << 20
+const MemoryLimit = 240 << 20
 
 // LimitMemory sets MemoryLimit, unless the GOMEMLIMIT environment
 // variable has set a limit of its own.
