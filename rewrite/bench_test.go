@@ -45,6 +45,28 @@ func BenchmarkRewritePackage(b *testing.B) {
 	b.ReportMetric((cpuSeconds()-cpu)*1000/float64(b.N), "cpu-ms/op")
 }
 
+// BenchmarkFormatLines is BenchmarkRewritePackage printing each file as
+// toolexec mode compiles it, with the /*line*/ directives that keep every
+// statement at its input line:
+//
+//	go test ./rewrite -run '^$' -bench FormatLines -count 5
+func BenchmarkFormatLines(b *testing.B) {
+	pkgs := loadAnnotated(b)
+	b.ReportAllocs()
+	cpu := cpuSeconds()
+	for b.Loop() {
+		for _, p := range pkgs {
+			res := rewrite.RewritePackage(p, rewrite.Options{Mode: rewrite.Instrument})
+			for _, f := range res.Files {
+				if _, err := f.Result.FormatLines(p.Fset); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	b.ReportMetric((cpuSeconds()-cpu)*1000/float64(b.N), "cpu-ms/op")
+}
+
 // loadAnnotated loads benchPackages with a directive above every function
 // with a body, through an overlay.
 func loadAnnotated(b *testing.B) []*rewrite.Package {

@@ -86,9 +86,13 @@ func lineInsertions(tf *token.File, nodes []ast.Node, anchors []lineAnchor) ([]i
 // an offset (a statement that starts its parent), the innermost node's
 // position wins.
 func insertDirectives(src []byte, ins []insertion) []byte {
-	// Insert from the end, so that offsets stay valid.
-	slices.SortStableFunc(ins, func(x, y insertion) int { return y.off - x.off })
-	out := src
+	slices.SortStableFunc(ins, func(x, y insertion) int { return x.off - y.off })
+	size := len(src)
+	for _, in := range ins {
+		size += len(in.text)
+	}
+	out := make([]byte, 0, size)
+	prev := 0
 	for i := 0; i < len(ins); {
 		j := i
 		var text string
@@ -96,10 +100,11 @@ func insertDirectives(src []byte, ins []insertion) []byte {
 			text = ins[j].text
 		}
 		off := ins[i].off
-		out = slices.Concat(out[:off], []byte(text), out[off:])
+		out = append(append(out, src[prev:off]...), text...)
+		prev = off
 		i = j
 	}
-	return out
+	return append(out, src[prev:]...)
 }
 
 // lineAnchor is a statement or declaration of the rewritten tree, with the

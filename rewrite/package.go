@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
+	"slices"
 	"strings"
 )
 
@@ -43,6 +44,13 @@ type Options struct {
 	// Tests includes the _test.go files. Without it they are left as they
 	// are, directives and all.
 	Tests bool
+	// Files, when not nil, restricts the rewrite to the files of these
+	// indexes in Package.Files: the others are left as they are and their
+	// problems are not reported. A driver that keeps the rewrite of each
+	// file rewrites only those it has not kept. The rewrite of a file
+	// depends on the other files only through the package's types, so
+	// what it makes of a file is the same either way.
+	Files []int
 }
 
 // FileResult is one file RewritePackage changed.
@@ -94,10 +102,10 @@ func (r *PackageResult) HasErrors() bool { return HasErrors(r.Diagnostics) }
 func RewritePackage(pkg *Package, opts Options) *PackageResult {
 	res := &PackageResult{}
 	for i, f := range pkg.Files {
-		if f == nil || pkg.Broken[i] {
+		if f == nil || pkg.Broken[i] || (opts.Files != nil && !slices.Contains(opts.Files, i)) {
 			continue
 		}
-		if !hasDirectiveComment(f) && !importsRuntime(f) {
+		if !LooksAt(f) {
 			continue
 		}
 		if skip, diags := skipFile(pkg, i, opts); skip {
@@ -121,6 +129,14 @@ func RewritePackage(pkg *Package, opts Options) *PackageResult {
 		res.Files = nil
 	}
 	return res
+}
+
+// LooksAt reports whether [RewritePackage] looks at f at all: whether f
+// has a directive comment (or one written with a space) or imports the
+// runtime package, as generated code does. It leaves every other file as
+// it is, with nothing to report.
+func LooksAt(f *ast.File) bool {
+	return hasDirectiveComment(f) || importsRuntime(f)
 }
 
 // skipFile applies the file policy to file i: whether it is left as it

@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/overmind-core/overmind-go/rewrite"
 )
@@ -116,11 +117,16 @@ func (d *driver) instrument(ctx context.Context, inv *Invocation, pkgPath string
 		return d.fail(pkgPath, err)
 	}
 	lang, _ := inv.Flag("lang")
-	pkg, err := loadPackage(importPath(pkgPath), lang, inv.GoFiles(), importCfg)
+	pkg, srcs, err := parsePackage(importPath(pkgPath), lang, inv.GoFiles())
 	if err != nil {
 		return d.stepAside(ctx, inv, pkgPath, err)
 	}
-	rewritten, code := d.rewritePackage(pkg)
+	result, err := d.rewritePackage(pkg, srcs, pkgPath, importCfg)
+	var unchecked *typeCheckError
+	if errors.As(err, &unchecked) {
+		return d.stepAside(ctx, inv, pkgPath, unchecked.err)
+	}
+	rewritten, code := d.report(result, err)
 	if code != 0 {
 		return code
 	}
@@ -151,11 +157,22 @@ func (d *driver) fail(pkgPath string, err error) int {
 	return 2
 }
 
-// rewritePackage runs the rewriter on pkg and prints its warnings. A
-// non-zero code means the compile fails with it: the rewriter's errors
-// have been printed.
-func (d *driver) rewritePackage(pkg *Package) ([]RewrittenFile, int) {
-	result, err := d.safeRewrite(pkg)
+// rewritePackage type-checks and rewrites pkg, whose files' contents are
+// srcs, compiled as pkgFlag with the importcfg cfg. A *typeCheckError is a
+// package that does not type-check.
+func (d *driver) rewritePackage(pkg *Package, srcs [][]byte, pkgFlag string, cfg *ImportConfig) (Instrumented, error) {
+	if d.keep {
+		return d.rewriteKept(pkg, srcs, pkgFlag, cfg)
+	}
+	if err := checkPackage(pkg, cfg); err != nil {
+		return Instrumented{}, &typeCheckError{err}
+	}
+	return d.safeRewrite(pkg, func() (Instrumented, error) { return d.rewrite(pkg) })
+}
+
+// report prints the rewrite's diagnostics and error. A non-zero code
+// means the compile fails with it.
+func (d *driver) report(result Instrumented, err error) ([]RewrittenFile, int) {
 	for _, diag := range result.Diagnostics {
 		fmt.Fprintln(d.stderr, diag)
 	}
@@ -167,6 +184,59 @@ func (d *driver) rewritePackage(pkg *Package) ([]RewrittenFile, int) {
 		return nil, 2
 	}
 	return result.Files, 0
+}
+
+// typeCheckError is a package that does not parse or type-check: the
+// compiler is then left to report it.
+type typeCheckError struct{ err error }
+
+func (e *typeCheckError) Error() string { return e.err.Error() }
+
+// rewriteKept instruments pkg, whose files' contents are srcs, with
+// [Rewrite], each file's rewrite taken from those kept by earlier builds
+// when there is one (see keptRewrites): only when a file misses is the
+// package type-checked, and only the files that missed are rewritten.
+func (d *driver) rewriteKept(pkg *Package, srcs [][]byte, pkgFlag string, cfg *ImportConfig) (Instrumented, error) {
+	start := time.Now()
+	kept := d.rewriteKeys(pkg, srcs, pkgFlag, cfg)
+	outcomes := make([]fileOutcome, len(pkg.Files))
+	var missed []int
+	looked := 0
+	for i, f := range pkg.Files {
+		if !rewrite.LooksAt(f) {
+			continue
+		}
+		looked++
+		if out, ok := kept.get(i); ok {
+			outcomes[i] = out
+		} else {
+			missed = append(missed, i)
+		}
+	}
+	var checked time.Duration
+	if len(missed) > 0 {
+		if err := checkPackage(pkg, cfg); err != nil {
+			return Instrumented{}, &typeCheckError{err}
+		}
+		checked = time.Since(start)
+		var fresh []fileOutcome
+		_, err := d.safeRewrite(pkg, func() (Instrumented, error) {
+			var err error
+			fresh, err = rewriteFiles(pkg, missed)
+			return Instrumented{}, err
+		})
+		if err != nil {
+			return Instrumented{}, err
+		}
+		for k, i := range missed {
+			outcomes[i] = fresh[k]
+			if !rewrite.HasErrors(fresh[k].Diagnostics) {
+				kept.put(i, fresh[k])
+			}
+		}
+	}
+	logf("compile %s rewrote %d of %d file(s) in %v (keys and type-check %v)", pkgFlag, len(missed), looked, time.Since(start).Round(time.Millisecond), checked.Round(time.Millisecond))
+	return merge(outcomes), nil
 }
 
 // prepareCompile writes the rewritten files into dir, and, when they
@@ -251,14 +321,15 @@ func (d *driver) addImports(ctx context.Context, inv *Invocation, cfg *ImportCon
 	return args, &linkDeps{Imports: added, Archives: archives, Flags: d.resolveFlags(inv), Profile: profile != ""}, nil
 }
 
-// safeRewrite runs the rewriter, turning a panic into an error.
-func (d *driver) safeRewrite(pkg *Package) (result Instrumented, err error) {
+// safeRewrite runs rewrite, the rewrite of pkg, turning a panic into an
+// error.
+func (d *driver) safeRewrite(pkg *Package, rewrite func() (Instrumented, error)) (result Instrumented, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("overmind: %s: internal error while instrumenting (a bug in overmind): %v\n%s", pkg.ImportPath, r, debug.Stack())
 		}
 	}()
-	return d.rewrite(pkg)
+	return rewrite()
 }
 
 // stepAside compiles the original files when they do not type-check: the
@@ -291,17 +362,36 @@ func newerToolchain() (toolchain, built string, newer bool) {
 	return toolchain, built, version.Compare(version.Lang(toolchain), version.Lang(built)) > 0
 }
 
-// loadPackage parses and type-checks a compile's files against the export
-// data its importcfg names.
-func loadPackage(pkgPath, lang string, files []string, cfg *ImportConfig) (*Package, error) {
+// parsePackage reads and parses a compile's files, returning their
+// contents too.
+func parsePackage(pkgPath, lang string, files []string) (*Package, [][]byte, error) {
 	fset := token.NewFileSet()
 	pkg := &Package{ImportPath: pkgPath, GoVersion: lang, Fset: fset, Filenames: files}
-	var err error
-	if pkg.Files, err = parseFiles(fset, files); err != nil {
-		return nil, err
-	}
+	srcs := make([][]byte, 0, len(files))
 	var errs []error
-	imp := importer.ForCompiler(fset, "gc", func(path string) (io.ReadCloser, error) {
+	for _, name := range files {
+		src, err := os.ReadFile(name)
+		if err == nil {
+			var f *ast.File
+			if f, err = parser.ParseFile(fset, name, src, parser.ParseComments|parser.SkipObjectResolution); err == nil {
+				pkg.Files = append(pkg.Files, f)
+				srcs = append(srcs, src)
+				continue
+			}
+		}
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, nil, errors.Join(errs...)
+	}
+	return pkg, srcs, nil
+}
+
+// checkPackage type-checks pkg's files against the export data cfg
+// names, filling in pkg.Types and pkg.Info.
+func checkPackage(pkg *Package, cfg *ImportConfig) error {
+	var errs []error
+	imp := importer.ForCompiler(pkg.Fset, "gc", func(path string) (io.ReadCloser, error) {
 		archive, ok := cfg.PackageFile[cfg.Resolve(path)]
 		if !ok {
 			return nil, fmt.Errorf("importcfg has no export data for %q", path)
@@ -310,7 +400,7 @@ func loadPackage(pkgPath, lang string, files []string, cfg *ImportConfig) (*Pack
 	})
 	conf := types.Config{
 		Importer:  imp,
-		GoVersion: lang,
+		GoVersion: pkg.GoVersion,
 		Sizes:     types.SizesFor("gc", goarch()),
 		Error: func(err error) {
 			if len(errs) < 10 {
@@ -319,27 +409,8 @@ func loadPackage(pkgPath, lang string, files []string, cfg *ImportConfig) (*Pack
 		},
 	}
 	pkg.Info = rewrite.NewInfo()
-	pkg.Types, _ = conf.Check(pkgPath, fset, pkg.Files, pkg.Info)
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return pkg, nil
-}
-
-// parseFiles parses the files with comments, reporting every file's
-// syntax errors.
-func parseFiles(fset *token.FileSet, files []string) ([]*ast.File, error) {
-	var parsed []*ast.File
-	var errs []error
-	for _, name := range files {
-		f, err := parser.ParseFile(fset, name, nil, parser.ParseComments|parser.SkipObjectResolution)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		parsed = append(parsed, f)
-	}
-	return parsed, errors.Join(errs...)
+	pkg.Types, _ = conf.Check(pkg.ImportPath, pkg.Fset, pkg.Files, pkg.Info)
+	return errors.Join(errs...)
 }
 
 // goarch is the architecture being compiled for: cmd/go puts GOARCH in

@@ -107,9 +107,41 @@ func writeRequiredIdentity(h writer, mf *modfile.File, modDir string) error {
 	return writeDependencyVersions(h, mf, runtimeMod)
 }
 
+// commandOnlyModules are modules the runtime module requires for the
+// overmind command, its server and its tests, which no package the
+// runtime package imports comes from, on any platform (a test checks it).
+// Their versions do not change the compiled runtime, so they stay out of
+// its identity: a module set up with the command as a tool (go get -tool),
+// which lists them, then shares the build cache with one that is not, and
+// upgrading one of them does not recompile every package in toolexec mode.
+// A module missing from this list only costs such a recompile.
+var commandOnlyModules = map[string]bool{
+	"github.com/aymanbagabas/go-udiff":          true,
+	"github.com/dave/dst":                       true,
+	"github.com/dustin/go-humanize":             true,
+	"github.com/grpc-ecosystem/grpc-gateway/v2": true,
+	"github.com/mattn/go-isatty":                true,
+	"github.com/ncruces/go-strftime":            true,
+	"github.com/remyoudompheng/bigfft":          true,
+	"go.opentelemetry.io/proto/otlp":            true,
+	"golang.org/x/mod":                          true,
+	"golang.org/x/net":                          true,
+	"golang.org/x/sync":                         true,
+	"golang.org/x/text":                         true,
+	"golang.org/x/tools":                        true,
+	"google.golang.org/genproto/googleapis/api": true,
+	"google.golang.org/genproto/googleapis/rpc": true,
+	"google.golang.org/grpc":                    true,
+	"modernc.org/libc":                          true,
+	"modernc.org/mathutil":                      true,
+	"modernc.org/memory":                        true,
+	"modernc.org/sqlite":                        true,
+}
+
 // writeDependencyVersions records the versions the main module selects for
-// the modules the runtime module requires; with the runtime module's
-// go.mod unknown, every requirement of the main module.
+// the modules the runtime module requires, but for commandOnlyModules;
+// with the runtime module's go.mod unknown, every requirement of the main
+// module.
 func writeDependencyVersions(h writer, main *modfile.File, runtimeMod []byte) error {
 	needed := map[string]bool{}
 	all := runtimeMod == nil
@@ -119,7 +151,7 @@ func writeDependencyVersions(h writer, main *modfile.File, runtimeMod []byte) er
 			all = true
 		} else {
 			for _, r := range rf.Require {
-				needed[r.Mod.Path] = true
+				needed[r.Mod.Path] = !commandOnlyModules[r.Mod.Path]
 			}
 		}
 	}

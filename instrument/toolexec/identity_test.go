@@ -2,7 +2,9 @@ package toolexec
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -56,6 +58,40 @@ func TestRuntimeIdentityVersions(t *testing.T) {
 	mod("v0.1.0", "v1.2.0", "v1.1.0")
 	if runtimeIdentity(sub) == base {
 		t.Error("a new version of a runtime dependency keeps the identity")
+	}
+
+	// A module the runtime module requires only for the command does not
+	// count either: listing it (as a module with the command as a tool
+	// does) or upgrading it keeps the identity.
+	writeFile(t, filepath.Join(cache, "cache/download/github.com/overmind-core/overmind-go/@v/v0.1.0.mod"),
+		"module "+ModulePath+"\n\nrequire (\n\tgo.opentelemetry.io/otel v1.0.0\n\tgithub.com/dave/dst v0.28.0\n)\n")
+	mod("v0.1.0", "v1.0.0", "v1.0.0")
+	base = runtimeIdentity(sub)
+	for _, dst := range []string{"v0.28.0", "v0.29.0"} {
+		writeFile(t, filepath.Join(dir, "go.mod"), "module example.com/app\n\ngo 1.26\n\nrequire (\n\t"+ModulePath+" v0.1.0\n\tgo.opentelemetry.io/otel v1.0.0\n\texample.com/other v1.0.0\n\tgithub.com/dave/dst "+dst+"\n)\n")
+		if runtimeIdentity(sub) != base {
+			t.Errorf("requiring github.com/dave/dst %s changed the identity", dst)
+		}
+	}
+}
+
+// TestCommandOnlyModules checks that no package the runtime package
+// imports, on the platforms the go command lists it for here, comes from
+// a module commandOnlyModules leaves out of the runtime's identity.
+func TestCommandOnlyModules(t *testing.T) {
+	for _, goos := range []string{"linux", "darwin", "windows"} {
+		cmd := exec.Command("go", "list", "-deps", "-f", "{{with .Module}}{{.Path}}{{end}}", ModulePath+"/runtime")
+		cmd.Dir = filepath.Join("..", "..")
+		cmd.Env = append(os.Environ(), "GOOS="+goos, "GOARCH=amd64", "GOFLAGS=-mod=mod", "GOPROXY=off")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("GOOS=%s go list: %v", goos, err)
+		}
+		for _, mod := range strings.Fields(string(out)) {
+			if commandOnlyModules[mod] {
+				t.Errorf("GOOS=%s: the runtime imports a package of %s, which commandOnlyModules leaves out of its identity", goos, mod)
+			}
+		}
 	}
 }
 

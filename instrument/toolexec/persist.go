@@ -159,8 +159,8 @@ const (
 	persistTrimEvery = 24 * time.Hour
 )
 
-// trimPersisted deletes the kept resolutions and tool version answers in
-// dir that no build used for persistUnused, if it was not done in the last
+// trimPersisted deletes the kept resolutions, tool version answers and
+// rewrites in dir that no build used for persistUnused, if it was not done in the last
 // persistTrimEvery.
 func trimPersisted(dir string, now time.Time) {
 	mark := filepath.Join(dir, "trim.txt")
@@ -174,7 +174,7 @@ func trimPersisted(dir string, now time.Time) {
 		if err != nil || d.IsDir() || path == mark {
 			return nil
 		}
-		if ext := filepath.Ext(path); ext != ".json" && ext != ".txt" {
+		if ext := filepath.Ext(path); ext != ".json" && ext != ".txt" && ext != ".rw" {
 			return nil
 		}
 		if info, err := d.Info(); err == nil && now.Sub(info.ModTime()) > persistUnused {

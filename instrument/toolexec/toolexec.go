@@ -105,7 +105,10 @@ type Rewriter func(*Package) (Instrumented, error)
 // Config configures [Run].
 type Config struct {
 	// Rewrite instruments a package's files; nil means [Rewrite], the
-	// rewrite package's instrumentation, the same as generate mode's.
+	// rewrite package's instrumentation, the same as generate mode's,
+	// with the rewrite of each file kept across builds (in the same
+	// directory as the resolved export data), so that a compile after an
+	// edit rewrites only the files whose rewrite can have changed.
 	Rewrite Rewriter
 	// Stdin, Stdout and Stderr are the tool's standard streams; nil means
 	// the process's own.
@@ -156,6 +159,8 @@ func Run(ctx context.Context, cfg Config, args []string) int {
 // driver runs one invocation.
 type driver struct {
 	rewrite        Rewriter
+	keep           bool   // rewrite is Rewrite, whose rewrites are kept per file
+	keptDir        string // where they are kept; "" keeps none
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	replace        bool
@@ -189,8 +194,9 @@ func newDriver(cfg Config) *driver {
 		d.resolve = d.resolveWithGoList
 	}
 	if d.rewrite == nil {
-		d.rewrite = Rewrite
+		d.rewrite, d.keep = Rewrite, true
 	}
+	d.keptDir = keptDir()
 	if d.version == "" {
 		d.version = Version()
 	}
