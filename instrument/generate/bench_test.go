@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/overmind-core/overmind-go/internal/gentest"
 )
 
 // benchModule is the large real module the benchmarks instrument.
@@ -133,12 +135,12 @@ func BenchmarkInstrumentXTools(b *testing.B) {
 	}
 	b.ResetTimer()
 	var files int
-	var ours, theirs timing
+	var ours, theirs gentest.Timing
 	for i := 0; i < b.N; i++ {
-		both(i, func() {
+		gentest.InTurns(i, func() {
 			start, cpu := time.Now(), cpuTime()
 			res, err := Run(opts)
-			ours.add(timing{time.Since(start), cpuTime() - cpu})
+			ours.Add(gentest.Timing{Wall: time.Since(start), CPU: cpuTime() - cpu})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -151,46 +153,28 @@ func BenchmarkInstrumentXTools(b *testing.B) {
 			}
 		}, func() {
 			if peer != "" {
-				theirs.add(goInstrument(b, peer, tree))
+				theirs.Add(goInstrument(b, peer, tree))
 			}
 		})
 	}
 	n := float64(len(tree) * b.N)
-	b.ReportMetric(n/ours.wall.Seconds(), "files/s")
-	b.ReportMetric(float64(ours.cpu.Microseconds())/1000/n, "cpu-ms/file")
+	b.ReportMetric(n/ours.Wall.Seconds(), "files/s")
+	b.ReportMetric(float64(ours.CPU.Microseconds())/1000/n, "cpu-ms/file")
 	b.ReportMetric(float64(files), "files")
 	if rss := peakRSS(); rss > 0 {
 		b.ReportMetric(float64(rss)/(1<<20), "peak-MiB")
 	}
 	if peer != "" {
-		b.ReportMetric(n/theirs.wall.Seconds(), "go-instrument-files/s")
-		b.ReportMetric(theirs.wall.Seconds()/ours.wall.Seconds(), "ratio")
-		b.ReportMetric(theirs.cpu.Seconds()/ours.cpu.Seconds(), "cpu-ratio")
+		b.ReportMetric(n/theirs.Wall.Seconds(), "go-instrument-files/s")
+		b.ReportMetric(theirs.Wall.Seconds()/ours.Wall.Seconds(), "ratio")
+		b.ReportMetric(theirs.CPU.Seconds()/ours.CPU.Seconds(), "cpu-ratio")
 	}
-}
-
-// both runs f and g, in turns first f then first g, so that neither
-// always runs on a machine the other just warmed.
-func both(i int, f, g func()) {
-	if i%2 == 1 {
-		f, g = g, f
-	}
-	f()
-	g()
-}
-
-// timing is wall-clock and CPU time.
-type timing struct{ wall, cpu time.Duration }
-
-func (t *timing) add(u timing) {
-	t.wall += u.wall
-	t.cpu += u.cpu
 }
 
 // goInstrument runs the go-instrument binary over each file, one process
 // per file, its output thrown away, and returns the time it took.
-func goInstrument(b *testing.B, bin string, files []string) timing {
-	var t timing
+func goInstrument(b *testing.B, bin string, files []string) gentest.Timing {
+	var t gentest.Timing
 	start := time.Now()
 	for _, name := range files {
 		cmd := exec.Command(bin, "-filename", name) // stdout to the null device
@@ -199,9 +183,9 @@ func goInstrument(b *testing.B, bin string, files []string) timing {
 		if err := cmd.Run(); err != nil {
 			b.Fatalf("%s -filename %s: %v\n%s", bin, name, err, stderr.Bytes())
 		}
-		t.cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+		t.CPU += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	}
-	t.wall = time.Since(start)
+	t.Wall = time.Since(start)
 	return t
 }
 

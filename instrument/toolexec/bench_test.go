@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/overmind-core/overmind-go/internal/gentest"
 )
 
 // BenchmarkBuild compares "go build -toolexec" of a module with a plain
@@ -52,10 +54,10 @@ var benchModuleKinds = []benchModule{
 func benchmarkModule(b *testing.B, bin string, m benchModule) {
 	b.Run("cold", func(b *testing.B) {
 		plain, instr := benchModules(b, bin, m)
-		var tPlain, tInstr timing
+		var tPlain, tInstr gentest.Timing
 		for i := range b.N {
-			both(i, func() { tPlain.add(benchBuild(b, plain, freshCaches(b), "")) },
-				func() { tInstr.add(benchBuild(b, instr, freshCaches(b), bin)) })
+			gentest.InTurns(i, func() { tPlain.Add(benchBuild(b, plain, freshCaches(b), "")) },
+				func() { tInstr.Add(benchBuild(b, instr, freshCaches(b), bin)) })
 		}
 		report(b, tInstr, tPlain)
 	})
@@ -64,10 +66,10 @@ func benchmarkModule(b *testing.B, bin string, m benchModule) {
 		caches := freshCaches(b)
 		benchBuild(b, plain, caches, "")
 		benchBuild(b, instr, caches, bin)
-		var tPlain, tInstr timing
+		var tPlain, tInstr gentest.Timing
 		for i := range b.N {
-			both(i, func() { tPlain.add(benchBuild(b, plain, caches, "")) },
-				func() { tInstr.add(benchBuild(b, instr, caches, bin)) })
+			gentest.InTurns(i, func() { tPlain.Add(benchBuild(b, plain, caches, "")) },
+				func() { tInstr.Add(benchBuild(b, instr, caches, bin)) })
 		}
 		report(b, tInstr, tPlain)
 	})
@@ -76,46 +78,28 @@ func benchmarkModule(b *testing.B, bin string, m benchModule) {
 		caches := freshCaches(b)
 		benchBuild(b, plain, caches, "")
 		benchBuild(b, instr, caches, bin)
-		var tPlain, tInstr timing
+		var tPlain, tInstr gentest.Timing
 		for i := range b.N {
-			both(i, func() {
+			gentest.InTurns(i, func() {
 				edit(b, plain, m, i)
-				tPlain.add(benchBuild(b, plain, caches, ""))
+				tPlain.Add(benchBuild(b, plain, caches, ""))
 			}, func() {
 				edit(b, instr, m, i)
-				tInstr.add(benchBuild(b, instr, caches, bin))
+				tInstr.Add(benchBuild(b, instr, caches, bin))
 			})
 		}
 		report(b, tInstr, tPlain)
 	})
 }
 
-// both runs f and g, in turns first f then first g, so that neither
-// always runs on a machine the other just warmed.
-func both(i int, f, g func()) {
-	if i%2 == 1 {
-		f, g = g, f
-	}
-	f()
-	g()
-}
-
-// timing sums the wall-clock and CPU time of builds.
-type timing struct{ wall, cpu time.Duration }
-
-func (t *timing) add(u timing) {
-	t.wall += u.wall
-	t.cpu += u.cpu
-}
-
-func report(b *testing.B, instr, plain timing) {
+func report(b *testing.B, instr, plain gentest.Timing) {
 	n := float64(b.N)
-	b.ReportMetric(instr.wall.Seconds()/n, "toolexec-s/op")
-	b.ReportMetric(plain.wall.Seconds()/n, "plain-s/op")
-	b.ReportMetric(instr.wall.Seconds()/plain.wall.Seconds(), "ratio")
-	b.ReportMetric(instr.cpu.Seconds()/n, "toolexec-cpu-s/op")
-	b.ReportMetric(plain.cpu.Seconds()/n, "plain-cpu-s/op")
-	b.ReportMetric(instr.cpu.Seconds()/plain.cpu.Seconds(), "cpu-ratio")
+	b.ReportMetric(instr.Wall.Seconds()/n, "toolexec-s/op")
+	b.ReportMetric(plain.Wall.Seconds()/n, "plain-s/op")
+	b.ReportMetric(instr.Wall.Seconds()/plain.Wall.Seconds(), "ratio")
+	b.ReportMetric(instr.CPU.Seconds()/n, "toolexec-cpu-s/op")
+	b.ReportMetric(plain.CPU.Seconds()/n, "plain-cpu-s/op")
+	b.ReportMetric(instr.CPU.Seconds()/plain.CPU.Seconds(), "cpu-ratio")
 }
 
 // benchModules returns two copies of the module: one as is, for the
@@ -140,7 +124,7 @@ func freshCaches(b *testing.B) caches {
 
 // benchBuild builds every package and command of the module in dir,
 // through the driver in bin unless it is "", and returns how long it took.
-func benchBuild(b *testing.B, dir string, c caches, bin string) timing {
+func benchBuild(b *testing.B, dir string, c caches, bin string) gentest.Timing {
 	out := filepath.Join(dir, "bin") + string(filepath.Separator)
 	args := []string{"build", "-o", out, "./..."}
 	if bin != "" {
@@ -155,7 +139,7 @@ func benchBuild(b *testing.B, dir string, c caches, bin string) timing {
 	if err != nil {
 		b.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out2)
 	}
-	return timing{wall: wall, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
+	return gentest.Timing{Wall: wall, CPU: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
 }
 
 // edit changes a string in a function body, as a developer would.

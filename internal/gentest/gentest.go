@@ -1,5 +1,6 @@
 // Package gentest helps tests of the code generator build throwaway Go
-// modules that import the runtime package from this repository.
+// modules that import the runtime package from this repository, and its
+// benchmarks time two commands in turns.
 package gentest
 
 import (
