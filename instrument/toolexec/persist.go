@@ -160,8 +160,8 @@ const (
 )
 
 // trimPersisted deletes the kept resolutions, tool version answers and
-// rewrites in dir that no build used for persistUnused, if it was not done in the last
-// persistTrimEvery.
+// rewrites in dir that no build used for persistUnused, if it was not
+// done in the last persistTrimEvery.
 func trimPersisted(dir string, now time.Time) {
 	mark := filepath.Join(dir, "trim.txt")
 	if info, err := os.Stat(mark); err == nil && now.Sub(info.ModTime()) < persistTrimEvery {
